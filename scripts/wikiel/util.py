@@ -1,0 +1,198 @@
+"""Shared helpers: opening (compressed) dumps, atomic outputs, step statistics, title normalisation."""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any, Dict, Iterator, Optional, Union
+
+import orjson
+
+PathLike = Union[str, Path]
+
+GZIP_MAGIC = b"\x1f\x8b"
+BZIP2_MAGIC = b"BZh"
+
+
+class InputError(Exception):
+    """Bad input: names the file and, where known, the line or byte offset, and what to do."""
+
+    def __init__(self, path: PathLike, message: str, line: Optional[int] = None,
+                 offset: Optional[int] = None, hint: str = ""):
+        self.path = str(path)
+        self.line = line
+        self.offset = offset
+        self.hint = hint
+        where = self.path
+        if line is not None:
+            where += f":{line}"
+        elif offset is not None:
+            where += f" (byte {offset})"
+        text = f"{where}: {message}"
+        if hint:
+            text += f" ({hint})"
+        super().__init__(text)
+
+
+class OutputError(Exception):
+    """A step's output would be empty or implausible; the message names the vars to change."""
+
+
+def compression_of(path: PathLike) -> str:
+    """'gz', 'bz2' or 'plain', from the file's magic bytes (not its name)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(path, "is a directory, expected a dump file")
+    if not path.exists():
+        raise InputError(path, "does not exist", hint="run the fetch step or check the path vars")
+    with open(path, "rb") as f:
+        head = f.read(3)
+    if head[:2] == GZIP_MAGIC:
+        return "gz"
+    if head == BZIP2_MAGIC:
+        return "bz2"
+    return "plain"
+
+
+@contextlib.contextmanager
+def open_dump(path: PathLike, threads: int = 1) -> Iterator[IO[bytes]]:
+    """Open a plain, gzip or bzip2 file for binary streaming reads (bz2 via indexed_bzip2 when available)."""
+    kind = compression_of(path)
+    if kind == "gz":
+        import gzip
+        raw: IO[bytes] = gzip.open(path, "rb")
+    elif kind == "bz2":
+        try:
+            import indexed_bzip2
+            raw = indexed_bzip2.open(str(path), parallelization=max(1, threads))
+        except ImportError:  # pragma: no cover - the dependency is in requirements.txt
+            import bz2
+            raw = bz2.open(path, "rb")
+    else:
+        raw = open(path, "rb")
+    try:
+        yield io.BufferedReader(raw, buffer_size=1 << 20) if kind != "plain" else raw
+    finally:
+        raw.close()
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; rename it to `path` only if the block succeeds.
+
+    Works for files and directories: a killed step never leaves an output that looks finished.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    _remove(tmp)
+    try:
+        yield tmp
+    except BaseException:
+        _remove(tmp)
+        raise
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def atomic_open(path: PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
+    """open() for writing that renames into place only on success."""
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, **({"encoding": "utf8"} if "b" not in mode else {}), **kwargs) as f:
+            yield f
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process and its finished children, in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)
+
+
+class StepStats:
+    """Counts, seconds and peak memory of one step, written as JSON beside its outputs."""
+
+    def __init__(self, step: str):
+        self.step = step
+        self.start = time.perf_counter()
+        self.counts: Dict[str, Any] = {}
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.counts[key] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.counts[key]
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "step": self.step,
+            "seconds": round(time.perf_counter() - self.start, 2),
+            "peak_memory_mb": peak_memory_mb(),
+            "counts": self.counts,
+        }
+
+    def write(self, path: PathLike) -> Dict[str, Any]:
+        data = self.as_dict()
+        write_json(path, data)
+        return data
+
+
+def write_json(path: PathLike, data: Any) -> None:
+    """Write JSON atomically, with sorted keys and indentation, so diffs stay readable."""
+    with atomic_open(path, "wb") as f:
+        f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY))
+        f.write(b"\n")
+
+
+def read_json(path: PathLike) -> Any:
+    return orjson.loads(Path(path).read_bytes())
+
+
+def normalize_title(title: str, first_letter_case: bool = True) -> str:
+    """MediaWiki page title normalisation: underscores to spaces, whitespace folded, section dropped,
+    first letter upper-cased on wikis whose `<case>` is `first-letter`."""
+    title = title.split("#", 1)[0].replace("_", " ")
+    title = " ".join(title.split())
+    if title.startswith(":"):
+        title = title[1:].lstrip()
+    if first_letter_case and title:
+        title = title[0].upper() + title[1:]
+    return title
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one clear error line and exit non-zero (used by the CLIs)."""
+    print(f"ERROR: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+@contextlib.contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn InputError/OutputError into one clear line and a non-zero exit instead of a traceback."""
+    try:
+        yield
+    except (InputError, OutputError) as err:
+        fail(str(err))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
