@@ -1,0 +1,111 @@
+"""learning-curve: dev accuracy against the number of training mentions (1K ... 200K, capped at what exists).
+
+Every point trains from scratch on the first N mentions of one seeded shuffle of the train set, for the same number of
+epochs, and is scored on the same dev set with model-last (no checkpoint selection on dev). Baselines that do not
+depend on training (random, prior, oracle) are drawn as horizontal lines.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import spacy
+from spacy.tokens import DocBin
+
+from .corpus import count_mentions, read_docs, subset_docs
+from .evaluate import evaluate_pipeline, load_pipeline
+from .training import train_pipeline
+from .util import StepStats, atomic_open, atomic_path, write_json
+
+DEFAULT_SIZES = (1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000)
+BASELINES = ("random", "prior", "oracle")
+TRAINED = ("context", "context+prior")
+
+
+def curve_sizes(sizes: Sequence[int], available: int) -> List[int]:
+    """The requested sizes up to what exists, plus `available` itself when it falls short of the largest size."""
+    out = [n for n in sorted(set(sizes)) if n <= available]
+    if available < max(sizes) and available not in out:
+        out.append(available)
+    return out
+
+
+def learning_curve(config: Path, train_path: Path, dev_path: Path, kb_dir: Path, vectors: Optional[str],
+                   output_dir: Path, sizes: Sequence[int] = DEFAULT_SIZES, lang: str = "en", epochs: int = 4,
+                   seed: int = 0) -> dict:
+    """Train and score one pipeline per size; write curve.json, curve.md, curve.png and stats.json."""
+    output_dir = Path(output_dir)
+    stats = StepStats("learning-curve")
+    nlp = spacy.blank(lang)
+    train_docs = read_docs(train_path, nlp)
+    dev_docs = read_docs(dev_path, nlp)
+    available = count_mentions(train_docs)
+    points: List[Dict] = []
+    baselines: Dict[str, float] = {}
+    overrides = {"training.max_epochs": epochs, "training.eval_frequency": 1_000_000, "training.patience": 0,
+                 "system.seed": seed}
+    with tempfile.TemporaryDirectory(prefix="curve-", dir=output_dir.parent) as tmp_name:
+        tmp = Path(tmp_name)
+        for n in curve_sizes(sizes, available):
+            subset = subset_docs(train_docs, n, seed=seed)
+            subset_path = tmp / f"train-{n}.spacy"
+            DocBin(docs=subset, store_user_data=False).to_disk(subset_path)
+            run = train_pipeline(config, tmp / f"model-{n}", subset_path, dev_path, kb_dir, vectors, lang=lang,
+                                 overrides=overrides, quiet=True)
+            summary = evaluate_pipeline(load_pipeline(tmp / f"model-{n}" / "model-last"), dev_docs, seed=seed)
+            methods = summary["methods"]
+            baselines = {m: methods[m]["accuracy"] for m in BASELINES}
+            points.append({"mentions": count_mentions(subset), "train_seconds": run["seconds"],
+                           **{m: methods[m]["accuracy"] for m in TRAINED}})
+            print(f"{points[-1]['mentions']:>7} mentions: context+prior {points[-1]['context+prior']:.3f} "
+                  f"context {points[-1]['context']:.3f} ({run['seconds']:.0f}s)", flush=True)
+            shutil.rmtree(tmp / f"model-{n}")
+    result = {"dev_mentions": count_mentions(dev_docs), "train_mentions_available": available, "epochs": epochs,
+              "baselines": baselines, "points": points}
+    write_json(output_dir / "curve.json", result)
+    with atomic_open(output_dir / "curve.md") as f:
+        f.write(markdown_curve(result))
+    plot_curve(result, output_dir / "curve.png")
+    stats["points"] = len(points)
+    stats["train_mentions_available"] = available
+    stats.write(output_dir / "stats.json")
+    return result
+
+
+def markdown_curve(result: dict) -> str:
+    lines = [f"Dev accuracy ({result['dev_mentions']} in-KB mentions) by number of training mentions, "
+             f"{result['epochs']} epochs each.", "",
+             "| train mentions | context+prior | context | train seconds |", "|---|---|---|---|"]
+    for p in result["points"]:
+        lines.append(f"| {p['mentions']} | {p['context+prior']:.3f} | {p['context']:.3f} | {p['train_seconds']:.0f} |")
+    lines.append("")
+    lines.append("Baselines: " + ", ".join(f"{m} {v:.3f}" for m, v in result["baselines"].items()))
+    return "\n".join(lines) + "\n"
+
+
+def plot_curve(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [p["mentions"] for p in result["points"]]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for m, style in zip(TRAINED, ("o-", "s--")):
+        ax.plot(xs, [p[m] for p in result["points"]], style, label=m)
+    colors = {"random": "grey", "prior": "tab:red", "oracle": "tab:green"}
+    for m, v in result["baselines"].items():
+        ax.axhline(v, color=colors[m], linestyle=":", label=f"{m} ({v:.3f})")
+    ax.set_xscale("log")
+    ax.set_xlabel("training mentions")
+    ax.set_ylabel("dev accuracy (in-KB mentions)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Entity linking accuracy vs. number of training mentions")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)

@@ -1,0 +1,229 @@
+"""build-kb: Wikipedia titles -> QIDs, pruning, aliases with priors, entity vectors, spaCy KB.
+
+Pruning follows spaCy's 2019 Wikidata KB and is configurable: keep entities with at least `min_freq` incoming links
+(from train articles) and a description, the `max_entities` most linked; keep anchor->entity pairs seen at least
+`min_pair` times; at most `max_per_alias` candidates per alias, `max_aliases` aliases, most frequent first. Aliases come
+from anchor texts, Wikidata labels and aliases, and redirect titles; P(entity | alias) comes from link counts (a
+structured alias that was never used as an anchor counts as `structured_count` links).
+"""
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+
+import orjson
+from tqdm import tqdm
+
+from .types import TypeMapper
+from .util import OutputError, StepStats, atomic_open, atomic_path, normalize_title
+
+MAX_REDIRECT_HOPS = 3
+
+
+@dataclass
+class PruneSettings:
+    min_freq: int = 20
+    min_pair: int = 5
+    max_per_alias: int = 10
+    max_entities: int = 1_000_000
+    max_aliases: int = 1_500_000
+    structured_count: int = 1
+
+
+@dataclass
+class KBEntity:
+    qid: str
+    title: str
+    label: str
+    description: str
+    aliases: List[str]
+    types: List[str]
+    freq: int
+    type: str = ""
+
+
+# ---- reading the parse outputs -------------------------------------------------------------------------------
+def read_tsv(path: Path, n_cols: int) -> Iterator[List[str]]:
+    with open(path, encoding="utf8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == n_cols:
+                yield parts
+
+
+def read_redirects(path: Path) -> Dict[str, str]:
+    return {source: target for source, target in read_tsv(path, 2)}
+
+
+def resolve(title: str, redirects: Dict[str, str]) -> str:
+    """Follow redirects (a few hops, cycles stop) to the final title."""
+    for _ in range(MAX_REDIRECT_HOPS):
+        nxt = redirects.get(title)
+        if nxt is None or nxt == title:
+            break
+        title = nxt
+    return title
+
+
+def resolved_inlinks(path: Path, redirects: Dict[str, str]) -> Dict[str, int]:
+    counts: Dict[str, int] = defaultdict(int)
+    for target, count in read_tsv(path, 2):
+        counts[resolve(target, redirects)] += int(count)
+    return counts
+
+
+# ---- pruning (pure functions, tested on hand-made counts) ----------------------------------------------------
+def select_entities(candidates: Iterable[KBEntity], settings: PruneSettings) -> List[KBEntity]:
+    """Entities with >= min_freq links and a description; the max_entities most linked (ties by QID)."""
+    kept = (e for e in candidates if e.freq >= settings.min_freq and e.description)
+    top = heapq.nsmallest(settings.max_entities, kept, key=lambda e: (-e.freq, qid_number(e.qid)))
+    return sorted(top, key=lambda e: (-e.freq, qid_number(e.qid)))
+
+
+def qid_number(qid: str) -> int:
+    return int(qid[1:]) if qid[1:].isdigit() else 0
+
+
+def select_aliases(pair_counts: Dict[str, Dict[str, int]], structured: Dict[str, set],
+                   settings: PruneSettings) -> Dict[str, List[Tuple[str, float]]]:
+    """alias -> [(qid, prior)] sorted by prior, after the pair, per-alias and total-alias limits.
+
+    `pair_counts[alias][qid]` are anchor link counts to KB entities; `structured[alias]` the QIDs that carry the alias
+    as a label, Wikidata alias or redirect. Priors are count / all counts of the alias among kept pairs.
+    """
+    aliases: Dict[str, List[Tuple[str, int]]] = {}
+    names = set(pair_counts) | set(structured)
+    for alias in names:
+        counts = dict(pair_counts.get(alias, {}))
+        for qid in structured.get(alias, ()):
+            if counts.get(qid, 0) < settings.structured_count:
+                counts[qid] = max(counts.get(qid, 0), settings.structured_count)
+        pairs = [(qid, c) for qid, c in counts.items()
+                 if c >= settings.min_pair or qid in structured.get(alias, ())]
+        if not pairs:
+            continue
+        pairs.sort(key=lambda p: (-p[1], qid_number(p[0])))
+        aliases[alias] = pairs[: settings.max_per_alias]
+    ranked = sorted(aliases, key=lambda a: (-sum(c for _, c in aliases[a]), a))[: settings.max_aliases]
+    out: Dict[str, List[Tuple[str, float]]] = {}
+    for alias in sorted(ranked):
+        pairs = aliases[alias]
+        total = sum(c for _, c in pairs)
+        out[alias] = [(qid, c / total) for qid, c in pairs]
+    return out
+
+
+# ---- the stage -----------------------------------------------------------------------------------------------
+def load_candidate_entities(entities_path: Path, inlinks: Dict[str, int]) -> Iterator[KBEntity]:
+    with open(entities_path, "rb") as f:
+        for line in f:
+            r = orjson.loads(line)
+            freq = inlinks.get(r["title"], 0)
+            if freq:
+                yield KBEntity(r["qid"], r["title"], r["label"] or r["title"], r["description"], r["aliases"],
+                               r["types"], freq)
+
+
+def collect_pairs(link_counts_path: Path, redirects: Dict[str, str], title_to_qid: Dict[str, str]
+                  ) -> Tuple[Dict[str, Dict[str, int]], int]:
+    """Anchor -> QID -> count over anchor links whose (redirect-resolved) target is a KB entity."""
+    pairs: Dict[str, Dict[str, int]] = defaultdict(dict)
+    n_rows = 0
+    for anchor, target, count in read_tsv(link_counts_path, 3):
+        n_rows += 1
+        qid = title_to_qid.get(resolve(target, redirects))
+        if qid is not None and anchor.strip():
+            row = pairs[anchor]
+            row[qid] = row.get(qid, 0) + int(count)
+    return pairs, n_rows
+
+
+def structured_aliases(entities: List[KBEntity], redirects: Dict[str, str],
+                       title_to_qid: Dict[str, str]) -> Dict[str, set]:
+    out: Dict[str, set] = defaultdict(set)
+    for e in entities:
+        for alias in [e.label, *e.aliases]:
+            if alias and "\t" not in alias:
+                out[alias].add(e.qid)
+    for source, target in redirects.items():
+        qid = title_to_qid.get(resolve(target, redirects))
+        if qid is not None:
+            out[source].add(qid)
+    return out
+
+
+def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings: PruneSettings,
+             lang: str = "en", vectors: Optional[str] = None, vector_dim: int = 64, vector_epochs: int = 10,
+             max_vector_text_mb: int = 500, seed: int = 0) -> dict:
+    """Build the spaCy KB under `output_dir/kb`, plus `entities.jsonl`, the vectors pipeline and `stats.json`."""
+    from spacy.kb import InMemoryLookupKB
+
+    from .vectors import description_vectors, load_vectors_nlp, train_floret_vectors
+
+    wikidata_dir, wikipedia_dir, output_dir = Path(wikidata_dir), Path(wikipedia_dir), Path(output_dir)
+    stats = StepStats("build-kb")
+    stats["settings"] = settings.__dict__
+    redirects = read_redirects(wikipedia_dir / "redirects.tsv")
+    inlinks = resolved_inlinks(wikipedia_dir / "inlink_counts.tsv", redirects)
+    stats["redirects"] = len(redirects)
+    stats["linked_titles"] = len(inlinks)
+    entities = select_entities(tqdm(load_candidate_entities(wikidata_dir / "entities.jsonl", inlinks),
+                                    desc="entities", unit=" ent", mininterval=2), settings)
+    if not entities:
+        raise OutputError(
+            f"no entity passed pruning (min_freq={settings.min_freq}, description required; "
+            f"{len(inlinks)} linked titles in {wikipedia_dir}): lower vars.min_freq or check that the Wikidata and "
+            f"Wikipedia dumps are of the same wiki (vars.lang)")
+    mapper = TypeMapper.from_tsv(wikidata_dir / "subclass_of.tsv")
+    for e in entities:
+        e.type = mapper.entity_type(e.types)
+    title_to_qid = {e.title: e.qid for e in entities}
+    pairs, n_rows = collect_pairs(wikipedia_dir / "link_counts.tsv", redirects, title_to_qid)
+    aliases = select_aliases(pairs, structured_aliases(entities, redirects, title_to_qid), settings)
+    stats["link_count_rows"] = n_rows
+    if not aliases:
+        raise OutputError(f"no alias passed pruning (min_pair={settings.min_pair}): lower vars.min_pair")
+
+    vectors_dir = output_dir / "vectors"
+    if vectors is None:
+        stats["vectors"] = train_floret_vectors(wikipedia_dir / "articles.jsonl", vectors_dir, lang, dim=vector_dim,
+                                                epochs=vector_epochs, max_text_mb=max_vector_text_mb, seed=seed)
+        vectors = str(vectors_dir)
+    vec_nlp = load_vectors_nlp(vectors)
+    vecs = description_vectors(vec_nlp, [e.description for e in tqdm(entities, desc="vectors", mininterval=2)])
+    kb = InMemoryLookupKB(vec_nlp.vocab, entity_vector_length=vecs.shape[1])
+    kb.set_entities([e.qid for e in entities], [e.freq for e in entities], list(vecs))
+    n_pairs = 0
+    for alias, cands in aliases.items():
+        kb.add_alias(alias, [q for q, _ in cands], [p for _, p in cands])
+        n_pairs += len(cands)
+    with atomic_path(output_dir / "kb") as tmp:
+        kb.to_disk(tmp)
+    with atomic_open(output_dir / "entities.jsonl", "wb") as f:
+        for e in entities:
+            f.write(orjson.dumps({"qid": e.qid, "title": e.title, "label": e.label, "description": e.description,
+                                  "type": e.type, "freq": e.freq}) + b"\n")
+    type_counts: Dict[str, int] = defaultdict(int)
+    for e in entities:
+        type_counts[e.type] += 1
+    stats["entities"] = len(entities)
+    stats["aliases"] = len(aliases)
+    stats["pairs"] = n_pairs
+    stats["vector_length"] = int(vecs.shape[1])
+    stats["types"] = dict(sorted(type_counts.items()))
+    stats["kb_bytes"] = sum(p.stat().st_size for p in (output_dir / "kb").rglob("*") if p.is_file())
+    stats["vectors_source"] = vectors
+    return stats.write(output_dir / "stats.json")
+
+
+def read_kb_entities(path: Path) -> Dict[str, dict]:
+    """qid -> {title, label, description, type, freq} from build-kb's entities.jsonl."""
+    with open(path, "rb") as f:
+        return {r["qid"]: r for r in map(orjson.loads, f)}
+
+
+def title_index(kb_entities: Dict[str, dict]) -> Dict[str, str]:
+    return {normalize_title(r["title"]): qid for qid, r in kb_entities.items()}

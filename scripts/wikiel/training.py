@@ -1,0 +1,41 @@
+"""train: `spacy train` on the mention corpus with the KB and vectors from build-kb."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from . import linking  # noqa: F401  (registers the candidate generators used by the config)
+from .util import StepStats, atomic_path, read_json
+
+
+def train_pipeline(config: Path, output_dir: Path, train_path: Path, dev_path: Path, kb_dir: Path,
+                   vectors: Optional[str], lang: str = "en", overrides: Optional[Dict[str, Any]] = None,
+                   quiet: bool = False) -> dict:
+    """Train into `output_dir` (model-best/, model-last/ and stats.json); the directory appears only when done."""
+    from spacy.cli.train import train
+
+    output_dir = Path(output_dir)
+    stats = StepStats("train")
+    settings: Dict[str, Any] = {
+        "paths.train": str(train_path),
+        "paths.dev": str(dev_path),
+        "paths.kb": str(Path(kb_dir) / "kb"),
+        "paths.vectors": vectors,
+        "nlp.lang": lang,
+        "components.entity_linker.model.tok2vec.pretrained_vectors": vectors is not None,
+    }
+    settings.update(overrides or {})
+    level = logging.getLogger("spacy").level
+    if quiet:
+        logging.getLogger("spacy").setLevel(logging.WARNING)
+    try:
+        with atomic_path(output_dir) as tmp:
+            train(config, tmp, use_gpu=-1, overrides=settings)
+            meta = read_json(tmp / "model-best" / "meta.json")
+            stats["best_dev_scores"] = meta.get("performance", {})
+            stats["overrides"] = {k: v for k, v in settings.items() if not k.startswith("paths.")}
+            result = stats.write(tmp / "stats.json")
+    finally:
+        logging.getLogger("spacy").setLevel(level)
+    return result
