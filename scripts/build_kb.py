@@ -21,7 +21,7 @@ def main(
     vectors: Optional[str] = typer.Option(None, help="a spaCy pipeline with vectors (e.g. en_core_web_lg); "
                                           "default: floret vectors trained on the dump's article text"),
     vector_dim: int = typer.Option(64, help="dimension of the floret vectors (entity vector length)"),
-    vector_epochs: int = typer.Option(10, help="floret training epochs"),
+    vector_epochs: int = typer.Option(5, help="floret training epochs"),
     max_vector_text_mb: int = typer.Option(500, help="article text used to train the vectors, in MB"),
     seed: int = typer.Option(0),
 ):

@@ -37,6 +37,26 @@ def _predicted_doc(nlp: Language, ref: Doc) -> Doc:
     return nlp.get_pipe("sentencizer")(doc)
 
 
+def context_encodings(el, doc: Doc) -> List[np.ndarray]:
+    """The context encoding of each entity of `doc`, computed as the EntityLinker does: its model run on the
+    sentence(s) holding the entity, as a doc of its own (one row per entity of it; the first is taken)."""
+    windows: Dict[tuple, List[int]] = {}
+    for i, ent in enumerate(doc.ents):
+        sents = list(ent.sents)
+        windows.setdefault((sents[0].start, sents[-1].end), []).append(i)
+    window_docs = [doc[start:end].as_doc() for start, end in windows]
+    rows = el.model.predict(window_docs) if window_docs else None
+    out: List[np.ndarray] = [None] * len(doc.ents)  # type: ignore[list-item]
+    offset = 0
+    for window_doc, members in zip(window_docs, windows.values()):
+        n = len(window_doc.ents)
+        encoding = rows[offset] if n else np.zeros(el.model.get_dim("nO"), dtype="float32")
+        offset += n
+        for i in members:
+            out[i] = encoding
+    return out
+
+
 def score_mentions(nlp: Language, docs: Iterable[Doc], seed: int = 0) -> List[MentionResult]:
     """Candidates and each method's pick for every gold mention of `docs`."""
     el = nlp.get_pipe("entity_linker")
@@ -45,11 +65,9 @@ def score_mentions(nlp: Language, docs: Iterable[Doc], seed: int = 0) -> List[Me
     results: List[MentionResult] = []
     for ref in docs:
         doc = _predicted_doc(nlp, ref)
-        sents = list(doc.sents)
-        encodings = el.model.predict([s.as_doc() for s in sents])
-        sent_index = {s.start: i for i, s in enumerate(sents)}
+        encodings = context_encodings(el, doc)
         pipeline_ids = el.predict([doc])
-        for ent, ref_ent, pipeline_id in zip(doc.ents, ref.ents, pipeline_ids):
+        for ent, ref_ent, enc, pipeline_id in zip(doc.ents, ref.ents, encodings, pipeline_ids):
             candidates = sorted(el.get_candidates(el.kb, ent), key=lambda c: c.entity_)
             picks: Dict[str, Optional[str]] = {m: None for m in METHODS}
             picks["pipeline"] = pipeline_id if pipeline_id != el.NIL else None
@@ -57,7 +75,6 @@ def score_mentions(nlp: Language, docs: Iterable[Doc], seed: int = 0) -> List[Me
                 ids = [c.entity_ for c in candidates]
                 priors = np.asarray([c.prior_prob for c in candidates])
                 vectors = np.asarray([c.entity_vector for c in candidates])
-                enc = encodings[sent_index[ent.sent.start]]
                 norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(enc)
                 sims = vectors @ enc / np.where(norms == 0, 1, norms)
                 picks["random"] = ids[rng.randrange(len(ids))]

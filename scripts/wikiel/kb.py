@@ -156,7 +156,7 @@ def structured_aliases(entities: List[KBEntity], redirects: Dict[str, str],
 
 
 def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings: PruneSettings,
-             lang: str = "en", vectors: Optional[str] = None, vector_dim: int = 64, vector_epochs: int = 10,
+             lang: str = "en", vectors: Optional[str] = None, vector_dim: int = 64, vector_epochs: int = 5,
              max_vector_text_mb: int = 500, seed: int = 0) -> dict:
     """Build the spaCy KB under `output_dir/kb`, plus `entities.jsonl`, the vectors pipeline and `stats.json`."""
     from spacy.kb import InMemoryLookupKB

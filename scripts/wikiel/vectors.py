@@ -43,11 +43,13 @@ def write_training_text(texts: Iterable[str], path: Path) -> int:
     return n
 
 
-def train_floret_vectors(articles_path: Path, out_dir: Path, lang: str, dim: int = 64, epochs: int = 10,
+def train_floret_vectors(articles_path: Path, out_dir: Path, lang: str, dim: int = 64, epochs: int = 5,
                          max_text_mb: int = 500, threads: int = 1, seed: int = 0) -> dict:
     """Train floret subword vectors on article text and save them as a spaCy pipeline directory (vectors only).
 
-    One thread by default: floret's multi-threaded SGD is not deterministic (its seed is fixed at 0).
+    Skipgram with a wide window: on small corpora floret's cbow collapses all words onto one direction, and a
+    5-word window at 5 epochs leaves topic words barely closer to each other than to others. One thread by default:
+    floret's multi-threaded SGD is not deterministic (its seed is fixed at 0).
     """
     import floret
 
@@ -59,8 +61,8 @@ def train_floret_vectors(articles_path: Path, out_dir: Path, lang: str, dim: int
         if n_bytes == 0:
             raise ValueError(f"{articles_path}: no train article text to train vectors on")
         model = floret.train_unsupervised(
-            str(text_path), model="cbow", mode="floret", hashCount=2, bucket=50000, minn=3, maxn=5,
-            minCount=2, dim=dim, epoch=epochs, thread=threads, verbose=0,
+            str(text_path), model="skipgram", mode="floret", hashCount=2, bucket=50000, minn=4, maxn=5,
+            minCount=2, dim=dim, epoch=epochs, ws=10, lr=0.1, thread=threads, verbose=0,
         )
         vec_path = tmp_dir / "vectors.floret"
         model.save_floret_vectors(str(vec_path))
@@ -81,13 +83,19 @@ def load_vectors_nlp(vectors: str) -> Language:
 
 
 def description_vectors(nlp: Language, texts: List[str], batch_size: int = 1000) -> np.ndarray:
-    """Mean word vector of each text (zeros for an empty text), float32 [n, dim]."""
+    """Mean word vector of each text, centred on the mean over all texts and scaled to unit length, float32 [n, dim].
+
+    Averaged word vectors share one dominant direction (their cosines are all near 1); the linker compares them by
+    cosine, so that common component is removed.
+    """
     dim = nlp.vocab.vectors.shape[1]
     out = np.zeros((len(texts), dim), dtype="float32")
     for i, doc in enumerate(nlp.tokenizer.pipe(texts, batch_size=batch_size)):
         if len(doc):
             out[i] = doc.vector
-    return out
+    out -= out.mean(axis=0, keepdims=True)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1, norms)
 
 
 def vector_dim(vectors: Optional[str]) -> int:

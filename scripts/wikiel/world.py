@@ -107,8 +107,9 @@ class WorldConfig:
     zipf: float = 0.85  # popularity exponent
     shared_root_share: float = 0.7  # entities whose root word is shared with others
     shared_root_pool: float = 0.02  # shared roots per entity
+    root_topic_share: float = 0.35  # entities with a shared root that take the root's home topic
     same_topic_mentions: float = 0.7  # mentions of an entity from the article's topic
-    context_from_entity: float = 0.5  # context words drawn from the mentioned entity's topic/type
+    context_from_entity: float = 0.4  # context words drawn from the mentioned entity's topic/type
     variant_anchor: float = 0.06  # one-off anchors no lookup finds
     red_links: float = 0.04  # links to pages without a Wikidata item
     extra_items: float = 0.5  # items without a sitelink to this wiki, per entity
@@ -192,12 +193,15 @@ class World:
         root_weights = 1.0 / np.power(np.arange(n_shared) + 3.0, 0.9)
         shared_pick = rng.choice(n_shared, size=cfg.n_entities, p=root_weights / root_weights.sum())
         topics = rng.integers(cfg.n_topics, size=cfg.n_entities)
-        self.topic_of = topics
+        # Entities sharing a name often share a field too ("John Smith" the footballer and the cricketer).
+        root_home_topic = rng.integers(cfg.n_topics, size=n_shared)
         entities = []
         for i in range(cfg.n_entities):
             etype = types[type_idx[i]]
             if rng.random() < cfg.shared_root_share:
                 root = shared_roots[shared_pick[i]]
+                if rng.random() < cfg.root_topic_share:
+                    topics[i] = root_home_topic[shared_pick[i]]
             else:
                 root = self.names.word().capitalize()
             name, short, aliases = self._names_for(etype, root)
@@ -205,6 +209,7 @@ class World:
                 aliases.append(short)  # Wikidata often lists the short form ("Lincoln") as an alias
             cls = self.classes[etype][int(rng.integers(len(self.classes[etype])))][0]
             entities.append(Entity(f"Q{100_000_000 + i}", etype, cls, int(topics[i]), name, short, aliases))
+        self.topic_of = topics
         return entities
 
     def _names_for(self, etype: str, root: str) -> Tuple[str, Optional[str], List[str]]:
@@ -545,7 +550,7 @@ class ArticleWriter:
         for s in range(int(rng.integers(2, 4))):
             parts.append(f"== {self._topic_word(topic).capitalize()} ==")
             for p in range(int(rng.integers(1, 3))):
-                sentences = [self.sentence(topic, int(rng.choice([0, 1, 1, 2, 2, 3]))) for _ in range(int(rng.integers(3, 6)))]
+                sentences = [self.sentence(topic, int(rng.choice([0, 1, 1, 1, 2, 2]))) for _ in range(int(rng.integers(3, 6)))]
                 parts.append(" ".join(sentences))
             r = rng.random()
             if r < 0.3:

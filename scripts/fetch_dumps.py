@@ -1,0 +1,42 @@
+"""fetch: download or locate the Wikidata and Wikipedia dumps and write OUTPUT_DIR/manifest.json."""
+from pathlib import Path
+
+import typer
+
+from wikiel import fetch
+from wikiel.util import cli_errors, fail
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(
+    output_dir: Path = typer.Argument(..., help="Directory for manifest.json (and dumps/ or world/)"),
+    source: str = typer.Option("dumps", "--source", help="dumps (download), excerpts (../shared/data) or world"),
+    lang: str = typer.Option("en", "--lang", help="Wikipedia language"),
+    dump_date: str = typer.Option("latest", "--dump-date", help="'latest' or a dump date such as 20240101"),
+    wikidata_format: str = typer.Option("gz", "--wikidata-format", help="gz or bz2"),
+    verify: bool = typer.Option(False, "--verify", help="Check the dumps against the published checksums (slow)"),
+    world_entities: int = typer.Option(8000, "--world-entities", min=1, help="Entities of the synthetic world"),
+    world_articles: int = typer.Option(1500, "--world-articles", min=1, help="Articles of the synthetic world"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the synthetic world"),
+) -> None:
+    """Write a manifest of the input files; with --source dumps, download the real dumps first."""
+    with cli_errors():
+        if source not in fetch.SOURCES:
+            fail(f"--source must be one of {', '.join(fetch.SOURCES)}, not {source!r}")
+        if wikidata_format not in fetch.WIKIDATA_FORMATS:
+            fail(f"--wikidata-format must be one of {', '.join(fetch.WIKIDATA_FORMATS)}, not {wikidata_format!r}")
+        if source == "dumps":
+            manifest = fetch.fetch_dumps(output_dir, lang, dump_date, wikidata_format, verify_checksums=verify)
+        elif source == "excerpts":
+            manifest = fetch.use_excerpts(output_dir, lang)
+        else:
+            manifest = fetch.use_world(output_dir, lang, world_entities, world_articles, seed)
+        n_bytes = sum(e["bytes"] for e in manifest["wikidata"]) + manifest["wikipedia"]["bytes"]
+        print(f"{source}: {len(manifest['wikidata'])} Wikidata file(s), {n_bytes:,} bytes -> "
+              f"{output_dir / fetch.MANIFEST_FILE}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,36 @@
+"""parse-wikidata: Wikidata entity dump(s) -> entities.jsonl, subclass_of.tsv, stats.json in OUTPUT_DIR."""
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from wikiel.fetch import manifest_paths, read_manifest
+from wikiel.util import cli_errors, fail
+from wikiel.wikidata import parse_wikidata
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(
+    output_dir: Path = typer.Argument(..., help="Directory for entities.jsonl, subclass_of.tsv, stats.json"),
+    dump: Optional[List[Path]] = typer.Option(None, "--dump", help="Wikidata entity dump (repeatable)"),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", help="Manifest written by fetch_dumps.py"),
+    lang: str = typer.Option("en", "--lang", help="Keep items with a <lang>wiki sitelink"),
+    n_process: int = typer.Option(1, "--n-process", min=1, help="Processes (main reads, the others parse)"),
+    max_bad_lines: int = typer.Option(1000, "--max-bad-lines", min=0, help="Malformed lines to skip before failing"),
+) -> None:
+    """Keep the Wikidata items with a <lang>wiki sitelink, with label, description, aliases and P31 types."""
+    with cli_errors():
+        if bool(dump) == bool(manifest):
+            fail("give either --dump PATH (repeatable) or --manifest PATH")
+        inputs = list(dump) if dump else manifest_paths(read_manifest(manifest), "wikidata")
+        stats = parse_wikidata(inputs, output_dir, lang=lang, n_process=n_process, max_bad_lines=max_bad_lines)
+        counts = stats["counts"]
+        print(f"{counts['kept']:,} items kept of {counts['entities']:,} entities parsed "
+              f"({counts['prefiltered']:,} lines pre-filtered, {counts['bad_lines']:,} bad) "
+              f"in {stats['seconds']} s -> {output_dir}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,377 @@
+"""parse-wikidata: real excerpts in every input layout, hand-made edge cases, bad input, n-process equality."""
+import bz2
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wikiel.util import InputError, OutputError, read_json
+from wikiel.wikidata import META_CLASSES, claim_targets, entity_id, parse_batch, parse_entity, parse_wikidata
+
+PROJECT = Path(__file__).resolve().parents[1]
+DATA = PROJECT.parent / "shared" / "data"
+WIKIDATA = DATA / "wikidata"
+real_data = pytest.mark.skipif(not WIKIDATA.is_dir(), reason=f"real excerpts not found at {WIKIDATA}")
+
+
+def run(tmp_path, *inputs, **kwargs):
+    """Parse `inputs` into tmp_path/out; return (stats counts, entity records, subclass pairs)."""
+    out = tmp_path / "out"
+    stats = parse_wikidata(list(inputs), out, progress=False, **kwargs)
+    records = [orjson.loads(line) for line in (out / "entities.jsonl").read_bytes().splitlines()]
+    pairs = [tuple(line.split("\t")) for line in (out / "subclass_of.tsv").read_text().splitlines()]
+    return stats["counts"], records, pairs
+
+
+def item(qid, title="", label="", description="", aliases=(), p31=(), p279=(), lang="en", **extra):
+    """A hand-made item in the current dump format."""
+    entity = {"type": "item", "id": qid, "labels": {}, "descriptions": {}, "aliases": {}, "claims": {},
+              "sitelinks": {}}
+    if title:
+        entity["sitelinks"][f"{lang}wiki"] = {"site": f"{lang}wiki", "title": title, "badges": []}
+    if label:
+        entity["labels"][lang] = {"language": lang, "value": label}
+    if description:
+        entity["descriptions"][lang] = {"language": lang, "value": description}
+    if aliases:
+        entity["aliases"][lang] = [{"language": lang, "value": a} for a in aliases]
+    for prop, targets in (("P31", p31), ("P279", p279)):
+        if targets:
+            entity["claims"][prop] = [claim(prop, t) for t in targets]
+    entity.update(extra)
+    return entity
+
+
+def claim(prop, target, rank="normal"):
+    value = {"entity-type": "item", "numeric-id": int(target[1:]), "id": target}
+    return {"mainsnak": {"snaktype": "value", "property": prop, "datatype": "wikibase-item",
+                         "datavalue": {"value": value, "type": "wikibase-entityid"}},
+            "type": "statement", "rank": rank}
+
+
+def write_dump(path, entities, layout="dump"):
+    """Write entities in the real dump layout (`[`, lines ending in `,`, `]`) or as plain JSON lines."""
+    lines = [json.dumps(e) for e in entities]
+    if layout == "dump":
+        text = "[\n" + ",\n".join(lines) + "\n]\n"
+    else:
+        text = "\n".join(lines) + "\n"
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix, open)
+    with opener(path, "wt", encoding="utf8") as f:
+        f.write(text)
+    return path
+
+
+# --- real excerpts ------------------------------------------------------------------------------------
+
+@real_data
+def test_sample_items_dump_layout(tmp_path):
+    counts, records, _ = run(tmp_path, WIKIDATA / "sample_wikidata_items.json.bz2")
+    assert counts["entities"] == counts["items"] == counts["kept"] == len(records) == 100
+    assert counts["lines"] == 102 and counts["bad_lines"] == counts["prefiltered"] == 0
+    assert counts["no_label"] == counts["no_description"] == counts["meta_dropped"] == 0
+    assert sum(1 for r in records if r["aliases"]) == 48
+    assert all(r["label"] and r["description"] and r["types"] and r["title"] for r in records)
+    belgium = next(r for r in records if r["qid"] == "Q31")
+    assert belgium["title"] == "Belgium" and belgium["label"] == "Belgium"
+    assert belgium["types"] == ["Q3624078", "Q43702", "Q6256"]
+    assert "Kingdom of Belgium" in belgium["aliases"]
+
+
+@real_data
+def test_short_stream_api_lines(tmp_path):
+    counts, records, pairs = run(tmp_path, WIKIDATA / "short_stream.json.bz2")
+    # 635 lines, 55 with an enwiki sitelink (53 distinct ids: two items appear in two revisions);
+    # 2 of them are Wikimedia pages (a category and a human name disambiguation page).
+    assert counts["lines"] == 635
+    assert counts["with_sitelink"] == 55 and counts["meta_dropped"] == 2 and counts["kept"] == len(records) == 53
+    assert len({r["qid"] for r in records}) == 51
+    assert counts["entities"] + counts["prefiltered"] == 635
+    assert counts["no_label"] == 1 and counts["no_description"] == 15
+    assert not {"Q364181", "Q9411411"} & {r["qid"] for r in records}
+    assert counts["subclass_pairs"] == len(pairs) == 18
+
+
+@real_data
+@pytest.mark.parametrize("name, n_entities, n_distinct", [("short_stream.json.bz2", 635, 574),
+                                                         ("twenty_entities.json.bz2", 20, 20),
+                                                         ("sample_wikidata_items.json.bz2", 100, 100)])
+def test_every_line_parses_without_the_prefilter(name, n_entities, n_distinct):
+    lines = bz2.decompress((WIKIDATA / name).read_bytes()).splitlines()
+    lines = [line for line in lines if line.strip() not in (b"[", b"]")]
+    rows, bad = parse_batch(lines, list(range(len(lines))), "en")
+    assert bad == [] and len(rows) == n_entities and len({qid for qid, *_ in rows}) == n_distinct
+
+
+@real_data
+def test_several_files_skip_ids_already_seen(tmp_path):
+    stream = WIKIDATA / "short_stream.json.bz2"
+    counts, records, pairs = run(tmp_path, stream, stream)
+    qids = [r["qid"] for r in records]
+    assert len(qids) == len(set(qids)) == 51
+    assert counts["duplicates_skipped"] == 2 + 73  # 2 revisions in the first copy, all 73 parsed of the second
+    assert len(pairs) == 18
+
+
+@real_data
+def test_twenty_entities(tmp_path):
+    counts, records, pairs = run(tmp_path, WIKIDATA / "twenty_entities.json.bz2")
+    assert counts["kept"] == len(records) == 18
+    assert counts["prefiltered"] == 2  # the two items without enwiki and without P279
+    assert records[-1]["qid"] == "Q59064"  # indented last line without a comma
+    assert pairs == [("Q59047", "Q8486")]
+
+
+@real_data
+@pytest.mark.parametrize("name, qid, title", [("Q31.json", "Q31", "Belgium"), ("syvb_Q1.json", "Q1", "Universe"),
+                                              ("syvb_Q42.json", "Q42", "Douglas Adams")])
+def test_single_entity_files(tmp_path, name, qid, title):
+    counts, records, _ = run(tmp_path, WIKIDATA / name)
+    assert [(r["qid"], r["title"]) for r in records] == [(qid, title)]
+    assert counts["lines"] == 1
+
+
+@real_data
+def test_pretty_printed_api_document_is_parsed_whole(tmp_path):
+    pretty = tmp_path / "Q42-pretty.json"
+    pretty.write_text(json.dumps(json.loads((WIKIDATA / "syvb_Q42.json").read_text()), indent=2))
+    _, compact, _ = run(tmp_path / "a", WIKIDATA / "syvb_Q42.json")
+    _, records, _ = run(tmp_path / "b", pretty)
+    assert records == compact and records[0]["label"] == "Douglas Adams"
+
+
+@real_data
+def test_gz_bz2_plain_give_identical_output(tmp_path):
+    text = bz2.decompress((WIKIDATA / "twenty_entities.json.bz2").read_bytes())
+    plain = tmp_path / "dump.json"
+    plain.write_bytes(text)
+    (tmp_path / "dump.json.gz").write_bytes(gzip.compress(text))
+    (tmp_path / "dump.json.bz2").write_bytes(bz2.compress(text))
+    outputs = []
+    for name in ("dump.json", "dump.json.gz", "dump.json.bz2"):
+        out = tmp_path / name.replace(".", "_")
+        parse_wikidata([tmp_path / name], out, progress=False)
+        outputs.append(((out / "entities.jsonl").read_bytes(), (out / "subclass_of.tsv").read_bytes()))
+    assert outputs[0] == outputs[1] == outputs[2] and outputs[0][0]
+
+
+@real_data
+def test_n_process_output_is_identical(tmp_path):
+    inputs = [WIKIDATA / n for n in ("sample_wikidata_items.json.bz2", "short_stream.json.bz2",
+                                     "twenty_entities.json.bz2", "Q31.json")]
+    results = []
+    for n_process in (1, 3):
+        out = tmp_path / f"n{n_process}"
+        stats = parse_wikidata(inputs, out, n_process=n_process, batch_bytes=64 << 10, progress=False)
+        results.append(((out / "entities.jsonl").read_bytes(), (out / "subclass_of.tsv").read_bytes(),
+                        stats["counts"]))
+    assert results[0][:2] == results[1][:2]
+    assert {k: v for k, v in results[0][2].items() if k != "n_process"} == \
+           {k: v for k, v in results[1][2].items() if k != "n_process"}
+
+
+@real_data
+def test_cli_with_manifest(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"wikidata": [{"path": str(WIKIDATA / "twenty_entities.json.bz2")}],
+                                    "wikipedia": None}))
+    result = subprocess.run([sys.executable, "scripts/parse_wikidata.py", "--manifest", str(manifest),
+                             str(tmp_path / "out"), "--n-process", "2"], cwd=PROJECT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert read_json(tmp_path / "out" / "stats.json")["counts"]["kept"] == 18
+
+
+@real_data
+def test_xml_given_as_wikidata_dump(tmp_path):
+    xml = DATA / "wikipedia" / "enwiki-table-markup.xml.bz2"
+    with pytest.raises(InputError, match="is XML") as err:
+        parse_wikidata([xml], tmp_path / "out", progress=False)
+    assert err.value.path == str(xml)
+    assert not (tmp_path / "out" / "entities.jsonl").exists()
+
+
+# --- hand-made formats and rules ------------------------------------------------------------------------
+
+def test_2014_numeric_id_format(tmp_path):
+    old = {"id": "Q64", "type": "item",
+           "labels": {"en": {"language": "en", "value": "Berlin"}},
+           "sitelinks": {"enwiki": {"site": "enwiki", "title": "Berlin", "badges": []}},
+           "claims": {"P31": [{"mainsnak": {"snaktype": "value", "property": "P31",
+                                            "datavalue": {"value": {"entity-type": "item", "numeric-id": 515},
+                                                          "type": "wikibase-entityid"}},
+                               "type": "statement", "rank": "normal"}],
+                      "P279": [{"mainsnak": {"snaktype": "value", "property": "P279",
+                                             "datavalue": {"value": {"entity-type": "item", "numeric-id": 1549591},
+                                                           "type": "wikibase-entityid"}},
+                                "type": "statement", "rank": "normal"}]}}
+    counts, records, pairs = run(tmp_path, write_dump(tmp_path / "old.json", [old]))
+    assert records == [{"qid": "Q64", "title": "Berlin", "label": "Berlin", "description": "", "aliases": [],
+                        "types": ["Q515"]}]
+    assert pairs == [("Q64", "Q1549591")]
+    assert counts["no_description"] == 1
+
+
+def test_entity_id_forms():
+    assert entity_id({"entity-type": "item", "numeric-id": 5, "id": "Q5"}) == "Q5"
+    assert entity_id({"entity-type": "item", "numeric-id": 5}) == "Q5"
+    assert entity_id({"numeric-id": 5}) == "Q5"
+    assert entity_id({"entity-type": "property", "numeric-id": 31}) == "P31"
+    assert entity_id({"entity-type": "form", "id": "L1-F1"}) == "L1-F1"
+    assert entity_id({"entity-type": "sense"}) is None
+    assert entity_id("Q5") is None
+
+
+@given(st.integers(min_value=1, max_value=10**9), st.sampled_from(["item", "property"]))
+def test_entity_id_numeric_matches_id(number, kind):
+    full = {"entity-type": kind, "numeric-id": number, "id": f"{'Q' if kind == 'item' else 'P'}{number}"}
+    assert entity_id({k: v for k, v in full.items() if k != "id"}) == entity_id(full)
+
+
+def test_claim_targets_order_dedup_and_ranks():
+    entity = item("Q1", p31=["Q5", "Q6", "Q5"])
+    entity["claims"]["P31"].append(claim("P31", "Q7", rank="deprecated"))
+    entity["claims"]["P31"].append({"mainsnak": {"snaktype": "somevalue", "property": "P31"}, "rank": "normal"})
+    assert claim_targets(entity, "P31") == ["Q5", "Q6"]
+    assert claim_targets(entity, "P279") == []
+
+
+def test_meta_items_dropped_properties_and_others_ignored(tmp_path):
+    entities = [
+        item("Q1", "Paris", "Paris", p31=["Q515"]),
+        item("Q2", "Paris (disambiguation)", p31=["Q4167410"]),
+        item("Q3", "Category:Paris", p31=["Q4167836"]),
+        item("Q4", "List of mayors of Paris", p31=["Q13406463"]),
+        {"type": "property", "id": "P31", "datatype": "wikibase-item",
+         "labels": {"en": {"language": "en", "value": "instance of"}},
+         "sitelinks": {"enwiki": {"site": "enwiki", "title": "x"}}},
+        {"type": "lexeme", "id": "L1", "lemmas": {}, "sitelinks": {"enwiki": {"title": "y"}}},
+        item("Q5", "Lyon", "Lyon", p31=["Q515", "Q484170"]),
+    ]
+    counts, records, _ = run(tmp_path, write_dump(tmp_path / "d.json", entities))
+    assert [r["qid"] for r in records] == ["Q1", "Q5"]
+    assert counts["meta_dropped"] == 3 and counts["properties"] == 1 and counts["other_types"] == 1
+    assert counts["items"] == 5 and counts["with_sitelink"] == 5 and counts["entities"] == 7
+    assert {"Q4167410", "Q4167836", "Q13406463", "Q11266439", "Q15184295", "Q14204246",
+            "Q17442446"} <= META_CLASSES
+
+
+def test_parse_entity_fields_and_empty_list_maps():
+    full = item("Q90", "Paris", "Paris", "capital of France", ["City of Light"], p31=["Q515", "Q515"])
+    assert parse_entity(full, "en") == {"qid": "Q90", "title": "Paris", "label": "Paris",
+                                        "description": "capital of France", "aliases": ["City of Light"],
+                                        "types": ["Q515"]}
+    assert parse_entity(full, "de") is None
+    bare = {"type": "item", "id": "Q9", "labels": [], "descriptions": [], "aliases": [], "claims": [],
+            "sitelinks": {"enwiki": {"title": "Nine"}}}
+    assert parse_entity(bare, "en") == {"qid": "Q9", "title": "Nine", "label": "", "description": "",
+                                        "aliases": [], "types": []}
+    assert parse_entity({"id": "P31", "type": "property"}, "en") is None
+
+
+def test_other_language(tmp_path):
+    entity = item("Q90", "Paris", "Paris", lang="fr", p31=["Q515"])
+    _, records, _ = run(tmp_path, write_dump(tmp_path / "d.json", [entity, item("Q1", "X", "X")]), lang="fr")
+    assert [r["qid"] for r in records] == ["Q90"]
+
+
+def test_subclass_pairs_of_items_without_sitelink(tmp_path):
+    entities = [item("Q515", p279=["Q486972", "Q1549591"]), item("Q1", "Paris", "Paris", p31=["Q515"])]
+    counts, records, pairs = run(tmp_path, write_dump(tmp_path / "d.json", entities, layout="lines"))
+    assert pairs == [("Q515", "Q486972"), ("Q515", "Q1549591")]
+    assert [r["qid"] for r in records] == ["Q1"] and counts["items"] == 2
+
+
+def test_api_format_lines_with_several_entities(tmp_path):
+    path = tmp_path / "api.json"
+    lines = [{"entities": {"Q1": item("Q1", "A", "A"), "Q2": item("Q2", "B", "B")}}, item("Q3", "C", "C")]
+    path.write_text("\n".join(json.dumps(x) for x in lines))
+    _, records, _ = run(tmp_path, path)
+    assert [r["qid"] for r in records] == ["Q1", "Q2", "Q3"]
+
+
+# --- bad input ----------------------------------------------------------------------------------------
+
+def test_bad_lines_are_skipped_and_counted(tmp_path):
+    path = write_dump(tmp_path / "d.json", [item("Q1", "A", "A"), item("Q2", "B", "B")], layout="lines")
+    with open(path, "ab") as f:
+        f.write(b'{"id": "Q3", "sitelinks": {"enwiki": \n')          # truncated JSON
+        f.write(b'{"id": "Q4", "sitelinks": {"enwiki": {"title": "\xff"}}}\n')  # valid JSON, not UTF-8
+        f.write(json.dumps(item("Q5", "C", "C")).encode() + b"\n")
+    counts, records, _ = run(tmp_path, path, max_bad_lines=2)
+    assert [r["qid"] for r in records] == ["Q1", "Q2", "Q5"]
+    assert counts["bad_lines"] == 2
+    assert read_json(tmp_path / "out" / "stats.json")["counts"]["first_bad_lines"] == [f"{path}:3", f"{path}:4"]
+
+
+def test_too_many_bad_lines_raise_input_error(tmp_path):
+    path = tmp_path / "d.json"
+    good = json.dumps(item("Q1", "A", "A"))
+    path.write_text(good + "\n" + '{"enwiki": broken\n' * 5)
+    with pytest.raises(InputError, match="more than 3 lines") as err:
+        parse_wikidata([path], tmp_path / "out", max_bad_lines=3, progress=False)
+    assert err.value.path == str(path) and err.value.line == 5
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2"])
+def test_truncated_compressed_file(tmp_path, suffix):
+    entities = [item(f"Q{i}", f"T{i}", f"L{i}", description="x" * (i % 97), p31=["Q5"]) for i in range(1, 3000)]
+    whole = write_dump(tmp_path / f"whole.json{suffix}", entities)
+    cut = tmp_path / f"cut.json{suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(InputError, match="truncated") as err:
+        parse_wikidata([cut], tmp_path / "out", progress=False)
+    assert err.value.path == str(cut)
+    assert not (tmp_path / "out" / "entities.jsonl").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>", "HTML page"),
+    (b'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/">\n<page>', "is XML"),
+    (b"", "is empty"),
+    (b"\n\n  \n", "is empty"),
+    (b"Q1\tQ5\n", "does not look like"),
+])
+def test_wrong_files(tmp_path, content, message):
+    path = tmp_path / "wrong.json"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as err:
+        parse_wikidata([path], tmp_path / "out", progress=False)
+    assert err.value.path == str(path)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        parse_wikidata([tmp_path / "nope.json.gz"], tmp_path / "out", progress=False)
+    with pytest.raises(InputError, match="is a directory"):
+        parse_wikidata([tmp_path], tmp_path / "out", progress=False)
+
+
+def test_no_kept_entity_raises_output_error(tmp_path):
+    path = write_dump(tmp_path / "d.json", [item("Q1", "Paris", "Paris")])
+    with pytest.raises(OutputError, match="--lang") as err:
+        parse_wikidata([path], tmp_path / "out", lang="de", progress=False)
+    assert str(path) in str(err.value)
+    assert not (tmp_path / "out" / "entities.jsonl").exists()
+
+
+def test_cli_reports_one_error_line(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/parse_wikidata.py", "--dump", str(tmp_path / "nope.json"),
+                             str(tmp_path / "out")], cwd=PROJECT, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("ERROR: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_synthetic_world_dump(tmp_path):
+    world = pytest.importorskip("wikiel.world", reason="wikiel.world (synthetic world generator) not available")
+    files = world.generate_world(tmp_path / "world", n_entities=300, n_articles=100, seed=1, lang="en")
+    counts, records, pairs = run(tmp_path, files["wikidata"], n_process=2)
+    assert counts["kept"] == len(records) > 0 and counts["bad_lines"] == 0
+    assert len({r["qid"] for r in records}) == len(records)
