@@ -6,6 +6,7 @@ depend on training (random, prior, oracle) are drawn as horizontal lines.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -35,7 +36,8 @@ def curve_sizes(sizes: Sequence[int], available: int) -> List[int]:
 def learning_curve(config: Path, train_path: Path, dev_path: Path, kb_dir: Path, vectors: Optional[str],
                    output_dir: Path, sizes: Sequence[int] = DEFAULT_SIZES, lang: str = "en", epochs: int = 4,
                    seed: int = 0) -> dict:
-    """Train and score one pipeline per size; write curve.json, curve.md, curve.png and stats.json."""
+    """Train and score one pipeline per size; write curve.json, curve.md, curve.png, stats.json and the training
+    logs (logs/train-N.log)."""
     output_dir = Path(output_dir)
     stats = StepStats("learning-curve")
     nlp = spacy.blank(lang)
@@ -52,8 +54,11 @@ def learning_curve(config: Path, train_path: Path, dev_path: Path, kb_dir: Path,
             subset = subset_docs(train_docs, n, seed=seed)
             subset_path = tmp / f"train-{n}.spacy"
             DocBin(docs=subset, store_user_data=False).to_disk(subset_path)
-            run = train_pipeline(config, tmp / f"model-{n}", subset_path, dev_path, kb_dir, vectors, lang=lang,
-                                 overrides=overrides, quiet=True)
+            log_path = output_dir / "logs" / f"train-{n}.log"
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "w", encoding="utf8") as log, contextlib.redirect_stdout(log):
+                run = train_pipeline(config, tmp / f"model-{n}", subset_path, dev_path, kb_dir, vectors, lang=lang,
+                                     overrides=overrides, quiet=True)
             summary = evaluate_pipeline(load_pipeline(tmp / f"model-{n}" / "model-last"), dev_docs, seed=seed)
             methods = summary["methods"]
             baselines = {m: methods[m]["accuracy"] for m in BASELINES}
@@ -101,7 +106,7 @@ def plot_curve(result: dict, path: Path) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("training mentions")
     ax.set_ylabel("dev accuracy (in-KB mentions)")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(max(0.0, round(min(result["baselines"].values()) - 0.15, 1)), 1)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Entity linking accuracy vs. number of training mentions")

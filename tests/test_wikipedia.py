@@ -1,0 +1,365 @@
+"""Tests of the parse-wikipedia stage: real excerpts, synthetic dumps, splits, parallelism and bad input."""
+import bz2
+import gzip
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import orjson
+import pytest
+
+from wikiel import wikipedia
+from wikiel.util import InputError, OutputError, open_dump, read_json
+from wikiel.wikipedia import DumpReader, Page, Settings, parse_wikipedia, redirect_target, split_of
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+EXCERPT = DATA / "wikipedia" / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+TABLES = DATA / "wikipedia" / "enwiki-table-markup.xml.bz2"
+CLI = REPO / "scripts" / "parse_wikipedia.py"
+OUTPUTS = ("siteinfo.json", "redirects.tsv", "link_counts.tsv", "inlink_counts.tsv", "articles.jsonl")
+
+SITEINFO = """  <siteinfo>
+    <sitename>Wikipedia</sitename>
+    <dbname>{dbname}</dbname>
+    <case>{case}</case>
+    <namespaces>
+      <namespace key="0" case="first-letter" />
+      <namespace key="6" case="first-letter">{file}</namespace>
+      <namespace key="14" case="first-letter">{category}</namespace>
+    </namespaces>
+  </siteinfo>
+"""
+
+
+def page_xml(title, text, page_id=1, ns=0, redirect=None):
+    redirect_tag = f"<redirect title={quoteattr(redirect)} />" if redirect else ""
+    text_tag = "<text />" if text is None else f'<text xml:space="preserve">{escape(text)}</text>'
+    return (f"  <page>\n    <title>{escape(title)}</title>\n    <ns>{ns}</ns>\n    <id>{page_id}</id>\n"
+            f"    {redirect_tag}\n    <revision>\n      <id>{page_id + 1000}</id>\n      {text_tag}\n"
+            f"    </revision>\n  </page>\n")
+
+
+def make_dump(path: Path, pages, siteinfo=True, dbname="enwiki", case="first-letter", file="File",
+              category="Category") -> Path:
+    xml = ('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10" xml:lang="en">\n'
+           + (SITEINFO.format(dbname=dbname, case=case, file=file, category=category) if siteinfo else "")
+           + "".join(page_xml(*page) if isinstance(page, tuple) else page_xml(**page) for page in pages)
+           + "</mediawiki>\n").encode("utf8")
+    if path.suffix == ".bz2":
+        xml = bz2.compress(xml)
+    elif path.suffix == ".gz":
+        xml = gzip.compress(xml)
+    path.write_bytes(xml)
+    return path
+
+
+def read_tsv(path: Path):
+    return [line.split("\t") for line in path.read_text(encoding="utf8").splitlines()]
+
+
+def read_articles(path: Path):
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"real data excerpt {path} is absent (expected ../shared/data beside the repository)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def excerpt_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("excerpt")
+    stats = parse_wikipedia(require(EXCERPT), out, Settings(), progress=False)
+    return out, stats
+
+
+# --- the real excerpt -------------------------------------------------------------------------------------------
+
+def test_real_excerpt_counts(excerpt_run):
+    out, stats = excerpt_run
+    counts = stats["counts"]
+    assert counts["articles"] == 106
+    assert counts["redirects"] == 99
+    assert counts["pages"] == 206
+    assert counts["other_namespace_pages"] == 1
+    assert counts["articles_written"] == 106
+    assert counts["train_articles"] + counts["dev_articles"] == 106
+    assert counts["links"] > 20_000
+    assert counts["bytes_read"] > counts["input_bytes"] > 0
+    assert stats["peak_memory_mb"] > 0 and stats["seconds"] >= 0
+    assert read_json(out / "stats.json")["counts"] == counts
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
+
+
+def test_real_excerpt_siteinfo_and_redirects(excerpt_run):
+    out, _ = excerpt_run
+    siteinfo = read_json(out / "siteinfo.json")
+    assert (siteinfo["lang"], siteinfo["dbname"], siteinfo["case"]) == ("en", "enwiki", "first-letter")
+    assert siteinfo["namespaces"]["6"] == "File" and siteinfo["namespaces"]["14"] == "Category"
+    redirects = read_tsv(out / "redirects.tsv")
+    assert len(redirects) == 99
+    assert ["AccessibleComputing", "Computer accessibility"] in redirects
+    assert redirects == sorted(redirects)
+    assert all(len(row) == 2 and row[0] and row[1] for row in redirects)
+
+
+def test_real_excerpt_articles(excerpt_run):
+    out, _ = excerpt_run
+    articles = read_articles(out / "articles.jsonl")
+    with open_dump(EXCERPT) as stream:
+        dump_order = [p.id for p in DumpReader(stream, EXCERPT)
+                      if isinstance(p, Page) and p.ns == 0 and not p.redirect]
+    assert [a["id"] for a in articles] == dump_order
+    assert articles[0]["title"] == "Anarchism"
+    assert articles[0]["text"].startswith("Anarchism is a political philosophy")
+    for article in articles:
+        assert set(article) == {"id", "title", "split", "text", "links"}
+        assert article["split"] == split_of(article["title"], 10)
+        for start, end, target in article["links"]:
+            assert 0 <= start < end <= len(article["text"]) and target
+
+
+def test_link_counts_come_from_train_articles_only(excerpt_run):
+    out, stats = excerpt_run
+    articles = read_articles(out / "articles.jsonl")
+    expected = Counter()
+    dev_targets, train_targets = set(), set()
+    for article in articles:
+        for start, end, target in article["links"]:
+            if article["split"] == "train":
+                expected[(article["text"][start:end], target)] += 1
+                train_targets.add(target)
+            else:
+                dev_targets.add(target)
+    rows = read_tsv(out / "link_counts.tsv")
+    assert rows == sorted(rows, key=lambda row: (row[0], row[1]))
+    assert {(anchor, target): int(count) for anchor, target, count in rows} == expected
+    assert sum(expected.values()) == stats["counts"]["train_links"]
+    inlinks = {target: int(count) for target, count in read_tsv(out / "inlink_counts.tsv")}
+    assert list(inlinks) == sorted(inlinks)
+    assert set(inlinks) == train_targets
+    assert dev_targets - train_targets, "the excerpt should have dev-only targets"
+    assert not (dev_targets - train_targets) & set(inlinks)
+    per_target = Counter()
+    for (_, target), count in expected.items():
+        per_target[target] += count
+    assert inlinks == per_target
+
+
+def test_table_excerpt_without_siteinfo(tmp_path):
+    stats = parse_wikipedia(require(TABLES), tmp_path, Settings(), progress=False)
+    assert stats["counts"]["articles"] == 5
+    assert read_json(tmp_path / "siteinfo.json") == {"lang": "en", "dbname": "", "case": "first-letter",
+                                                      "namespaces": {}}
+    for article in read_articles(tmp_path / "articles.jsonl"):
+        assert "{|" not in article["text"] and "|}" not in article["text"]
+
+
+# --- parallelism, limits, splits --------------------------------------------------------------------------------
+
+def test_n_process_output_identical(excerpt_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(wikipedia, "BATCH_CHARS", 100_000)  # many batches in flight
+    out, stats = excerpt_run
+    parallel = parse_wikipedia(EXCERPT, tmp_path, Settings(n_process=2), progress=False)
+    for name in OUTPUTS:
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+    assert parallel["counts"] == stats["counts"]
+
+
+def test_limits_stop_writing_not_counting(excerpt_run, tmp_path):
+    out, stats = excerpt_run
+    limited = parse_wikipedia(EXCERPT, tmp_path, Settings(max_train_articles=5, max_dev_articles=2),
+                              progress=False)
+    articles = read_articles(tmp_path / "articles.jsonl")
+    assert Counter(a["split"] for a in articles) == {"train": 5, "dev": 2}
+    assert articles == [a for a in read_articles(out / "articles.jsonl") if a["id"] in {x["id"] for x in articles}]
+    assert limited["counts"]["articles_written"] == 7
+    assert limited["counts"]["links"] == stats["counts"]["links"]
+    for name in ("link_counts.tsv", "inlink_counts.tsv", "redirects.tsv"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes()
+
+
+def test_split_of_is_deterministic_and_proportional():
+    titles = [f"Title {i}" for i in range(20_000)]
+    assert [split_of(t, 10) for t in titles] == [split_of(t, 10) for t in titles]
+    share = sum(split_of(t, 10) == "dev" for t in titles) / len(titles)
+    assert 0.09 < share < 0.11
+    assert all(split_of(t, 0) == "train" for t in titles[:1000])
+    assert all(split_of(t, 100) == "dev" for t in titles[:1000])
+    dev_10 = {t for t in titles if split_of(t, 10) == "dev"}
+    assert dev_10 <= {t for t in titles if split_of(t, 20) == "dev"}, "growing dev_percent only adds dev titles"
+
+
+def test_split_of_matches_the_documented_formula():
+    import hashlib
+    for title in ("Anarchism", "Paris", "Ω", "AccessibleComputing"):
+        bucket = int(hashlib.md5(title.encode("utf8")).hexdigest(), 16) % 100
+        assert split_of(title, 10) == ("dev" if bucket < 10 else "train")
+
+
+# --- synthetic dumps ----------------------------------------------------------------------------------------------
+
+def test_redirects_empty_pages_and_namespaces(tmp_path):
+    dump = make_dump(tmp_path / "dump.xml", [
+        ("Paris", "'''Paris''' is the capital of [[France]].", 1),
+        ("Lutece", "#REDIRECT [[paris#History]]", 2),
+        ("Lutetia", "#redirect:[[Paris]] {{R from alternative name}}", 3),
+        ("Parigi", "ignored", 4, 0, "Paris"),
+        ("Empty", None, 5),
+        ("Blank", "  \n", 6),
+        ("Talk:Paris", "chat [[France]]", 7, 1),
+        ("Redirected talk", "#REDIRECT [[Talk:Paris]]", 8, 1),
+    ])
+    stats = parse_wikipedia(dump, tmp_path / "out", Settings(dev_percent=0), progress=False)["counts"]
+    assert (stats["pages"], stats["articles"], stats["redirects"]) == (8, 1, 3)
+    assert (stats["empty_pages"], stats["other_namespace_pages"]) == (2, 2)
+    assert read_tsv(tmp_path / "out" / "redirects.tsv") == [["Lutece", "Paris"], ["Lutetia", "Paris"],
+                                                           ["Parigi", "Paris"]]
+    assert read_tsv(tmp_path / "out" / "link_counts.tsv") == [["France", "France", "1"]]
+    [article] = read_articles(tmp_path / "out" / "articles.jsonl")
+    assert article == {"id": 1, "title": "Paris", "split": "train", "text": "Paris is the capital of France.",
+                       "links": [[24, 30, "France"]]}
+
+
+def test_localized_dump(tmp_path):
+    dump = make_dump(tmp_path / "dewiki.xml.bz2", [
+        ("Berlin", "'''Berlin''' ist die [[Hauptstadt]] [[Deutschland]]s.[[Datei:B.jpg|mini|[[Foo]]]]"
+                   "[[Kategorie:Stadt]]", 1),
+        ("Spree-Athen", "#WEITERLEITUNG [[Berlin]]", 2),
+    ], dbname="dewiki", file="Datei", category="Kategorie")
+    parse_wikipedia(dump, tmp_path / "out", Settings(lang="de", dev_percent=0), progress=False)
+    assert read_tsv(tmp_path / "out" / "redirects.tsv") == [["Spree-Athen", "Berlin"]]
+    [article] = read_articles(tmp_path / "out" / "articles.jsonl")
+    assert article["text"] == "Berlin ist die Hauptstadt Deutschlands."
+    assert [target for _, _, target in article["links"]] == ["Hauptstadt", "Deutschland"]
+    assert read_json(tmp_path / "out" / "siteinfo.json")["namespaces"]["6"] == "Datei"
+
+
+def test_case_sensitive_wiki(tmp_path):
+    dump = make_dump(tmp_path / "wikt.xml.gz", [("word", "see [[other]]", 1), ("alias", "#REDIRECT [[word]]", 2)],
+                     dbname="enwiktionary", case="case-sensitive")
+    parse_wikipedia(dump, tmp_path / "out", Settings(dev_percent=0), progress=False)
+    assert read_tsv(tmp_path / "out" / "redirects.tsv") == [["alias", "word"]]
+    assert read_tsv(tmp_path / "out" / "inlink_counts.tsv") == [["other", "1"]]
+
+
+def test_multistream_bz2(tmp_path):
+    """pages-articles-multistream dumps are concatenated bz2 streams (head, blocks of pages, tail)."""
+    xml = make_dump(tmp_path / "plain.xml", [("A", "[[B]] x", 1), ("B", "[[A]] y", 2), ("C", "#REDIRECT [[A]]", 3)])
+    head, rest = xml.read_text(encoding="utf8").split("  <page>", 1)
+    pages, tail = ("  <page>" + rest).rsplit("</mediawiki>", 1)
+    dump = tmp_path / "multistream.xml.bz2"
+    dump.write_bytes(b"".join(bz2.compress(part.encode("utf8")) for part in (head, pages, "</mediawiki>" + tail)))
+    counts = parse_wikipedia(dump, tmp_path / "out", Settings(), progress=False)["counts"]
+    assert (counts["articles"], counts["redirects"]) == (2, 1)
+
+
+def test_redirect_target():
+    assert redirect_target("#REDIRECT [[Computer accessibility]]") == "Computer accessibility"
+    assert redirect_target("  #Redirect : [[foo_bar#Baz|x]]") == "Foo bar"
+    assert redirect_target("#WEITERLEITUNG [[Ziel]]", "de") == "Ziel"
+    assert redirect_target("#WEITERLEITUNG [[Ziel]]", "en") is None
+    assert redirect_target("Text about #REDIRECT [[X]]") is None
+
+
+# --- bad input ------------------------------------------------------------------------------------------------------
+
+def assert_no_outputs(out: Path):
+    assert not out.exists() or not list(out.iterdir()), list(out.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".xml", ".xml.bz2", ".xml.gz"])
+def test_truncated_dump(tmp_path, suffix):
+    full = make_dump(tmp_path / "full.xml", [("Paris", "x [[France]] " * 2000, i) for i in range(1, 30)])
+    data = full.read_bytes()[:len(full.read_bytes()) * 2 // 3]
+    data = {".xml": data, ".xml.bz2": bz2.compress(data), ".xml.gz": gzip.compress(data)}[suffix]
+    dump = tmp_path / f"cut{suffix}"
+    dump.write_bytes(data)
+    with pytest.raises(InputError, match=r"cut\.xml.*:\d+: the XML ends in the middle") as err:
+        parse_wikipedia(dump, tmp_path / "out", progress=False)
+    assert err.value.line > 1 and "fetch" in str(err.value)
+    assert_no_outputs(tmp_path / "out")
+
+
+def test_truncated_compressed_stream(tmp_path):
+    data = bz2.compress(make_dump(tmp_path / "full.xml", [("Paris", "x " * 100_000, 1)]).read_bytes())
+    dump = tmp_path / "cut.xml.bz2"
+    dump.write_bytes(data[:len(data) // 2])
+    with pytest.raises(InputError, match="cut.xml.bz2"):
+        parse_wikipedia(dump, tmp_path / "out", progress=False)
+    assert_no_outputs(tmp_path / "out")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b"hello, this is not XML\n", r":1: is not XML"),
+    (b'<?xml version="1.0"?>\n<html><body/></html>\n', "not <mediawiki>"),
+    (b"<mediawiki><page><title>A</title></pag></mediawiki>", "malformed XML"),
+])
+def test_bad_files(tmp_path, content, message):
+    dump = tmp_path / "bad.xml"
+    dump.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        parse_wikipedia(dump, tmp_path / "out", progress=False)
+    assert_no_outputs(tmp_path / "out")
+
+
+def test_directory_and_missing_file(tmp_path):
+    with pytest.raises(InputError, match="is a directory"):
+        parse_wikipedia(tmp_path, tmp_path / "out", progress=False)
+    with pytest.raises(InputError, match="does not exist"):
+        parse_wikipedia(tmp_path / "missing.xml.bz2", tmp_path / "out", progress=False)
+
+
+def test_no_articles_is_an_output_error(tmp_path):
+    dump = make_dump(tmp_path / "dump.xml", [("A", "#REDIRECT [[B]]", 1), ("Talk:B", "x", 2, 1)])
+    with pytest.raises(OutputError, match="no articles.*--dump"):
+        parse_wikipedia(dump, tmp_path / "out", progress=False)
+    assert_no_outputs(tmp_path / "out")
+
+
+def test_error_in_parallel_mode(tmp_path):
+    full = make_dump(tmp_path / "full.xml", [("Paris", "x [[France]] " * 2000, i) for i in range(1, 30)])
+    dump = tmp_path / "cut.xml"
+    dump.write_bytes(full.read_bytes()[:-5000])
+    with pytest.raises(InputError, match="ends in the middle"):
+        parse_wikipedia(dump, tmp_path / "out", Settings(n_process=2), progress=False)
+    assert_no_outputs(tmp_path / "out")
+
+
+# --- the CLI --------------------------------------------------------------------------------------------------------
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, str(CLI), *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_with_manifest(tmp_path):
+    (tmp_path / "assets").mkdir()
+    size = make_dump(tmp_path / "assets" / "wiki.xml.bz2", [("Paris", "[[France]]", 1)]).stat().st_size
+    manifest = tmp_path / "assets" / "manifest.json"
+    manifest.write_bytes(orjson.dumps({"wikipedia": {"path": "assets/wiki.xml.bz2", "bytes": size}}))
+    result = run_cli("--manifest", "assets/manifest.json", "corpus/wikipedia", "--dev-percent", "0", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 articles" in result.stdout
+    assert read_tsv(tmp_path / "corpus" / "wikipedia" / "inlink_counts.tsv") == [["France", "1"]]
+
+    manifest.write_bytes(orjson.dumps({"wikipedia": {"path": "assets/wiki.xml.bz2", "bytes": size + 1}}))
+    result = run_cli("--manifest", manifest, tmp_path / "out2", cwd=tmp_path)
+    assert result.returncode == 1 and "manifest says" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dump", "missing.xml"], "does not exist"),
+    ([], "exactly one of --dump and --manifest"),
+    (["--dump", "x", "--manifest", "y"], "exactly one of --dump and --manifest"),
+    (["--manifest", "nothing.json"], "manifest not found"),
+])
+def test_cli_errors_are_one_line(tmp_path, args, message):
+    result = run_cli(*args, tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("ERROR: ") and message in result.stderr
+    assert "Traceback" not in result.stderr
