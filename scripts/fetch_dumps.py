@@ -20,6 +20,7 @@ def main(
     world_entities: int = typer.Option(8000, "--world-entities", min=1, help="Entities of the synthetic world"),
     world_articles: int = typer.Option(1500, "--world-articles", min=1, help="Articles of the synthetic world"),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic world"),
+    excerpts_dir: Path = typer.Option(fetch.EXCERPTS_DIR, "--excerpts-dir", help="Where the real excerpts are"),
 ) -> None:
     """Write a manifest of the input files; with --source dumps, download the real dumps first."""
     with cli_errors():
@@ -30,7 +31,7 @@ def main(
         if source == "dumps":
             manifest = fetch.fetch_dumps(output_dir, lang, dump_date, wikidata_format, verify_checksums=verify)
         elif source == "excerpts":
-            manifest = fetch.use_excerpts(output_dir, lang)
+            manifest = fetch.use_excerpts(output_dir, lang, excerpts_dir)
         else:
             manifest = fetch.use_world(output_dir, lang, world_entities, world_articles, seed)
         n_bytes = sum(e["bytes"] for e in manifest["wikidata"]) + manifest["wikipedia"]["bytes"]

@@ -9,6 +9,16 @@ from . import linking  # noqa: F401  (registers the candidate generators used by
 from .util import StepStats, atomic_path, read_json
 
 
+def eval_frequency_for(train_path: Path, words_per_step: int = 1000, evals_per_epoch: int = 2) -> int:
+    """Steps between dev evaluations: about twice per epoch (the config's batches hold ~500-2000 words), so that
+    model-best is chosen among trained checkpoints on small corpora too, and large ones are not slowed by evals."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    n_words = sum(len(doc) for doc in DocBin().from_disk(train_path).get_docs(spacy.blank("xx").vocab))
+    return int(min(1000, max(20, n_words // words_per_step // evals_per_epoch)))
+
+
 def train_pipeline(config: Path, output_dir: Path, train_path: Path, dev_path: Path, kb_dir: Path,
                    vectors: Optional[str], lang: str = "en", overrides: Optional[Dict[str, Any]] = None,
                    quiet: bool = False) -> dict:
@@ -25,6 +35,7 @@ def train_pipeline(config: Path, output_dir: Path, train_path: Path, dev_path: P
         "nlp.lang": lang,
         "components.entity_linker.model.tok2vec.pretrained_vectors": vectors is not None,
     }
+    settings["training.eval_frequency"] = eval_frequency_for(train_path)
     settings.update(overrides or {})
     level = logging.getLogger("spacy").level
     if quiet:

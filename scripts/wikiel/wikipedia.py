@@ -6,15 +6,17 @@ Outputs (in the output directory, each written atomically): `siteinfo.json`, `re
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
+import multiprocessing.pool
 import re
 import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import IO, ContextManager, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import orjson
 from tqdm import tqdm
@@ -267,10 +269,20 @@ def _tasks(articles: Iterable[Page], options: ParseOptions) -> Iterator[Task]:
         yield options, batch
 
 
-def _parsed(articles: Iterable[Page], options: ParseOptions, n_process: int) -> Iterator[ParsedArticle]:
-    """Each article parsed, in dump order, by `n_process` processes (this one if 1)."""
-    tasks = _tasks(articles, options)
+def _worker_pool(n_process: int) -> ContextManager[Optional[multiprocessing.pool.Pool]]:
+    """A pool of `n_process` workers (None for 1). Create it before any thread starts (tqdm, bz2 readers):
+    forking then is safe and, unlike spawning, works however the main module was started."""
     if n_process <= 1:
+        return contextlib.nullcontext()
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method).Pool(n_process)
+
+
+def _parsed(articles: Iterable[Page], options: ParseOptions, pool: Optional[multiprocessing.pool.Pool],
+            n_process: int) -> Iterator[ParsedArticle]:
+    """Each article parsed, in dump order, by the pool's `n_process` workers (or this process if None)."""
+    tasks = _tasks(articles, options)
+    if pool is None:
         for task in tasks:
             yield from parse_batch(task)
         return
@@ -291,14 +303,13 @@ def _parsed(articles: Iterable[Page], options: ParseOptions, n_process: int) -> 
         except Exception as err:
             failure.append(err)
 
-    with multiprocessing.get_context("spawn").Pool(n_process) as pool:  # no fork of a threaded process
-        try:
-            for results in pool.imap(parse_batch, bounded_tasks()):
-                slots.release()
-                yield from results
-        finally:
-            stop.set()
+    try:
+        for results in pool.imap(parse_batch, bounded_tasks()):
             slots.release()
+            yield from results
+    finally:
+        stop.set()
+        slots.release()
     if failure:
         raise failure[0]
 
@@ -329,7 +340,8 @@ def parse_wikipedia(dump: PathLike, output_dir: PathLike, settings: Optional[Set
                 "train_links", "train_articles", "dev_articles", "articles_written"):
         stats[key] = 0
 
-    with open_dump(dump, threads=settings.n_process) as stream, \
+    with _worker_pool(settings.n_process) as pool, \
+            open_dump(dump, threads=settings.n_process) as stream, \
             atomic_open(output_dir / "articles.jsonl", "wb") as out, \
             tqdm(desc="pages", unit=" pages", disable=not progress, mininterval=1.0) as bar:
         reader = DumpReader(stream, dump)
@@ -356,7 +368,7 @@ def parse_wikipedia(dump: PathLike, output_dir: PathLike, settings: Optional[Set
                     yield page
 
         options = ParseOptions(namespaces, siteinfo.first_letter_case, settings.dev_percent)
-        for split, json_line, links in _parsed(articles(), options, settings.n_process):
+        for split, json_line, links in _parsed(articles(), options, pool, settings.n_process):
             stats.add("articles")
             stats.add(f"{split}_articles")
             stats.add("links", len(links))

@@ -418,8 +418,9 @@ def write_wikidata(world: World, path: Path) -> int:
                     n += 1
                 if i % 97 == 0:
                     word = world.topic_vocab[e.topic][0]
-                    kind = "category" if i % 2 else "list"
-                    title = f"Category:{word.capitalize()} people" if kind == "category" else f"List of {word} films"
+                    kind = ("category", "list", "template")[i % 3]
+                    title = {"category": f"Category:{word.capitalize()} people", "list": f"List of {word} films",
+                             "template": f"Template:{word.capitalize()} navbox"}[kind]
                     rec = _item(f"Q{400_000_000 + i}", {cfg.lang: title}, {}, {}, {"P31": [META_CLASSES[kind]]},
                                 {site: title}, 30_000 + i)
                     out.write(orjson.dumps(rec) + b",\n")
