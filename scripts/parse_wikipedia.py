@@ -5,27 +5,37 @@ from typing import Optional
 import typer
 
 from wikiel.util import InputError, cli_errors
-from wikiel.wikipedia import Settings, dump_from_manifest, parse_wikipedia
+from wikiel.wikipedia import Settings, dump_from_manifest, index_from_manifest, parse_wikipedia
 
 
 def main(
     output_dir: Path = typer.Argument(..., help="Directory for articles.jsonl, the .tsv counts and stats.json"),
     dump: Optional[Path] = typer.Option(None, help="pages-articles XML dump (plain, .bz2 or .gz)"),
-    manifest: Optional[Path] = typer.Option(None, help="Fetch manifest whose 'wikipedia' entry names the dump"),
+    index: Optional[Path] = typer.Option(None, help="With --dump: the multistream index (offset:page_id:title) "
+                                                    "that lets each worker decompress its own part of the dump"),
+    manifest: Optional[Path] = typer.Option(None, help="Fetch manifest whose 'wikipedia' entry names the dump "
+                                                       "(and 'wikipedia_index' its index)"),
     lang: str = typer.Option("en", help="Wiki language code (redirect keywords, link trail, namespace aliases)"),
     dev_percent: float = typer.Option(10, min=0, max=100, help="Share of articles (by title hash) put in dev"),
     max_train_articles: int = typer.Option(0, min=0, help="Write at most this many train articles (0 = all)"),
     max_dev_articles: int = typer.Option(0, min=0, help="Write at most this many dev articles (0 = all)"),
-    n_process: int = typer.Option(1, min=1, help="Worker processes cleaning wikitext"),
+    n_process: int = typer.Option(1, min=1, help="Worker processes (decompressing too, given an index)"),
+    max_counter_entries: int = typer.Option(2_000_000, min=1, help="Entries of a count or redirect table kept in "
+                                                                   "memory; more are spilled to disk"),
 ) -> None:
     """Parse a Wikipedia dump into clean article text with links, redirects and anchor/link counts."""
     with cli_errors():
         if (dump is None) == (manifest is None):
             raise InputError(dump or manifest or "(none)", "give exactly one of --dump and --manifest")
+        if index is not None and manifest is not None:
+            raise InputError(index, "--index goes with --dump; the manifest names its own index")
         path = dump if dump is not None else dump_from_manifest(manifest)
+        if manifest is not None:
+            index = index_from_manifest(manifest)
         settings = Settings(lang=lang, dev_percent=dev_percent, max_train_articles=max_train_articles,
-                            max_dev_articles=max_dev_articles, n_process=n_process)
-        stats = parse_wikipedia(path, output_dir, settings)
+                            max_dev_articles=max_dev_articles, n_process=n_process,
+                            max_counter_entries=max_counter_entries)
+        stats = parse_wikipedia(path, output_dir, settings, index=index)
         counts = stats["counts"]
         typer.echo(f"{counts['articles']:,} articles ({counts['train_articles']:,} train, "
                    f"{counts['dev_articles']:,} dev), {counts['redirects']:,} redirects, {counts['links']:,} links "

@@ -1,33 +1,17 @@
 """The whole chain on the real excerpts in ../shared/data (enwiki XML excerpt + Wikidata excerpts), thresholds lowered."""
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from conftest import SHARED_DATA, run_project_copy
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-
-pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real excerpts not found at {SHARED}")
+pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real excerpts not found at {SHARED_DATA}")
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    work = tmp_path_factory.mktemp("excerpts")
-    for name in ("project.yml", "scripts", "configs"):
-        src = ROOT / name
-        (shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__")) if src.is_dir()
-         else shutil.copy(src, work / name))
-    overrides = {"source": "excerpts", "excerpts_dir": str(SHARED), "min_freq": 1, "min_pair": 1, "max_epochs": 1,
-                 "curve_sizes": "50,100", "curve_epochs": 1, "n_process": 1}
-    proc = subprocess.run([sys.executable, "-m", "spacy", "project", "run", "all", str(work),
-                           *[f"--vars.{k}={v}" for k, v in overrides.items()]],
-                          capture_output=True, text=True, timeout=1200)
-    if proc.returncode != 0:
-        pytest.fail(f"workflow failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return work
+    overrides = {"source": "excerpts", "excerpts_dir": str(SHARED_DATA), "min_freq": 1, "min_pair": 1,
+                 "max_epochs": 1, "curve_sizes": "50,100", "curve_epochs": 1, "n_process": 1}
+    return run_project_copy(tmp_path_factory.mktemp("excerpts"), overrides, timeout=1200)
 
 
 def test_kb_holds_china_with_prior_from_the_excerpt_links(project):

@@ -6,14 +6,11 @@ the tolerance fails here and shows the new figures. Refresh them on purpose with
 """
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_project_copy
 
-ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = ROOT / "tests" / "expected_small_world.json"
 TOLERANCE = 0.03
 SMALL_WORLD = {
@@ -31,19 +28,7 @@ SMALL_WORLD = {
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A copy of the project (code and configs only) after `spacy project run all` on the small world."""
-    work = tmp_path_factory.mktemp("project")
-    for name in ("project.yml", "scripts", "configs"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, work / name)
-    overrides = [f"--vars.{k}={v}" for k, v in SMALL_WORLD.items()]
-    proc = subprocess.run([sys.executable, "-m", "spacy", "project", "run", "all", str(work), *overrides],
-                          capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        pytest.fail(f"workflow failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return work
+    return run_project_copy(tmp_path_factory.mktemp("project"), SMALL_WORLD)
 
 
 def metrics(project: Path) -> dict:

@@ -265,8 +265,11 @@ class World:
             else:
                 noun = TYPE_NOUNS[e.type][0]
                 title = f"{base} ({noun})"
-                while title in taken:
-                    title = f"{base} ({int(rng.integers(1800, 2024))} {noun})"
+                attempt = 0
+                while title in taken:  # "Varena (1834 city)", then numbered once years run short
+                    attempt += 1
+                    year = int(rng.integers(1800, 2024))
+                    title = f"{base} ({year} {noun})" if attempt <= 3 else f"{base} ({noun} {attempt})"
                 taken[title] = 1
                 e.title = title
             words = self.topic_vocab[e.topic]
@@ -392,8 +395,9 @@ def write_wikidata(world: World, path: Path) -> int:
     for rank, (kind, meta) in enumerate(META_CLASSES.items()):
         records.append(_item(meta, {cfg.lang: f"Wikimedia {kind} page"}, {}, {}, {}, {}, 3000 + rank))
     n = len(records)
-    with atomic_path(path) as tmp:
-        with gzip.GzipFile(tmp, "wb", compresslevel=5, mtime=0) as gz:
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw:
+        # No file name and a fixed mtime in the gzip header: the same world gives the same bytes.
+        with gzip.GzipFile(filename="", mode="wb", compresslevel=5, fileobj=raw, mtime=0) as gz:
             out = io.BufferedWriter(gz, buffer_size=1 << 20)
             out.write(b"[\n")
             for rec in records:
