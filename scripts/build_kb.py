@@ -22,14 +22,16 @@ def main(
                                           "default: floret vectors trained on the dump's article text"),
     vector_dim: int = typer.Option(64, help="dimension of the floret vectors (entity vector length)"),
     vector_epochs: int = typer.Option(5, help="floret training epochs"),
-    max_vector_text_mb: int = typer.Option(500, help="article text used to train the vectors, in MB"),
+    max_vector_text_mb: int = typer.Option(100, help="article text used to train the vectors, in MB "
+                                           "(floret trains at ~0.5 MB/s per epoch and thread)"),
+    vector_threads: int = typer.Option(1, help="floret threads; more than 1 is faster but not deterministic"),
     seed: int = typer.Option(0),
 ):
     with cli_errors():
         settings = PruneSettings(min_freq, min_pair, max_per_alias, max_entities, max_aliases)
         stats = build_kb(wikidata_dir, wikipedia_dir, output_dir, settings, lang=lang, vectors=vectors or None,
                          vector_dim=vector_dim, vector_epochs=vector_epochs, max_vector_text_mb=max_vector_text_mb,
-                         seed=seed)
+                         vector_threads=vector_threads, seed=seed)
         c = stats["counts"]
         print(f"KB: {c['entities']} entities, {c['aliases']} aliases, {c['pairs']} pairs, "
               f"{c['kb_bytes'] / 1e6:.1f} MB on disk -> {output_dir}")

@@ -12,7 +12,8 @@ import pytest
 
 from wikiel import wikipedia
 from wikiel.util import InputError, OutputError, open_dump, read_json
-from wikiel.wikipedia import DumpReader, Page, Settings, parse_wikipedia, redirect_target, split_of
+from wikiel.wikipedia import DumpReader, Page, Settings, chunk_bounds, parse_wikipedia, redirect_target, split_of
+from wikiel.world import generate_world
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -266,6 +267,132 @@ def test_redirect_target():
     assert redirect_target("Text about #REDIRECT [[X]]") is None
 
 
+# --- multistream dumps split by their index; spilling counts to disk -------------------------------------------
+
+RUN_DEPENDENT = {"index_chunks", "spilled_runs"}  # the only counts that depend on how the dump was read
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A generated multistream dump (~9 bz2 streams of 100 pages between a header and a tail) and its index."""
+    return generate_world(tmp_path_factory.mktemp("world"), n_entities=2000, n_articles=300, seed=3)
+
+
+@pytest.fixture(scope="module")
+def world_run(world, tmp_path_factory):
+    """The reference: one process, one decompression stream, everything in memory."""
+    out = tmp_path_factory.mktemp("world_run")
+    return out, parse_wikipedia(world["wikipedia"], out, Settings(), progress=False)
+
+
+def assert_same_run(out, stats, reference):
+    ref_out, ref_stats = reference
+    for name in OUTPUTS:
+        assert (out / name).read_bytes() == (ref_out / name).read_bytes(), name
+    assert run_independent(stats["counts"]) == run_independent(ref_stats["counts"])
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
+
+
+def run_independent(counts):
+    return {key: value for key, value in counts.items() if key not in RUN_DEPENDENT}
+
+
+def index_lines(world):
+    return bz2.decompress(world["wikipedia_index"].read_bytes()).decode("utf8").splitlines(keepends=True)
+
+
+def write_index(path: Path, lines) -> Path:
+    path.write_bytes(bz2.compress("".join(lines).encode("utf8")))
+    return path
+
+
+def stream_offsets(lines):
+    return sorted({int(line.split(":", 1)[0]) for line in lines})
+
+
+@pytest.mark.parametrize("n_process, max_counter_entries", [(2, 2_000_000), (2, 10), (1, 10)])
+def test_multistream_and_spilling_give_identical_outputs(world, world_run, tmp_path, monkeypatch, n_process,
+                                                         max_counter_entries):
+    monkeypatch.setattr(wikipedia, "CHUNK_BYTES", 30_000)  # several streams per chunk, several chunks
+    settings = Settings(n_process=n_process, max_counter_entries=max_counter_entries)
+    stats = parse_wikipedia(world["wikipedia"], tmp_path, settings, progress=False, index=world["wikipedia_index"])
+    assert_same_run(tmp_path, stats, world_run)
+    counts = stats["counts"]
+    assert (counts["index_chunks"] > 1) == (n_process > 1), "n_process 1 reads one stream"
+    assert (counts["spilled_runs"] > 64) == (max_counter_entries == 10), "many runs: merged in two rounds"
+
+
+def test_chunk_bounds(world):
+    dump, index = world["wikipedia"], world["wikipedia_index"]
+    offsets = stream_offsets(index_lines(world))
+    size = dump.stat().st_size
+    assert len(offsets) > 5
+    assert chunk_bounds(index, dump, 1) == offsets + [size]
+    assert chunk_bounds(index, dump, 10 ** 9) == [offsets[0], size]
+    bounds = chunk_bounds(index, dump, 50_000)
+    assert bounds[0] == offsets[0] and bounds[-1] == size and set(bounds[:-1]) <= set(offsets)
+    assert all(b - a >= 50_000 for a, b in zip(bounds[:-2], bounds[1:-1]))
+
+
+def test_multistream_with_the_last_stream_missing(world, tmp_path):
+    data = world["wikipedia"].read_bytes()
+    tail = len(bz2.compress(b"</mediawiki>\n", 9))  # the generator's last stream
+    assert bz2.decompress(data[-tail:]) == b"</mediawiki>\n"
+    dump = tmp_path / "cut.xml.bz2"
+    dump.write_bytes(data[:-tail])
+    with pytest.raises(InputError, match=r"cut\.xml\.bz2 \(bz2 streams at bytes .*the XML ends in the middle"):
+        parse_wikipedia(dump, tmp_path / "out", Settings(n_process=2, max_counter_entries=10), progress=False,
+                        index=world["wikipedia_index"])
+    assert_no_outputs(tmp_path / "out")
+
+
+def corrupt_index(lines, kind, dump_size):
+    """Index lines corrupted in one way, the (1-based) number of the bad line and the expected message."""
+    offsets = stream_offsets(lines)
+    third = next(i for i, line in enumerate(lines) if line.startswith(f"{offsets[2]}:"))
+    return {
+        "decreasing": (lines[:third] + [f"{offsets[0]}:999:Back\n"] + lines[third:], third + 1,
+                       f"offset {offsets[0]:,} is not after the previous stream at {offsets[1]:,}"),
+        "beyond": (lines[:-1] + [f"{dump_size + 10}:999:Beyond\n"], len(lines),
+                   rf"offset {dump_size + 10:,} is beyond the end of .*multistream\.xml\.bz2 \({dump_size:,} bytes\)"),
+        "garbage": (lines[:5] + ["not an index line\n"] + lines[5:], 6, "not an 'offset:page_id:title' line"),
+        "zero": (["0:1:Header\n"] + lines, 1, "offset 0 is not after the previous stream at 0"),
+        "empty": ([], None, "lists no pages"),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["decreasing", "beyond", "garbage", "zero", "empty"])
+def test_corrupt_index_is_an_input_error(world, tmp_path, kind):
+    lines, line_no, message = corrupt_index(index_lines(world), kind, world["wikipedia"].stat().st_size)
+    index = write_index(tmp_path / "index.txt.bz2", lines)
+    where = f":{line_no}" if line_no else ""
+    with pytest.raises(InputError, match=rf"index\.txt\.bz2{where}: {message}.*fetch step"):
+        parse_wikipedia(world["wikipedia"], tmp_path / "out", Settings(n_process=2), progress=False, index=index)
+    assert_no_outputs(tmp_path / "out")
+
+
+@pytest.mark.parametrize("shift_stream", [0, 4])
+def test_index_of_another_dump(world, tmp_path, monkeypatch, shift_stream):
+    """Offsets that are not stream starts fail to decompress, in this process (the header) or in a worker."""
+    monkeypatch.setattr(wikipedia, "CHUNK_BYTES", 1)
+    lines = index_lines(world)
+    shifted = stream_offsets(lines)[shift_stream]
+    index = write_index(tmp_path / "index.txt.bz2", [
+        f"{int(offset) + 1}:{rest}" if int(offset) == shifted else f"{offset}:{rest}"
+        for offset, rest in (line.split(":", 1) for line in lines)])
+    with pytest.raises(InputError, match=r"cannot decompress bytes .* as whole bz2 streams.*index does not belong"):
+        parse_wikipedia(world["wikipedia"], tmp_path / "out", Settings(n_process=2), progress=False, index=index)
+    assert_no_outputs(tmp_path / "out")
+
+
+def test_index_is_ignored_where_it_cannot_help(world, tmp_path):
+    plain = tmp_path / "plain.xml"
+    plain.write_bytes(bz2.decompress(world["wikipedia"].read_bytes()))
+    stats = parse_wikipedia(plain, tmp_path / "plain", Settings(n_process=2), progress=False,
+                            index=world["wikipedia_index"])
+    assert stats["counts"]["index_chunks"] == 0 and stats["counts"]["articles"] == 300
+
+
 # --- bad input ------------------------------------------------------------------------------------------------------
 
 def assert_no_outputs(out: Path):
@@ -363,3 +490,38 @@ def test_cli_errors_are_one_line(tmp_path, args, message):
     assert result.returncode == 1
     assert result.stderr.startswith("ERROR: ") and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def world_manifest(world, tmp_path, index="index"):
+    entries = {"wikipedia": {"path": str(world["wikipedia"]), "bytes": world["wikipedia"].stat().st_size},
+               "wikipedia_index": None}
+    if index == "index":
+        entries["wikipedia_index"] = {"path": str(world["wikipedia_index"])}
+    elif index == "missing":
+        entries["wikipedia_index"] = {"path": str(tmp_path / "deleted-index.txt.bz2")}
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(orjson.dumps(entries))
+    return manifest
+
+
+@pytest.mark.parametrize("index", ["index", None, "missing"])
+def test_cli_reads_the_index_from_the_manifest(world, world_run, tmp_path, index):
+    """The manifest's index splits the dump; without one (null or deleted) the dump is read as one stream."""
+    out = tmp_path / "out"
+    result = run_cli("--manifest", world_manifest(world, tmp_path, index), out, "--n-process", "2",
+                     "--max-counter-entries", "50")
+    assert result.returncode == 0, result.stderr
+    stats = read_json(out / "stats.json")
+    assert_same_run(out, stats, world_run)
+    assert (stats["counts"]["index_chunks"] > 0) == (index == "index")
+    assert ("WARNING" in result.stderr and "deleted-index" in result.stderr) == (index == "missing")
+
+
+def test_cli_index_with_dump(world, tmp_path):
+    result = run_cli("--dump", world["wikipedia"], "--index", world["wikipedia_index"], tmp_path / "out",
+                     "--n-process", "2")
+    assert result.returncode == 0, result.stderr
+    assert read_json(tmp_path / "out" / "stats.json")["counts"]["index_chunks"] > 0
+    result = run_cli("--manifest", world_manifest(world, tmp_path), "--index", world["wikipedia_index"],
+                     tmp_path / "out2")
+    assert result.returncode == 1 and "--index goes with --dump" in result.stderr

@@ -3,7 +3,7 @@ Nx size (and on the real excerpts when present), then projects the hours for the
 
 Every stage runs as a subprocess with the arguments project.yml gives it (vars read from project.yml, only
 `n_process` changed). Its stats.json gives the step's own seconds and peak memory (largest single process); a
-sampler adds the peak proportional set size (PSS) of the whole process tree, workers included.
+sampler adds the peak summed RSS of the whole process tree, workers included.
 """
 from __future__ import annotations
 
@@ -25,10 +25,13 @@ from .util import InputError, compression_of, read_json
 from .world import generate_world
 
 ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts"
 GIB = 1 << 30
 CHUNK = 1 << 20
 DECOMPRESS_REPEATS = 3   # raw decompression: best of this many passes
-SAMPLE_SECONDS = 0.2     # process-tree memory sampling interval
+SAMPLE_SECONDS = 0.05    # process-tree memory sampling interval
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+TIME = "/usr/bin/time"
 
 # The real inputs the projection is for.
 REAL_WIKIDATA_BYTES = 115 * GIB         # latest-all.json.gz
@@ -51,6 +54,7 @@ class BenchmarkError(Exception):
 
 @dataclass
 class Settings:
+    """What to run: the 1x world's size, the large world's multiple, processes and the training subset."""
     entities: int = 20_000
     articles: int = 4_000
     scale: int = 4
@@ -87,7 +91,7 @@ class DumpFile:
 
 @dataclass
 class StepRun:
-    """One stage subprocess: its stats.json figures, its wall time and the peak PSS of its process tree."""
+    """One stage subprocess: its stats.json figures, its wall time and the peak summed RSS of its process tree."""
     step: str
     seconds: float
     wall_seconds: float
@@ -98,14 +102,16 @@ class StepRun:
 
 @dataclass
 class Results:
+    """Everything one run measured; files and steps are keyed by input: '1x', 'Nx' or 'excerpt'."""
     machine: Dict[str, Any]
     command: str
     settings: Settings
     project_vars: Dict[str, Any]
     files: Dict[str, Dict[str, DumpFile]] = field(default_factory=lambda: {"wikidata": {}, "wikipedia": {}})
     steps: Dict[str, Dict[str, StepRun]] = field(default_factory=dict)
-    train_mentions: int = 0
+    train_mentions: int = 0             # mentions of the training subset
     dev_mentions: int = 0
+    wikidata_excerpt_bz2_bytes: int = 0  # the Wikidata excerpt as shipped (bz2), for the gz/bz2 check
 
 
 # --- measuring ------------------------------------------------------------------------------------------
@@ -140,32 +146,35 @@ def measure_decompression(path: Path, n_process: int, repeats: int = DECOMPRESS_
     return DumpFile(str(path), path.stat().st_size, total, seconds)
 
 
-def tree_pss_mb(pid: int) -> float:
-    """PSS of a process and all its descendants, in MB (processes that exit meanwhile count 0)."""
-    total_kb = 0
+def tree_rss_mb(pid: int) -> float:
+    """Summed RSS of a process and all its descendants, in MB (processes that exit meanwhile count 0)."""
+    pages = 0
     stack = [pid]
     while stack:
         p = stack.pop()
         try:
-            with open(f"/proc/{p}/smaps_rollup") as f:
-                total_kb += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+            with open(f"/proc/{p}/statm") as f:
+                pages += int(f.read().split()[1])
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     stack.extend(int(child) for child in f.read().split())
-        except (OSError, StopIteration):
+        except OSError:
             continue
-    return total_kb / 1024
+    return pages * PAGE_BYTES / (1 << 20)
 
 
 def run_step(step: str, args: List[Any], out_dir: Path, log_path: Path) -> StepRun:
-    """Run `python ARGS` in the project directory, sampling its tree's memory; returns its figures."""
+    """Run `python ARGS`, sampling its process tree's memory; returns its figures."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, *map(str, args)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        # Through /usr/bin/time, which forks: a process exec'd straight from this one inherits this one's RSS
+        # high-water mark in its own ru_maxrss, and the step's stats.json peak would include it.
+        command = [TIME, "-f", "max RSS %M KB (/usr/bin/time)", sys.executable, *map(str, args)]
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         peak = 0.0
         while proc.poll() is None:
-            peak = max(peak, tree_pss_mb(proc.pid))
+            peak = max(peak, tree_rss_mb(proc.pid))
             time.sleep(SAMPLE_SECONDS)
         wall = time.perf_counter() - start
     if proc.returncode:
@@ -198,13 +207,14 @@ def _load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
 
 
-def parse_commands(corpus: Path, v: Dict[str, Any], n: int, source: List[Any]) -> List[Tuple[str, List[Any], Path]]:
-    """(step, arguments, output dir) of the two parse stages; `source` is ["--manifest", PATH] or per-step dumps."""
-    wikidata_src, wikipedia_src = (source, source) if source[0] == "--manifest" else source
+def parse_commands(corpus: Path, v: Dict[str, Any], n: int, wikidata_src: List[Any],
+                   wikipedia_src: List[Any]) -> List[Tuple[str, List[Any], Path]]:
+    """(step, arguments, output dir) of the two parse stages; the sources are ["--manifest", PATH] or
+    ["--dump", PATH]."""
     return [
-        ("parse-wikidata", ["scripts/parse_wikidata.py", *wikidata_src, corpus / "wikidata", "--lang", v["lang"],
+        ("parse-wikidata", [SCRIPTS / "parse_wikidata.py", *wikidata_src, corpus / "wikidata", "--lang", v["lang"],
                             "--n-process", n], corpus / "wikidata"),
-        ("parse-wikipedia", ["scripts/parse_wikipedia.py", *wikipedia_src, corpus / "wikipedia", "--lang", v["lang"],
+        ("parse-wikipedia", [SCRIPTS / "parse_wikipedia.py", *wikipedia_src, corpus / "wikipedia", "--lang", v["lang"],
                              "--dev-percent", v["dev_percent"], "--max-train-articles", v["max_train_articles"],
                              "--max-dev-articles", v["max_dev_articles"], "--n-process", n], corpus / "wikipedia"),
     ]
@@ -213,12 +223,12 @@ def parse_commands(corpus: Path, v: Dict[str, Any], n: int, source: List[Any]) -
 def later_commands(corpus: Path, v: Dict[str, Any]) -> List[Tuple[str, List[Any], Path]]:
     """build-kb and extract-mentions with project.yml's arguments."""
     return [
-        ("build-kb", ["scripts/build_kb.py", corpus / "wikidata", corpus / "wikipedia", corpus / "kb",
+        ("build-kb", [SCRIPTS / "build_kb.py", corpus / "wikidata", corpus / "wikipedia", corpus / "kb",
                       "--lang", v["lang"], "--min-freq", v["min_freq"], "--min-pair", v["min_pair"],
                       "--max-per-alias", v["max_per_alias"], "--max-entities", v["max_entities"],
                       "--max-aliases", v["max_aliases"], "--vectors", v["vectors"], "--vector-dim", v["vector_dim"],
                       "--seed", v["seed"]], corpus / "kb"),
-        ("extract-mentions", ["scripts/extract_mentions.py", corpus / "wikipedia", corpus / "kb",
+        ("extract-mentions", [SCRIPTS / "extract_mentions.py", corpus / "wikipedia", corpus / "kb",
                               corpus / "mentions", "--lang", v["lang"], "--max-train", v["max_train_mentions"],
                               "--max-dev", v["max_dev_mentions"]], corpus / "mentions"),
     ]
@@ -252,7 +262,8 @@ def bench_world(results: Results, base: Path, label: str, factor: int, train: bo
     for kind in ("wikidata", "wikipedia"):
         results.files[kind][label] = measure_decompression(paths[kind], s.n_process)
     corpus = base / "corpus"
-    commands = parse_commands(corpus, v, s.n_process, ["--manifest", base / "manifest.json"])
+    manifest = ["--manifest", base / "manifest.json"]
+    commands = parse_commands(corpus, v, s.n_process, manifest, manifest)
     runs = results.steps.setdefault(label, {})
     for step, args, out in commands + later_commands(corpus, v):
         runs[step] = run_step(step, args, out, base / "logs" / f"{step}.log")
@@ -260,7 +271,7 @@ def bench_world(results: Results, base: Path, label: str, factor: int, train: bo
         subset = corpus / "train-subset"
         results.train_mentions, results.dev_mentions = write_subset(
             corpus / "mentions", subset, s.train_mentions, max(1, s.train_mentions // 4), v["lang"], s.seed)
-        args = ["scripts/train.py", v["config"], subset, corpus / "kb", base / "training" / "nel", "--lang", v["lang"],
+        args = [SCRIPTS / "train.py", ROOT / v["config"], subset, corpus / "kb", base / "training" / "nel", "--lang", v["lang"],
                 "--vectors", v["vectors"], "--max-epochs", 1, "--seed", v["seed"]]
         runs["train"] = run_step("train", args, base / "training" / "nel", base / "logs" / "train.log")
 
@@ -270,25 +281,28 @@ def bench_excerpts(results: Results, base: Path, excerpts_dir: Path) -> None:
     as gz (level GZIP_LEVEL) like the real latest-all.json.gz."""
     print(f"[{EXCERPT}] {excerpts_dir}", file=sys.stderr, flush=True)
     base.mkdir(parents=True, exist_ok=True)
-    wikidata = base / EXCERPT_WIKIDATA[0].replace(".bz2", ".gz")
-    with bz2.open(excerpts_dir / "wikidata" / EXCERPT_WIKIDATA[0]) as f:
+    shipped = excerpts_dir / "wikidata" / EXCERPT_WIKIDATA[0]
+    wikidata = base / shipped.name.replace(".bz2", ".gz")
+    with bz2.open(shipped) as f:
         wikidata.write_bytes(gzip.compress(f.read(), GZIP_LEVEL, mtime=0))
+    results.wikidata_excerpt_bz2_bytes = shipped.stat().st_size
     wikipedia = excerpts_dir / "wikipedia" / EXCERPT_WIKIPEDIA
     n, v = results.settings.n_process, results.project_vars
     results.files["wikidata"][EXCERPT] = measure_decompression(wikidata, n)
     results.files["wikipedia"][EXCERPT] = measure_decompression(wikipedia, n)
     runs = results.steps.setdefault(EXCERPT, {})
-    for step, args, out in parse_commands(base / "corpus", v, n, [["--dump", wikidata], ["--dump", wikipedia]]):
+    for step, args, out in parse_commands(base / "corpus", v, n, ["--dump", wikidata], ["--dump", wikipedia]):
         runs[step] = run_step(step, args, out, base / "logs" / f"{step}.log")
 
 
 def run_benchmark(workdir: Path, settings: Settings, command: str, excerpts_dir: Optional[Path]) -> Results:
-    """The whole benchmark in `workdir`: both worlds, then the excerpts (if `excerpts_dir` exists)."""
+    """The whole benchmark in `workdir`: both worlds, then the real excerpts if `excerpts_dir` has them."""
     results = Results(machine_info(), command, settings, srsly.read_yaml(ROOT / "project.yml")["vars"])
     small, large = settings.labels
     bench_world(results, workdir / small, small, 1, train=False)
     bench_world(results, workdir / large, large, settings.scale, train=True)
-    if excerpts_dir and (excerpts_dir / "wikipedia" / EXCERPT_WIKIPEDIA).is_file():
+    if excerpts_dir and all((excerpts_dir / sub / name).is_file() for sub, name in
+                            (("wikidata", EXCERPT_WIKIDATA[0]), ("wikipedia", EXCERPT_WIKIPEDIA))):
         bench_excerpts(results, workdir / EXCERPT, excerpts_dir)
     results.machine["load average at end"] = _load()
     return results
@@ -414,7 +428,7 @@ def memory_rows(r: Results) -> List[List[Any]]:
             kind = step.split("-", 1)[1]
             target, mark = f"<= {MEMORY_TARGET}", _mark(max(ratio, tree_ratio) <= MEMORY_TARGET)
             sizes = [r.files[kind][label].decompressed_bytes / 1e6 for label in (small, large)]
-            gb = linear_extrapolation(a.tree_peak_mb, b.tree_peak_mb, *sizes, real_decompressed_mb(r, kind)) / 1e3
+            gb = linear_extrapolation(a.peak_memory_mb, b.peak_memory_mb, *sizes, real_decompressed_mb(r, kind)) / 1e3
             extrapolated = f"{gb:,.1f} GB"
         rows.append([step, f"{a.peak_memory_mb:.0f}", f"{b.peak_memory_mb:.0f}", f"{ratio:.2f}",
                      f"{a.tree_peak_mb:.0f}", f"{b.tree_peak_mb:.0f}", f"{tree_ratio:.2f}", target, mark,
@@ -461,6 +475,7 @@ def render_markdown(r: Results) -> str:
     per_process = {label: {kind: r.files[kind][label].decompressed_bytes / 1e6
                            / r.steps[label][f"parse-{kind}"].seconds / s.n_process
                            for kind in ("wikidata", "wikipedia")} for label in r.files["wikidata"]}
+    gz_over_bz2 = f"{wd.compressed_bytes / r.wikidata_excerpt_bz2_bytes:.2f}" if has_excerpts else "unknown"
     content = ", ".join(f"{kind} {per_process[EXCERPT][kind]:.2f} vs {per_process[large][kind]:.2f} MB/s"
                         for kind in ("wikidata", "wikipedia")) if has_excerpts else "not measured"
     parts = [
@@ -475,11 +490,10 @@ def render_markdown(r: Results) -> str:
         "## Command",
         f"```\n{r.command}\n```",
         f"Worlds: {small} = {s.entities:,} entities and {s.articles:,} articles; {large} = {s.entities * s.scale:,} "
-        f"entities and {s.articles * s.scale:,} articles (seed {s.seed}). Real inputs: `{Path(wd.path).name}` "
-        f"(the Wikidata excerpt re-compressed with gzip -{GZIP_LEVEL}) and `{Path(wp.path).name}`."
-        if has_excerpts else
-        f"Worlds: {small} = {s.entities:,} entities and {s.articles:,} articles; {large} = {s.entities * s.scale:,} "
-        f"entities and {s.articles * s.scale:,} articles (seed {s.seed}).",
+        f"entities and {s.articles * s.scale:,} articles (seed {s.seed}). Training subset: {r.train_mentions:,} "
+        f"train and {r.dev_mentions:,} dev mentions." + (
+            f" Real excerpts: `{Path(wd.path).name}` (the Wikidata excerpt re-compressed with gzip -{GZIP_LEVEL}) "
+            f"and `{Path(wp.path).name}`." if has_excerpts else ""),
         "## Parsing against raw decompression",
         "MB are 10^6 bytes; seconds are the step's own (`stats.json`, interpreter start-up excluded). Raw "
         "decompression is the best of 3 passes to nothing, in MB/s of compressed input; the ratio compares the "
@@ -488,9 +502,12 @@ def render_markdown(r: Results) -> str:
                 "MB/s decompressed", "items/s", "raw decompression MB/s", "parse / decompress", "target", ""],
                parse_rows(r)),
         "## Peak memory",
-        "`stats.json` peak: largest single process (the step or one of its workers); tree: peak sum of the PSS of "
-        f"the step and all its workers, sampled every {SAMPLE_SECONDS} s. The target is judged on the larger "
-        "ratio. The last column extends the tree peak linearly in decompressed input to the real dump.",
+        "`stats.json` peak: largest single process (the step or one of its workers); tree: peak of the summed RSS "
+        f"of the step and all its workers, sampled every {SAMPLE_SECONDS} s (pages shared between them count once "
+        "per process, so an upper bound). The target is judged on the larger ratio. The last column extends the "
+        "`stats.json` peak (a kernel high-water mark, steadier than sampling) linearly in decompressed input to the "
+        "real dump: a few MB of noise here become GBs there, so read it as an order of magnitude, meaningful where "
+        "memory really grows with the input.",
         _table(["step", f"peak {small} MB", f"peak {large} MB", "ratio", f"tree {small} MB", f"tree {large} MB",
                 "ratio", "target", "", "at real size (linear)"], memory_rows(r)),
         "## KB, mentions and training",
@@ -520,9 +537,9 @@ def render_markdown(r: Results) -> str:
             "Wikidata: the reader only substring-scans lines without the `enwiki` sitelink or P279. About 7M of "
             "the real dump's ~110M entities have an enwiki sitelink, far fewer than in the synthetic dump and the "
             "excerpt, so the real per-MB parse rate should be higher and this projection is on the safe side.",
-            f"The real Wikidata excerpt's bz2/gz size ratio is checked against the real dumps' "
-            f"({REAL_WIKIDATA_BYTES / REAL_WIKIDATA_BZ2_BYTES:.2f}) when the excerpt is present; the excerpt holds "
-            "well-known items with many claims, so its ratio may differ from the dump's average.",
+            f"Check of the Wikidata ratio: gz over bz2 size is {gz_over_bz2} for the excerpt and "
+            f"{REAL_WIKIDATA_BYTES / REAL_WIKIDATA_BZ2_BYTES:.2f} for the real dumps (115 GiB / 76 GiB). The "
+            "excerpt holds well-known items with many claims, so its ratio may still differ from the dump's average.",
             f"build-kb is dominated by floret training on one thread, linear in its text, which build_kb.py caps "
             f"at {REAL_VECTOR_TEXT_MB} MB (full enwiki text is far larger); the rest (priors, KB writing) grows with "
             "the entities and is not separated here: the model column shows the hours if all of it did.",

@@ -157,7 +157,7 @@ def structured_aliases(entities: List[KBEntity], redirects: Dict[str, str],
 
 def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings: PruneSettings,
              lang: str = "en", vectors: Optional[str] = None, vector_dim: int = 64, vector_epochs: int = 5,
-             max_vector_text_mb: int = 500, seed: int = 0) -> dict:
+             max_vector_text_mb: int = 100, vector_threads: int = 1, seed: int = 0) -> dict:
     """Build the spaCy KB under `output_dir/kb`, plus `entities.jsonl`, the vectors pipeline and `stats.json`."""
     from spacy.kb import InMemoryLookupKB
 
@@ -190,7 +190,8 @@ def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings
     vectors_dir = output_dir / "vectors"
     if vectors is None:
         stats["vectors"] = train_floret_vectors(wikipedia_dir / "articles.jsonl", vectors_dir, lang, dim=vector_dim,
-                                                epochs=vector_epochs, max_text_mb=max_vector_text_mb, seed=seed)
+                                                epochs=vector_epochs, max_text_mb=max_vector_text_mb,
+                                                threads=vector_threads, seed=seed)
         vectors = str(vectors_dir)
     vec_nlp = load_vectors_nlp(vectors)
     vecs = description_vectors(vec_nlp, [e.description for e in tqdm(entities, desc="vectors", mininterval=2)])

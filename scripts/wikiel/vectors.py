@@ -44,7 +44,7 @@ def write_training_text(texts: Iterable[str], path: Path) -> int:
 
 
 def train_floret_vectors(articles_path: Path, out_dir: Path, lang: str, dim: int = 64, epochs: int = 5,
-                         max_text_mb: int = 500, threads: int = 1, seed: int = 0) -> dict:
+                         max_text_mb: int = 100, threads: int = 1, seed: int = 0) -> dict:
     """Train floret subword vectors on article text and save them as a spaCy pipeline directory (vectors only).
 
     Skipgram with a wide window: on small corpora floret's cbow collapses all words onto one direction, and a

@@ -388,11 +388,11 @@ def chunk_bounds(index: Path, dump: Path, chunk_bytes: int) -> List[int]:
                 raise InputError(index, f"not an 'offset:page_id:title' line: {line[:100]!r}", line=line_no,
                                  hint=HINT_INDEX)
             offset = int(head)
+            if offset < previous or offset == 0:  # (the header stream is at 0)
+                raise InputError(index, f"offset {offset:,} is not after the previous stream at {previous:,}",
+                                 line=line_no, hint=HINT_INDEX)
             if offset == previous:
                 continue
-            if offset < previous or offset == 0:
-                raise InputError(index, f"offset {offset:,} is not after the previous stream ({previous:,})",
-                                 line=line_no, hint=HINT_INDEX)
             if offset >= size:
                 raise InputError(index, f"offset {offset:,} is beyond the end of {dump} ({size:,} bytes)",
                                  line=line_no, hint=HINT_INDEX)

@@ -1,0 +1,124 @@
+"""The benchmark: projection arithmetic, the report's tables and marks, decompression timing, one tiny real run."""
+import bz2
+import gzip
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from wikiel.benchmark import (GIB, REAL_WIKIDATA_BYTES, DumpFile, Results, Settings, StepRun,  # noqa: E402
+                              linear_extrapolation, measure_decompression, projection, projections,
+                              render_markdown, tree_rss_mb)
+
+
+def step(name, seconds, peak=100.0, **counts):
+    return StepRun(name, seconds, seconds + 1, peak, peak + 10, counts)
+
+
+def parse_steps(wikidata_seconds, wikipedia_seconds, peak=100.0):
+    return {"parse-wikidata": step("parse-wikidata", wikidata_seconds, peak, entities=1000),
+            "parse-wikipedia": step("parse-wikipedia", wikipedia_seconds, peak, pages=500)}
+
+
+def later_steps(peak=100.0):
+    return {"build-kb": step("build-kb", 100, peak, entities=5000, vectors={"vector_text_bytes": 10_000_000}),
+            "extract-mentions": step("extract-mentions", 20, peak, train={"mentions": 9000}, dev={"mentions": 1000})}
+
+
+@pytest.fixture
+def results():
+    """4x world: Wikidata parses at 0.8 of gzip (met), Wikipedia at 0.08 of indexed_bzip2 (missed)."""
+    r = Results({"CPU": "test"}, "python scripts/benchmark.py out.md", Settings(1000, 100, 4, 2, 1000),
+                {"max_epochs": 2}, train_mentions=1000, dev_mentions=250, wikidata_excerpt_bz2_bytes=700_000)
+    r.files["wikidata"] = {"1x": DumpFile("wd1.gz", 1_000_000, 8_000_000, {"gzip": 0.1}),
+                           "4x": DumpFile("wd4.gz", 4_000_000, 32_000_000, {"gzip": 0.4}),
+                           "excerpt": DumpFile("ex.json.gz", 1_000_000, 7_500_000, {"gzip": 0.05})}
+    bz = {"indexed_bzip2 x2": 0.2, "bz2": 0.3}
+    r.files["wikipedia"] = {"1x": DumpFile("wp1.bz2", 1_000_000, 5_000_000, bz),
+                            "4x": DumpFile("wp4.bz2", 4_000_000, 20_000_000, {"indexed_bzip2 x2": 0.8, "bz2": 1.2}),
+                            "excerpt": DumpFile("ex.xml.bz2", 1_000_000, 3_600_000, bz)}
+    r.steps = {"1x": {**parse_steps(0.15, 2.5), **later_steps()},
+               "4x": {**parse_steps(0.5, 10, peak=200.0), **later_steps(peak=110.0),
+                      "train": step("train", 10, 150, best_dev_scores={})},
+               "excerpt": parse_steps(0.2, 1.0)}
+    return r
+
+
+def test_projection_binding_terms():
+    assert projection(3600, 1.0, 2, 10.0) == (0.5, "parse")
+    hours, term = projection(3600, 10.0, 16, 20.0)
+    assert hours == pytest.approx(0.05) and term == "decompression"
+
+
+def test_linear_extrapolation():
+    assert linear_extrapolation(100, 110, 10, 20, 120) == pytest.approx(210)
+    assert linear_extrapolation(100, 90, 10, 20, 1000) == 90  # shrinking memory is not extrapolated down
+
+
+def test_projections_arithmetic(results):
+    by_step = {p.step: p for p in projections(results)}
+    real_mb = REAL_WIKIDATA_BYTES * 7.5 / 1e6
+    # 32 MB decompressed in 0.5 s on 2 processes = 32 MB/s per process; the excerpt inflates at 150 MB/s
+    assert by_step["parse-wikidata"].hours[2] == (pytest.approx(real_mb / 64 / 3600), "parse")
+    assert by_step["parse-wikidata"].hours[16] == (pytest.approx(real_mb / 150 / 3600), "decompression")
+    # 20 MB in 10 s = 1 MB/s per process; indexed_bzip2 does 18 MB/s on 2 threads, 144 MB/s on 16
+    real_mb = 22 * GIB * 3.6 / 1e6
+    assert by_step["parse-wikipedia"].hours[16] == (pytest.approx(real_mb / 16 / 3600), "parse")
+    # build-kb: 100 s for 10 MB of floret text -> 500 MB; extract: 20 s per 10K mentions -> 210K;
+    # train: 10 s per 1K mentions and epoch -> 200K x 2 epochs
+    assert by_step["build-kb"].hours[2][0] == pytest.approx(5000 / 3600)
+    assert by_step["extract-mentions"].hours[16][0] == pytest.approx(420 / 3600)
+    assert by_step["train"].hours[2][0] == pytest.approx(4000 / 3600)
+
+
+def test_render_markdown_tables_and_marks(results):
+    report = render_markdown(results)
+    for heading in ("## Machine", "## Command", "## Parsing against raw decompression", "## Peak memory",
+                    "## KB, mentions and training", "## Projection to the real dumps"):
+        assert heading in report
+    wikidata_4x = next(line for line in report.splitlines() if line.startswith("| parse-wikidata | 4x |"))
+    assert "| 0.80 | >= 0.8 | met |" in wikidata_4x
+    wikipedia_4x = next(line for line in report.splitlines() if line.startswith("| parse-wikipedia | 4x |"))
+    assert "| 0.08 | >= 0.6 | **missed** |" in wikipedia_4x
+    memory = {line.split(" | ")[0]: line for line in report.splitlines() if "| <= 1.25 |" in line}
+    assert "| 2.00 |" in memory["| parse-wikidata"] and "**missed**" in memory["| parse-wikidata"]
+    assert re.search(r"^\| train \| 4x \| 10\.0 \|.*\| 10\.00 \|$", report, re.M)
+    assert re.search(r"^\| \*\*total\*\* \|.*\| \*\*\d+\.\d\*\* \| \*\*\d+\.\d\*\* \|$", report, re.M)
+    assert "python scripts/benchmark.py out.md" in report
+
+
+def test_measure_decompression(tmp_path):
+    data = b'{"id": "Q1"},\n' * 50_000
+    gz, bz = tmp_path / "x.json.gz", tmp_path / "x.xml.bz2"
+    gz.write_bytes(gzip.compress(data))
+    bz.write_bytes(bz2.compress(data))
+    assert measure_decompression(gz, 2, repeats=1).decompressed_bytes == len(data)
+    measured = measure_decompression(bz, 2, repeats=1)
+    assert list(measured.decompress_seconds) == ["indexed_bzip2 x2", "bz2"]
+    assert measured.ratio == pytest.approx(len(data) / bz.stat().st_size)
+
+
+def test_tree_rss_counts_this_process():
+    assert tree_rss_mb(os.getpid()) > 10
+
+
+def test_tiny_benchmark_run(tmp_path):
+    """End to end on tiny worlds (about a minute): the report is written and has numbers."""
+    out = tmp_path / "benchmark.md"
+    command = [sys.executable, "scripts/benchmark.py", str(out), "--entities", "1500", "--articles", "250",
+               "--scale", "2", "--train-mentions", "200", "--workdir", str(tmp_path / "work")]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = out.read_text()
+    for step_name in ("parse-wikidata", "parse-wikipedia"):
+        for label in ("1x", "2x"):
+            assert re.search(rf"^\| {step_name} \| {label} \| \d+\.\d \|", report, re.M)
+    assert re.search(r"^\| train \| 2x \| \d+\.\d \|", report, re.M)
+    assert re.search(r"^\| \*\*total\*\* \|.*\*\*\d+\.\d\*\*", report, re.M)
+    assert (tmp_path / "work" / "results.json").is_file()
