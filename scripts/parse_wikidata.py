@@ -5,7 +5,7 @@ from typing import List, Optional
 import typer
 
 from wikiel.fetch import manifest_paths, read_manifest
-from wikiel.util import cli_errors, fail
+from wikiel.util import cli_errors, fail, resolve_processes
 from wikiel.wikidata import parse_wikidata
 
 app = typer.Typer(add_completion=False)
@@ -17,7 +17,7 @@ def main(
     dump: Optional[List[Path]] = typer.Option(None, "--dump", help="Wikidata entity dump (repeatable)"),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="Manifest written by fetch_dumps.py"),
     lang: str = typer.Option("en", "--lang", help="Keep items with a <lang>wiki sitelink"),
-    n_process: int = typer.Option(1, "--n-process", min=1, help="Processes (main reads, the others parse)"),
+    n_process: int = typer.Option(1, "--n-process", help="Processes (main reads, the others parse); 0 = all cores"),
     max_bad_lines: int = typer.Option(1000, "--max-bad-lines", min=0, help="Malformed lines to skip before failing"),
 ) -> None:
     """Keep the Wikidata items with a <lang>wiki sitelink, with label, description, aliases and P31 types."""
@@ -25,7 +25,7 @@ def main(
         if bool(dump) == bool(manifest):
             fail("give either --dump PATH (repeatable) or --manifest PATH")
         inputs = list(dump) if dump else manifest_paths(read_manifest(manifest), "wikidata")
-        stats = parse_wikidata(inputs, output_dir, lang=lang, n_process=n_process, max_bad_lines=max_bad_lines)
+        stats = parse_wikidata(inputs, output_dir, lang=lang, n_process=resolve_processes(n_process), max_bad_lines=max_bad_lines)
         counts = stats["counts"]
         print(f"{counts['kept']:,} items kept of {counts['entities']:,} entities parsed "
               f"({counts['prefiltered']:,} lines pre-filtered, {counts['bad_lines']:,} bad) "

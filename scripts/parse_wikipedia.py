@@ -4,7 +4,7 @@ from typing import Optional
 
 import typer
 
-from wikiel.util import InputError, cli_errors
+from wikiel.util import InputError, cli_errors, resolve_processes
 from wikiel.wikipedia import Settings, dump_from_manifest, index_from_manifest, parse_wikipedia
 
 
@@ -19,7 +19,7 @@ def main(
     dev_percent: float = typer.Option(10, min=0, max=100, help="Share of articles (by title hash) put in dev"),
     max_train_articles: int = typer.Option(0, min=0, help="Write at most this many train articles (0 = all)"),
     max_dev_articles: int = typer.Option(0, min=0, help="Write at most this many dev articles (0 = all)"),
-    n_process: int = typer.Option(1, min=1, help="Worker processes (decompressing too, given an index)"),
+    n_process: int = typer.Option(1, help="Worker processes (decompressing too, given an index); 0 = all cores"),
     max_counter_entries: int = typer.Option(2_000_000, min=1, help="Entries of a count or redirect table kept in "
                                                                    "memory; more are spilled to disk"),
 ) -> None:
@@ -33,7 +33,7 @@ def main(
         if manifest is not None:
             index = index_from_manifest(manifest)
         settings = Settings(lang=lang, dev_percent=dev_percent, max_train_articles=max_train_articles,
-                            max_dev_articles=max_dev_articles, n_process=n_process,
+                            max_dev_articles=max_dev_articles, n_process=resolve_processes(n_process),
                             max_counter_entries=max_counter_entries)
         stats = parse_wikipedia(path, output_dir, settings, index=index)
         counts = stats["counts"]

@@ -181,6 +181,11 @@ def normalize_title(title: str, first_letter_case: bool = True) -> str:
     return title
 
 
+def resolve_processes(n_process: int) -> int:
+    """Number of processes to use: `n_process`, or every core when it is 0 (or negative)."""
+    return n_process if n_process > 0 else (os.cpu_count() or 1)
+
+
 def fail(message: str, code: int = 1) -> None:
     """Print one clear error line and exit non-zero (used by the CLIs)."""
     print(f"ERROR: {message}", file=sys.stderr)
