@@ -5,7 +5,7 @@ from typing import Optional
 import typer
 
 from wikiel.kb import PruneSettings, build_kb
-from wikiel.util import cli_errors
+from wikiel.util import cli_errors, require_spacy_lang
 
 
 def main(
@@ -28,6 +28,7 @@ def main(
     seed: int = typer.Option(0),
 ):
     with cli_errors():
+        require_spacy_lang(lang)
         settings = PruneSettings(min_freq, min_pair, max_per_alias, max_entities, max_aliases)
         stats = build_kb(wikidata_dir, wikipedia_dir, output_dir, settings, lang=lang, vectors=vectors or None,
                          vector_dim=vector_dim, vector_epochs=vector_epochs, max_vector_text_mb=max_vector_text_mb,

@@ -4,7 +4,7 @@ from pathlib import Path
 import typer
 
 from wikiel.corpus import extract_mentions
-from wikiel.util import cli_errors
+from wikiel.util import cli_errors, require_spacy_lang
 
 
 def main(
@@ -16,6 +16,7 @@ def main(
     max_dev: int = typer.Option(10_000, help="maximum dev mentions"),
 ):
     with cli_errors():
+        require_spacy_lang(lang)
         stats = extract_mentions(wikipedia_dir / "articles.jsonl", kb_dir, wikipedia_dir, output_dir, lang=lang,
                                  max_train=max_train, max_dev=max_dev)
         c = stats["counts"]

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from .kb import read_kb_entities, read_redirects, resolve, title_index
 from .linking import exact_then_case_candidates
-from .util import OutputError, StepStats, atomic_path
+from .util import OutputError, StepStats, atomic_path, require_inputs
 
 
 def load_kb(kb_dir: Path, nlp) -> InMemoryLookupKB:
@@ -52,6 +52,9 @@ def extract_mentions(articles_path: Path, kb_dir: Path, wikipedia_dir: Path, out
                      max_train: int = 200_000, max_dev: int = 10_000) -> dict:
     """Write `train.spacy` and `dev.spacy` (and `stats.json`) into `output_dir`."""
     output_dir = Path(output_dir)
+    require_inputs({"build-kb:kb": Path(kb_dir) / "kb", "build-kb:entities": Path(kb_dir) / "entities.jsonl",
+                    "parse-wikipedia:articles": articles_path,
+                    "parse-wikipedia:redirects": Path(wikipedia_dir) / "redirects.tsv"})
     stats = StepStats("extract-mentions")
     nlp = spacy.blank(lang)
     kb = load_kb(Path(kb_dir) / "kb", nlp)
@@ -101,7 +104,7 @@ def extract_mentions(articles_path: Path, kb_dir: Path, wikipedia_dir: Path, out
         if counts[split]["mentions"] == 0:
             raise OutputError(
                 f"no {split} mentions from {articles_path} (links: {counts[split]['links']}, not in KB: "
-                f"{counts[split]['not_in_kb']}): lower vars.min_freq / vars.min_pair, raise vars.max_articles, or "
+                f"{counts[split]['not_in_kb']}): lower vars.min_freq / vars.min_pair, raise vars.max_train_articles / vars.max_dev_articles, or "
                 f"check vars.dev_percent")
     for split, docbin in bins.items():
         with atomic_path(output_dir / f"{split}.spacy") as tmp:

@@ -18,7 +18,7 @@ import orjson
 from tqdm import tqdm
 
 from .types import TypeMapper
-from .util import OutputError, StepStats, atomic_open, atomic_path, normalize_title
+from .util import OutputError, StepStats, atomic_open, atomic_path, normalize_title, require_inputs
 
 MAX_REDIRECT_HOPS = 3
 
@@ -164,6 +164,9 @@ def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings
     from .vectors import description_vectors, load_vectors_nlp, train_floret_vectors
 
     wikidata_dir, wikipedia_dir, output_dir = Path(wikidata_dir), Path(wikipedia_dir), Path(output_dir)
+    require_inputs({f"parse-wikidata:{name}": wikidata_dir / name for name in ("entities.jsonl", "subclass_of.tsv")})
+    require_inputs({f"parse-wikipedia:{name}": wikipedia_dir / name
+                    for name in ("redirects.tsv", "inlink_counts.tsv", "link_counts.tsv", "articles.jsonl")})
     stats = StepStats("build-kb")
     stats["settings"] = settings.__dict__
     redirects = read_redirects(wikipedia_dir / "redirects.tsv")

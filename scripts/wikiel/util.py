@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import resource
 import shutil
 import sys
@@ -81,18 +82,49 @@ def open_dump(path: PathLike, threads: int = 1) -> Iterator[IO[bytes]]:
         raw.close()
 
 
+TMP_SUFFIX = ".tmp-"
+STALE_TMP_RE = re.compile(r"^\..+\.tmp-(\d+)$")
+
+
 def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    return path.with_name(f".{path.name}{TMP_SUFFIX}{os.getpid()}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: PathLike) -> int:
+    """Delete `.NAME.tmp-PID` leftovers of killed runs (their process is gone) in `directory`; returns how many."""
+    removed = 0
+    directory = Path(directory)
+    if not directory.is_dir():
+        return 0
+    for entry in directory.iterdir():
+        match = STALE_TMP_RE.match(entry.name)
+        if match and int(match.group(1)) != os.getpid() and not _pid_alive(int(match.group(1))):
+            _remove(entry)
+            removed += 1
+    return removed
 
 
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it to `path` only if the block succeeds.
 
-    Works for files and directories: a killed step never leaves an output that looks finished.
+    Works for files and directories: a killed step never leaves an output that looks finished, and the next run
+    removes what a killed one left behind. An existing output directory is moved aside before it is deleted, so
+    a kill at any moment leaves either the old or the new output under the final name, or none.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent)
     tmp = _tmp_name(path)
     _remove(tmp)
     try:
@@ -101,8 +133,12 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         _remove(tmp)
         raise
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    os.replace(tmp, path)
+        old = path.with_name(f".{path.name}.old{TMP_SUFFIX}{os.getpid()}")
+        os.replace(path, old)
+        os.replace(tmp, path)
+        _remove(old)
+    else:
+        os.replace(tmp, path)
 
 
 @contextlib.contextmanager
@@ -181,9 +217,26 @@ def normalize_title(title: str, first_letter_case: bool = True) -> str:
     return title
 
 
+def require_inputs(paths: Dict[str, PathLike]) -> None:
+    """InputError for the first missing input, naming the step that writes it (`paths`: step -> path)."""
+    for step, path in paths.items():
+        if not Path(path).exists():
+            raise InputError(path, "does not exist", hint=f"run the {step.split(':')[0]} step first")
+
+
 def resolve_processes(n_process: int) -> int:
     """Number of processes to use: `n_process`, or every core when it is 0 (or negative)."""
     return n_process if n_process > 0 else (os.cpu_count() or 1)
+
+
+def require_spacy_lang(lang: str) -> None:
+    """Fail with one line naming the var when spaCy has no language class for `lang`."""
+    import spacy
+
+    try:
+        spacy.util.get_lang_class(lang)
+    except ImportError:
+        fail(f"spaCy has no language {lang!r} (--lang / vars.lang): use an ISO code spaCy supports, e.g. en, de, fr")
 
 
 def fail(message: str, code: int = 1) -> None:

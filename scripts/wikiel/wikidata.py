@@ -365,8 +365,10 @@ def _read_batches(path: Path, lang: str, threads: int, batch_bytes: int, counts:
                     bar.update(position() - bar.n if position else unreported)
                     unreported = 0
         except READ_ERRORS as err:
+            # The read-ahead buffer makes the line number approximate; the compressed offset is exact where known.
+            where = {"offset": position()} if position else {"line": number + 1}
             raise InputError(path, f"cannot be read after line {number} ({type(err).__name__}: {err})",
-                             line=number + 1, hint=REFETCH_HINT) from err
+                             hint=REFETCH_HINT, **where) from err
         if lines:
             yield lines, numbers, lang
         counts["bytes_decompressed"] += unreported
@@ -422,9 +424,11 @@ def parse_wikidata(inputs: Sequence[PathLike], output_dir: PathLike, lang: str =
             atomic_open(output_dir / SUBCLASS_FILE, "wb") as subclass_out:
         collector = _Collector(entities_out, subclass_out, max_bad_lines, dedupe=len(inputs) > 1)
         for path in inputs:
-            batches = _read_batches(path, lang, n_process, batch_bytes, collector.counts, progress)
-            for result in parse(batches):
-                collector.add(path, result)
+            # closing(): the progress bar ends before an error propagates, so the error gets a line of its own
+            with contextlib.closing(_read_batches(path, lang, n_process, batch_bytes, collector.counts,
+                                                  progress)) as batches:
+                for result in parse(batches):
+                    collector.add(path, result)
         if not collector.counts["kept"]:
             raise OutputError(f"no item with a '{site_id(lang)}' sitelink in {', '.join(map(str, inputs))}: check "
                               f"--lang ({lang!r}) and that the input is a Wikidata entity dump")

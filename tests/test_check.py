@@ -1,0 +1,199 @@
+"""The `check` step: every asset of the manifest present, complete, of the right format, wiki and date."""
+import bz2
+import gzip
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wikiel.check import BZ2_STREAM_START, HEAD_BYTES, check_assets, decompressed_head, dump_date_of
+from wikiel.fetch import use_excerpts, write_manifest
+from wikiel.world import generate_world
+
+PROJECT = Path(__file__).resolve().parents[1]
+CLI = PROJECT / "scripts" / "check_assets.py"
+SHARED_DATA = PROJECT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return generate_world(tmp_path_factory.mktemp("world"), n_entities=400, n_articles=80, seed=0)
+
+
+@pytest.fixture
+def assets(world, tmp_path):
+    """Copies of the world's three files: key -> path (under tmp_path/assets/dumps)."""
+    dumps = tmp_path / "assets" / "dumps"
+    dumps.mkdir(parents=True)
+    return {key: Path(shutil.copy(path, dumps / path.name)) for key, path in world.items()}
+
+
+def manifest_of(files, lang="en", dump_date=None, source="world"):
+    """Write assets/manifest.json for the files (sizes and sha1 as they are now)."""
+    out = files["wikipedia"].parents[1]
+    write_manifest(out, source, lang, dump_date, [files["wikidata"]], files["wikipedia"], files.get("wikipedia_index"))
+    return out / "manifest.json"
+
+
+def problems(manifest, **kwargs):
+    """key -> problem text of the assets that fail."""
+    return {r.key: str(r.problem) for r in check_assets(manifest, **kwargs) if r.problem}
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, str(CLI), *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def test_world_assets_pass(assets):
+    results = check_assets(manifest_of(assets))
+    assert [r.key for r in results] == ["wikidata", "wikipedia", "wikipedia_index"]
+    assert all(r.problem is None for r in results)
+    assert "Wikidata entity JSON" in results[0].summary
+    assert "bz2, end intact, enwiki XML export (MediaWiki" in results[1].summary
+    assert "dump date latest" in results[2].summary
+
+
+def test_cli_prints_one_ok_line_per_asset(assets):
+    proc = run_cli(manifest_of(assets), "--lang", "en")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split(":")[:2] for line in lines] == [["OK", " wikidata"], ["OK", " wikipedia"],
+                                                       ["OK", " wikipedia_index"]]
+    assert proc.stderr == ""
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the real excerpts (../shared/data) are not here")
+def test_real_excerpts_pass(tmp_path):
+    use_excerpts(tmp_path, "en", SHARED_DATA)
+    results = check_assets(tmp_path / "manifest.json", lang="en")
+    assert len(results) == 7 and all(r.problem is None for r in results), results
+
+
+def test_missing_manifest_says_how_to_get_one(tmp_path):
+    proc = run_cli(tmp_path / "assets" / "manifest.json", "--lang", "de", "--dump-date", "20240101")
+    assert proc.returncode != 0
+    [line] = proc.stderr.splitlines()
+    assert line.startswith(f"ERROR: {tmp_path / 'assets' / 'manifest.json'}: does not exist")
+    assert "spacy project run fetch" in line and "--vars.source dumps" in line
+    assert str(tmp_path / "assets" / "dumps" / "dewiki-20240101-pages-articles-multistream.xml.bz2") in line
+
+
+def test_cli_names_each_problem_on_one_line(assets):
+    manifest = manifest_of(assets)
+    assets["wikidata"].unlink()
+    assets["wikipedia_index"].write_bytes(b"")
+    proc = run_cli(manifest)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert proc.stdout.startswith("OK: wikipedia: ")
+    errors = proc.stderr.splitlines()
+    assert len(errors) == 3 and all(line.startswith("ERROR: ") for line in errors)
+    assert errors[0].startswith(f"ERROR: wikidata: {assets['wikidata']}: does not exist")
+    assert errors[1].startswith(f"ERROR: wikipedia_index: {assets['wikipedia_index']}: has 0 bytes, the manifest")
+    assert "2 problem(s)" in errors[2]
+
+
+def flip(path, start, n=16):
+    data = bytearray(path.read_bytes())
+    data[start:start + n] = bytes(b ^ 0xFF for b in data[start:start + n])
+    path.write_bytes(bytes(data))
+
+
+def cut(path, n):
+    path.write_bytes(path.read_bytes()[:n])
+
+
+def last_stream_start(path):
+    return [match.start() for match in BZ2_STREAM_START.finditer(path.read_bytes())][-1]
+
+
+# (what is wrong, the asset it breaks, a change before the manifest is written, one after, the expected problem)
+BROKEN = [
+    ("missing", "wikipedia", None, Path.unlink, "does not exist"),
+    ("directory", "wikidata", None, lambda p: (p.unlink(), p.mkdir()), "is a directory, not a dump file"),
+    ("shorter", "wikipedia", None, lambda p: cut(p, 1000), "has 1,000 bytes, the manifest says"),
+    ("changed", "wikidata", None, lambda p: flip(p, 5000), "has another sha1 than the manifest says"),
+    ("truncated gz", "wikidata", lambda p: cut(p, 3000), None, "(byte 3000): ends inside a gz stream"),
+    ("truncated bz2", "wikipedia_index", lambda p: cut(p, 1500), None, "ends inside a bz2 stream: it is truncated"),
+    ("corrupt bz2", "wikipedia", lambda p: flip(p, 100), None, "is not valid bz2 data"),
+    # A file cut short of the size the manifest was written with: only its end shows it.
+    ("cut inside the last stream", "wikipedia", lambda p: cut(p, p.stat().st_size - 100), None,
+     "ends inside its last bz2 stream: it is truncated"),
+    ("cut between streams", "wikipedia", lambda p: cut(p, last_stream_start(p)), None,
+     "does not end with </mediawiki>: it is cut short"),
+    ("empty", "wikidata", lambda p: p.write_bytes(b""), None, ": is empty"),
+    ("not entities", "wikidata", lambda p: p.write_bytes(gzip.compress(b'[\n{"a": 1},\n]\n')), None,
+     "holds no Wikidata entity"),
+    ("bz2 named .gz", "wikidata", lambda p: p.write_bytes(bz2.compress(gzip.decompress(p.read_bytes()))), None,
+     "is named .gz but its content is bz2"),
+    ("not an index", "wikipedia_index", lambda p: p.write_bytes(bz2.compress(b"10:Foo\n")), None,
+     ":1: is not a multistream index: b'10:Foo' is not an offset:page_id:title line"),
+    ("index of another dump", "wikipedia_index", lambda p: p.write_bytes(bz2.compress(b"12345:10:Foo\n")), None,
+     ":1: does not belong to"),
+]
+
+
+@pytest.mark.parametrize("key, before, after, expected", [case[1:] for case in BROKEN],
+                         ids=[case[0] for case in BROKEN])
+def test_broken_asset(assets, key, before, after, expected):
+    if before:
+        before(assets[key])
+    manifest = manifest_of(assets)
+    if after:
+        after(assets[key])
+    found = problems(manifest)
+    assert list(found) == [key]
+    assert found[key].startswith(str(assets[key])) and expected in found[key]
+
+
+def test_xml_given_as_wikidata(assets):
+    found = problems(manifest_of({**assets, "wikidata": assets["wikipedia"]}))
+    assert "is XML (a Wikipedia dump?), not Wikidata entity JSON" in found["wikidata"]
+
+
+def test_wikidata_given_as_wikipedia(assets):
+    found = problems(manifest_of({**assets, "wikipedia": assets["wikidata"], "wikipedia_index": None}))
+    assert list(found) == ["wikipedia"]
+    assert "is JSON (the Wikidata dump?), not a MediaWiki XML export" in found["wikipedia"]
+
+
+def test_dump_of_another_wiki(assets):
+    found = problems(manifest_of(assets, lang="de"))
+    assert list(found) == ["wikipedia"]
+    assert "is the enwiki dump, the manifest's lang 'de' needs dewiki" in found["wikipedia"]
+
+
+def test_manifest_of_other_vars(assets):
+    manifest = manifest_of(assets, source="dumps", dump_date="latest")
+    assert problems(manifest, lang="en", dump_date="latest") == {}
+    assert "vars.lang is 'fr'" in problems(manifest, lang="fr")["manifest"]
+    assert "vars.dump_date is '20240101'" in problems(manifest, dump_date="20240101")["manifest"]
+
+
+def test_dump_date_from_file_name_must_match_manifest(assets):
+    dated = assets["wikidata"].with_name("wikidata-20240101-all.json.gz")
+    assets["wikidata"].rename(dated)
+    found = problems(manifest_of({**assets, "wikidata": dated}, source="dumps", dump_date="20240120"))
+    assert list(found) == ["wikidata"]
+    assert "is from 20240101, the manifest says 20240120" in found["wikidata"]
+
+
+@pytest.mark.parametrize("name, date", [
+    ("enwiki-20240101-pages-articles-multistream.xml.bz2", "20240101"),
+    ("enwiki-20240101-pages-articles-multistream-index.txt.bz2", "20240101"),
+    ("wikidata-20240101-all.json.gz", "20240101"),
+    ("latest-all.json.gz", "latest"),
+    ("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2", "latest"),
+    ("zh_min_nanwiki-20231120-pages-articles-multistream.xml.bz2", "20231120"),
+])
+def test_dump_date_of(name, date):
+    assert dump_date_of(name) == date
+
+
+def test_head_follows_concatenated_streams(assets, tmp_path):
+    kind, head = decompressed_head(assets["wikipedia"])  # a small header stream, then streams of pages
+    assert kind == "bz2" and len(head) == HEAD_BYTES and b"<page>" in head
+    members = tmp_path / "members.json.gz"
+    members.write_bytes(gzip.compress(b"[\n") + gzip.compress(b'{"id": "Q1", "labels": {}},\n]\n'))
+    assert decompressed_head(members) == ("gz", b'[\n{"id": "Q1", "labels": {}},\n]\n')
