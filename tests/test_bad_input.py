@@ -196,9 +196,6 @@ def test_wikipedia_corrupt_bz2_block(world, tmp_path):
     assert re.match(located(dump) + "cannot read or decompress", line)
 
 
-@pytest.mark.xfail(strict=True, reason="_decompress_range uses bz2.decompress, which silently drops everything "
-                                       "after a damaged stream that is not the first of its range: pages are lost "
-                                       "and the step succeeds")
 def test_wikipedia_corrupt_stream_inside_a_multistream_range(world, tmp_path):
     offsets = sorted({int(line.split(b":", 1)[0]) for line in bz2.decompress(world["wikipedia_index"].read_bytes())
                       .splitlines()})
@@ -239,8 +236,6 @@ def test_wikipedia_given_wikidata_json(world, tmp_path):
     assert line.startswith(f"ERROR: {world['wikidata']}:1: is not XML")
 
 
-@pytest.mark.xfail(strict=True, reason="parse-wikipedia never compares --lang with the dump's <dbname>: an enwiki "
-                                       "dump parsed as 'xx' succeeds")
 def test_wikipedia_unknown_language(world, tmp_path):
     line = error_line(run("parse_wikipedia.py", tmp_path / "out", "--dump", world["wikipedia"], "--lang", "xx"))
     assert line.startswith(f"ERROR: {world['wikipedia']}") and "enwiki" in line and "--lang" in line

@@ -132,8 +132,6 @@ def test_rerun_after_kills_matches_uninterrupted_run(interrupted, references):
     assert [name for name in expected if got[name] != expected[name]] == []
 
 
-@pytest.mark.xfail(strict=True, reason="temporary outputs of a killed run (.NAME.tmp-PID, .spill-*) are never "
-                                       "removed: a rerun writes under its own pid and leaves them")
 def test_rerun_after_kills_leaves_no_temporary_files(interrupted):
     step, out, _ = interrupted
     assert temporary_files(out) == [], step
@@ -170,10 +168,8 @@ def big_inputs(references, tmp_path_factory) -> Dict[str, Path]:
 
 CTRL_C = [
     pytest.param("parse_wikidata.py", ["--dump", "{wikidata}"], id="parse-wikidata"),
-    pytest.param("parse_wikipedia.py", ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"], id="parse-wikipedia",
-                 marks=pytest.mark.xfail(strict=True, reason="the pool workers of parse-wikipedia do not ignore "
-                                                             "SIGINT: they die with a traceback, and a task lost "
-                                                             "with them can hang the run")),
+    pytest.param("parse_wikipedia.py", ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"],
+                 id="parse-wikipedia"),
 ]
 
 

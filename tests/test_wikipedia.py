@@ -380,7 +380,31 @@ def test_index_of_another_dump(world, tmp_path, monkeypatch, shift_stream):
     index = write_index(tmp_path / "index.txt.bz2", [
         f"{int(offset) + 1}:{rest}" if int(offset) == shifted else f"{offset}:{rest}"
         for offset, rest in (line.split(":", 1) for line in lines)])
-    with pytest.raises(InputError, match=r"cannot decompress bytes .* as whole bz2 streams.*index does not belong"):
+    with pytest.raises(InputError, match=r"the bz2 stream at byte [\d,]+ (cannot be decompressed|is cut off at byte)"
+                                         r".*index does not belong"):
+        parse_wikipedia(world["wikipedia"], tmp_path / "out", Settings(n_process=2), progress=False, index=index)
+    assert_no_outputs(tmp_path / "out")
+
+
+def test_damaged_stream_inside_a_range(world, tmp_path):
+    """bz2.decompress would silently drop the streams after a damaged one: here it is an error that locates it."""
+    offsets = stream_offsets(index_lines(world))
+    data = bytearray(world["wikipedia"].read_bytes())
+    data[(offsets[2] + offsets[3]) // 2] ^= 0xFF
+    dump = tmp_path / "damaged.xml.bz2"
+    dump.write_bytes(data)
+    with pytest.raises(InputError, match=rf"damaged\.xml\.bz2 \(byte {offsets[2]}\): the bz2 stream at byte "
+                                         rf"{offsets[2]:,} cannot be decompressed"):
+        parse_wikipedia(dump, tmp_path / "out", Settings(n_process=2), progress=False, index=world["wikipedia_index"])
+    assert_no_outputs(tmp_path / "out")
+
+
+def test_index_without_the_first_page_stream(world, tmp_path):
+    lines = index_lines(world)
+    first = stream_offsets(lines)[0]
+    index = write_index(tmp_path / "index.txt.bz2", [line for line in lines if not line.startswith(f"{first}:")])
+    with pytest.raises(InputError, match=r"multistream\.xml\.bz2: bytes 0-.* before the first stream of the index, "
+                                         r"hold pages"):
         parse_wikipedia(world["wikipedia"], tmp_path / "out", Settings(n_process=2), progress=False, index=index)
     assert_no_outputs(tmp_path / "out")
 

@@ -1,10 +1,14 @@
 """External sorting for tables that outgrow memory.
 
-A `SpillingCounter` (counts are summed) or a `SpillingDict` (the first value of a key wins) holds keys that are
-tuples of strings. Once it has more than `max_entries` keys, it writes them, sorted, to a run file (TSV: the key's
-fields, then the value) and starts afresh. `items()` k-way merges the runs and the keys still in memory
-(`heapq.merge`), combining the values of equal keys, into one stream sorted by key: the rows, and their order,
-that sorting the table would give had it stayed in memory. Fields must not contain tabs or line breaks.
+A `SpillingCounter` (counts are summed) or a `SpillingDict` (the first value of a key wins) holds string keys.
+Once it has more than `max_entries` keys, it writes them, sorted, to a run file (TSV lines: key, tab, value) and
+starts afresh. `items()` k-way merges the runs and the keys still in memory (`heapq.merge`), combining the values
+of equal keys, into one stream sorted by key: the rows, and their order, that sorting the table would give had it
+stayed in memory.
+
+A key may hold several TSV fields joined by tabs ("anchor\ttarget": a str sorts and hashes much faster than a
+tuple). Keys then sort as the tuples of their fields would, provided no field contains a tab, a line break or a
+character below tab (U+0000-U+0008); values hold no tab or line break. Keeping such fields out is the caller's job.
 
 Run files go to a directory the caller owns and removes (e.g. a `tempfile.TemporaryDirectory`).
 """
@@ -16,8 +20,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Tuple
 
-Key = Tuple[str, ...]
-Row = Tuple[Key, Any]
+Row = Tuple[str, Any]
 MAX_OPEN_RUNS = 64  # runs merged at once; more are first merged into one run
 
 
@@ -32,7 +35,7 @@ class _SpillingTable:
         self.directory = Path(directory)
         self.name = name
         self.max_entries = max_entries
-        self.data: Dict[Key, Any] = {}
+        self.data: Dict[str, Any] = {}
         self.runs: List[Path] = []  # oldest first
         self.runs_written = 0
 
@@ -48,7 +51,7 @@ class _SpillingTable:
         """Write the keys in memory to a new sorted run and forget them."""
         if not self.data:
             return
-        self._write_run(sorted(self.data.items()))
+        self._write_run(sorted(self.data.items(), key=itemgetter(0)))
         self.data = {}
         if len(self.runs) >= MAX_OPEN_RUNS:
             old, self.runs = self.runs, []
@@ -57,21 +60,22 @@ class _SpillingTable:
                 path.unlink()
 
     def items(self) -> Iterator[Row]:
-        """Every (key, value), sorted by key, equal keys combined."""
-        return self._merge(self.runs, sorted(self.data.items()))
+        """Every (key, value), sorted by key, equal keys combined. Call it once, after the last update."""
+        rows, self.data = sorted(self.data.items(), key=itemgetter(0)), {}
+        return self._merge(self.runs, rows)
 
     def _write_run(self, rows: Iterable[Row]) -> None:
         path = self.directory / f"{self.name}-{self.runs_written:06d}.tsv"
         with open(path, "w", encoding="utf8", newline="\n") as f:
-            f.writelines("\t".join((*key, str(value))) + "\n" for key, value in rows)
+            f.writelines(f"{key}\t{value}\n" for key, value in rows)
         self.runs.append(path)
         self.runs_written += 1
 
     def _read_run(self, path: Path) -> Iterator[Row]:
         with open(path, encoding="utf8", newline="\n") as f:
             for line in f:
-                *key, value = line[:-1].split("\t")
-                yield tuple(key), self.parse(value)
+                key, value = line[:-1].rsplit("\t", 1)
+                yield key, self.parse(value)
 
     def _merge(self, runs: List[Path], *more: Iterable[Row]) -> Iterator[Row]:
         # heapq.merge is stable: rows of equal keys come in the order of `runs`, then `more` (oldest first).
@@ -81,17 +85,17 @@ class _SpillingTable:
 
 
 class SpillingCounter(_SpillingTable):
-    """Counts of string-tuple keys, summed across spilled runs."""
+    """Counts of string keys, summed across spilled runs."""
 
     parse = int
 
-    def update(self, counts: Mapping[Key, int]) -> None:
+    def update(self, counts: Mapping[str, int]) -> None:
         data = self.data
         for key, n in counts.items():
             data[key] = data.get(key, 0) + n
         self.spill_if_full()
 
-    def add(self, key: Key, n: int = 1) -> None:
+    def add(self, key: str, n: int = 1) -> None:
         self.data[key] = self.data.get(key, 0) + n
         self.spill_if_full()
 
@@ -100,9 +104,9 @@ class SpillingCounter(_SpillingTable):
 
 
 class SpillingDict(_SpillingTable):
-    """A string-tuple key -> string mapping where the first value set for a key wins (like dict.setdefault)."""
+    """A string -> string mapping where the first value set for a key wins (like dict.setdefault)."""
 
-    def setdefault(self, key: Key, value: str) -> None:
+    def setdefault(self, key: str, value: str) -> None:
         self.data.setdefault(key, value)
         self.spill_if_full()
 

@@ -239,6 +239,13 @@ def require_spacy_lang(lang: str) -> None:
         fail(f"spaCy has no language {lang!r} (--lang / vars.lang): use an ISO code spaCy supports, e.g. en, de, fr")
 
 
+def ignore_interrupts() -> None:
+    """Pool initializer: workers ignore Ctrl-C; the main process gets it and terminates them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def fail(message: str, code: int = 1) -> None:
     """Print one clear error line and exit non-zero (used by the CLIs)."""
     print(f"ERROR: {message}", file=sys.stderr)

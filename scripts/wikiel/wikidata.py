@@ -20,7 +20,6 @@ import gc
 import io
 import multiprocessing
 import os
-import signal
 import zlib
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
@@ -28,7 +27,8 @@ from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, 
 import orjson
 from tqdm import tqdm
 
-from .util import InputError, OutputError, PathLike, StepStats, atomic_open, compression_of, open_dump
+from .util import (InputError, OutputError, PathLike, StepStats, atomic_open, compression_of, ignore_interrupts,
+                   open_dump)
 
 # P31 (instance of) classes of items that are Wikimedia pages, not things in the world.
 META_CLASSES = frozenset({
@@ -384,7 +384,7 @@ def _batch_parser(n_process: int) -> Iterator[Callable[[Iterable[Batch]], Iterat
         yield lambda batches: (parse_batch(*batch) for batch in batches)
         return
     workers = n_process - 1
-    pool = multiprocessing.Pool(workers, initializer=_ignore_interrupts)
+    pool = multiprocessing.Pool(workers, initializer=ignore_interrupts)
 
     def parse(batches: Iterable[Batch]) -> Iterator[BatchResult]:
         pending: collections.deque = collections.deque()
@@ -404,11 +404,6 @@ def _batch_parser(n_process: int) -> Iterator[Callable[[Iterable[Batch]], Iterat
         pool.close()
     finally:
         pool.join()
-
-
-def _ignore_interrupts() -> None:
-    """Workers ignore Ctrl-C: the main process gets it and terminates them."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def parse_wikidata(inputs: Sequence[PathLike], output_dir: PathLike, lang: str = "en", n_process: int = 1,

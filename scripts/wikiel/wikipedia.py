@@ -18,6 +18,7 @@ import hashlib
 import io
 import multiprocessing
 import multiprocessing.pool
+import os
 import re
 import sys
 import tempfile
@@ -33,7 +34,8 @@ import orjson
 from tqdm import tqdm
 
 from wikiel.spill import SpillingCounter, SpillingDict
-from wikiel.util import (InputError, OutputError, PathLike, StepStats, atomic_open, compression_of, normalize_title,
+from wikiel.util import (InputError, OutputError, PathLike, StepStats, atomic_open, compression_of, ignore_interrupts,
+                         normalize_title,
                          open_dump, read_json, write_json)
 from wikiel.wikitext import NamespaceInfo, parse_wikitext
 
@@ -261,7 +263,7 @@ class Chunk:
     counts: Counter = field(default_factory=Counter)  # stats counts: pages, articles, redirects ...
     redirects: List[Tuple[str, str]] = field(default_factory=list)  # (title, target), in dump order
     articles: List[Tuple[str, bytes]] = field(default_factory=list)  # (split, articles.jsonl line)
-    links: Counter = field(default_factory=Counter)  # (anchor, target) -> count, train articles only
+    links: Counter = field(default_factory=Counter)  # "anchor\ttarget" -> count, train articles only
     bytes_read: int = 0  # decompressed bytes, where the pages were decompressed
 
 
@@ -293,7 +295,7 @@ def parse_pages(pages: Iterable[Page], options: ParseOptions) -> Chunk:
         counts["links"] += len(links)
         if split == "train":
             counts["train_links"] += len(links)
-            chunk.links.update((link.anchor, link.target) for link in links
+            chunk.links.update(f"{link.anchor}\t{link.target}" for link in links
                                if _tsv_safe(link.anchor) and _tsv_safe(link.target))
     return chunk
 
@@ -405,15 +407,25 @@ def chunk_bounds(index: Path, dump: Path, chunk_bytes: int) -> List[int]:
 
 
 def _decompress_range(dump: Path, start: int, end: int) -> bytes:
-    """Bytes `start`..`end` of a bz2 file, which must be whole (concatenated) streams, decompressed."""
+    """Bytes `start`..`end` of a bz2 file, which must be whole (concatenated) streams, decompressed. Unlike
+    bz2.decompress, which ignores whatever follows a damaged stream after the first, all damage is an error."""
     with open(dump, "rb") as f:
         f.seek(start)
-        data = f.read(end - start)
-    try:
-        return bz2.decompress(data)
-    except (OSError, EOFError, ValueError) as err:
-        raise InputError(dump, f"cannot decompress bytes {start:,}-{end:,} as whole bz2 streams ({err})",
-                         offset=start, hint=HINT_INDEX) from err
+        rest = f.read(end - start)
+    parts = []
+    while rest:
+        stream = end - len(rest)
+        decompressor = bz2.BZ2Decompressor()
+        try:
+            parts.append(decompressor.decompress(rest))
+        except OSError as err:
+            raise InputError(dump, f"the bz2 stream at byte {stream:,} cannot be decompressed ({err})",
+                             offset=stream, hint=HINT_INDEX) from err
+        if not decompressor.eof:
+            raise InputError(dump, f"the bz2 stream at byte {stream:,} is cut off at byte {end:,}", offset=stream,
+                             hint=HINT_INDEX)
+        rest = decompressor.unused_data
+    return b"".join(parts)
 
 
 class StreamRange(NamedTuple):
@@ -458,8 +470,8 @@ def _multistream(dump: Path, bounds: List[int], settings: "Settings",
     header = _decompress_range(dump, 0, bounds[0])
     items = list(DumpReader(io.BytesIO(header + b"</mediawiki>"), dump))
     if any(isinstance(item, Page) for item in items):
-        raise InputError(dump, f"the first bz2 stream (bytes 0-{bounds[0]:,}) holds pages, not just the header",
-                         hint=HINT_INDEX)
+        raise InputError(dump, f"bytes 0-{bounds[0]:,}, before the first stream of the index, hold pages, not just "
+                         "the <siteinfo> header", hint=HINT_INDEX)
     siteinfo = items[0] if items else SiteInfo()
     assert isinstance(siteinfo, SiteInfo)
     yield siteinfo
@@ -483,13 +495,20 @@ class Settings:
     max_counter_entries: int = 2_000_000  # per table in memory; more are spilled to sorted runs on disk
 
 
+def _check_language(dump: Path, siteinfo: SiteInfo, lang: str) -> None:
+    """InputError unless the dump's <dbname> is a wiki of `lang` (enwiki, enwiktionary ... for en)."""
+    if siteinfo.dbname and not re.fullmatch(re.escape(lang.replace("-", "_")) + "wik[a-z]+", siteinfo.dbname):
+        raise InputError(dump, f"is a dump of {siteinfo.dbname}, not of --lang {lang!r}",
+                         hint="set --lang / vars.lang to the dump's language")
+
+
 def _worker_pool(n_process: int) -> ContextManager[Optional[multiprocessing.pool.Pool]]:
     """A pool of `n_process` workers (None for 1). Create it before any thread starts (tqdm, bz2 readers):
     forking then is safe and, unlike spawning, works however the main module was started."""
     if n_process <= 1:
         return contextlib.nullcontext()
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method).Pool(n_process)
+    return multiprocessing.get_context(method).Pool(n_process, initializer=ignore_interrupts)
 
 
 def parse_wikipedia(dump: PathLike, output_dir: PathLike, settings: Optional[Settings] = None,
@@ -511,7 +530,8 @@ def parse_wikipedia(dump: PathLike, output_dir: PathLike, settings: Optional[Set
     multistream = index is not None and settings.n_process > 1 and compressed == "bz2"
     output_dir.mkdir(parents=True, exist_ok=True)
 
-    with tempfile.TemporaryDirectory(prefix=".spill-", dir=output_dir) as spill_dir:
+    # The .tmp-PID suffix lets the next run remove what a killed one left (util.remove_stale_temporaries).
+    with tempfile.TemporaryDirectory(prefix=".spill-", suffix=f".tmp-{os.getpid()}", dir=output_dir) as spill_dir:
         links = SpillingCounter(Path(spill_dir), "links", settings.max_counter_entries)
         redirects = SpillingDict(Path(spill_dir), "redirects", settings.max_counter_entries)
         with _worker_pool(settings.n_process) as pool, \
@@ -525,13 +545,14 @@ def parse_wikipedia(dump: PathLike, output_dir: PathLike, settings: Optional[Set
                 source = _single_stream(dump, settings, pool)
             with contextlib.closing(source):
                 siteinfo = cast(SiteInfo, next(source))
+                _check_language(dump, siteinfo, settings.lang)
                 bytes_read = 0
                 for chunk in cast(Iterator[Chunk], source):
                     for key, n in chunk.counts.items():
                         stats.add(key, n)
                     bytes_read += chunk.bytes_read
                     for title, target in chunk.redirects:
-                        redirects.setdefault((title,), target)
+                        redirects.setdefault(title, target)
                     links.update(chunk.links)
                     for split, json_line in chunk.articles:
                         if not limits[split] or written[split] < limits[split]:
@@ -548,23 +569,25 @@ def parse_wikipedia(dump: PathLike, output_dir: PathLike, settings: Optional[Set
                     "check the --dump path or the 'wikipedia' entry of the manifest")
 
         write_json(output_dir / "siteinfo.json", siteinfo.as_json(settings.lang))
-        _write_tsv(output_dir / "redirects.tsv", ((title, target) for (title,), target in redirects.items()))
+        _write_tsv(output_dir / "redirects.tsv", redirects.items())
         inlinks = SpillingCounter(Path(spill_dir), "inlinks", settings.max_counter_entries)
 
-        def link_rows() -> Iterator[Tuple[str, str, int]]:
-            for (anchor, target), count in links.items():
-                inlinks.add((target,), count)
-                yield anchor, target, count
+        def link_rows() -> Iterator[Tuple[str, int]]:
+            for anchor_target, count in links.items():
+                inlinks.add(anchor_target.split("\t", 1)[1], count)
+                yield anchor_target, count
 
         stats["anchor_target_pairs"] = _write_tsv(output_dir / "link_counts.tsv", link_rows())
-        stats["distinct_targets"] = _write_tsv(output_dir / "inlink_counts.tsv",
-                                               ((target, count) for (target,), count in inlinks.items()))
+        stats["distinct_targets"] = _write_tsv(output_dir / "inlink_counts.tsv", inlinks.items())
         stats["spilled_runs"] = links.runs_written + redirects.runs_written + inlinks.runs_written
     return stats.write(output_dir / "stats.json")
 
 
+_TSV_UNSAFE = re.compile(r"[\x00-\n\r]")  # tabs, line breaks and what sorts below tab (see wikiel.spill)
+
+
 def _tsv_safe(value: str) -> bool:
-    return bool(value) and "\t" not in value and "\n" not in value and "\r" not in value
+    return bool(value) and not _TSV_UNSAFE.search(value)
 
 
 def _write_tsv(path: Path, rows: Iterable[tuple]) -> int:
