@@ -14,7 +14,7 @@ import typer
 
 from wikiel.benchmark import BenchmarkError, Settings, render_markdown, run_benchmark
 from wikiel.fetch import EXCERPTS_DIR
-from wikiel.util import atomic_open, cli_errors, fail, write_json
+from wikiel.util import atomic_open, cli_errors, fail, resolve_processes, write_json
 
 
 def main(
@@ -22,7 +22,7 @@ def main(
     entities: int = typer.Option(20_000, min=100, help="Entities of the 1x world"),
     articles: int = typer.Option(4_000, min=10, help="Articles of the 1x world"),
     scale: int = typer.Option(4, min=2, help="Size of the large world, in multiples of the 1x world"),
-    n_process: int = typer.Option(2, min=1, help="--n-process of the parse stages and indexed_bzip2 threads"),
+    n_process: int = typer.Option(2, help="--n-process of the parse stages and indexed_bzip2 threads; 0 = all cores"),
     train_mentions: int = typer.Option(2_000, min=10, help="Training subset (1 epoch); dev gets a quarter as many"),
     seed: int = typer.Option(0, help="Seed of the worlds and the subset"),
     excerpts_dir: Path = typer.Option(EXCERPTS_DIR, help="Real excerpts (skipped when missing)"),
@@ -30,7 +30,7 @@ def main(
                                            "(default: a temporary directory, removed afterwards)"),
 ) -> None:
     """Benchmark the workflow in one run and write the report."""
-    settings = Settings(entities, articles, scale, n_process, train_mentions, seed)
+    settings = Settings(entities, articles, scale, resolve_processes(n_process), train_mentions, seed)
     command = shlex.join(["python", "scripts/benchmark.py", *sys.argv[1:]])
     scratch = contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory(prefix="wikiel-benchmark-")
     with cli_errors(), scratch as work:

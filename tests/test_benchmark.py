@@ -9,16 +9,21 @@ from pathlib import Path
 
 import pytest
 
+from wikiel.benchmark import (GIB, REAL_WIKIDATA_BYTES, DumpFile, Results, Settings, StepRun, measure_decompression,
+                              projection, projections, render_markdown, tree_rss_mb)
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from wikiel.benchmark import (GIB, REAL_WIKIDATA_BYTES, DumpFile, Results, Settings, StepRun,  # noqa: E402
-                              linear_extrapolation, measure_decompression, projection, projections,
-                              render_markdown, tree_rss_mb)
 
 
-def step(name, seconds, peak=100.0, **counts):
-    return StepRun(name, seconds, seconds + 1, peak, peak + 10, counts)
+def step(name, seconds, peak=100.0, cpu=None, **counts):
+    """A run whose CPU seconds default to 2 processes busy all along."""
+    return StepRun(name, seconds, seconds + 1, 2 * seconds if cpu is None else cpu, peak, peak + 10, counts)
+
+
+def dump(path, compressed_mb, decompressed_mb, wall):
+    """A dump file whose decompressors keep their threads busy: indexed_bzip2 x2 takes twice its wall time in CPU."""
+    cpu = {name: seconds * (2 if name.startswith("indexed_bzip2") else 1) for name, seconds in wall.items()}
+    return DumpFile(path, int(compressed_mb * 1e6), int(decompressed_mb * 1e6), wall, cpu)
 
 
 def parse_steps(wikidata_seconds, wikipedia_seconds, peak=100.0):
@@ -27,25 +32,27 @@ def parse_steps(wikidata_seconds, wikipedia_seconds, peak=100.0):
 
 
 def later_steps(peak=100.0):
-    return {"build-kb": step("build-kb", 100, peak, entities=5000, vectors={"vector_text_bytes": 10_000_000}),
-            "extract-mentions": step("extract-mentions", 20, peak, train={"mentions": 9000}, dev={"mentions": 1000})}
+    return {"build-kb": step("build-kb", 100, peak, 100, entities=5000, vectors={"vector_text_bytes": 10_000_000}),
+            "extract-mentions": step("extract-mentions", 20, peak, 20, train={"mentions": 9000},
+                                     dev={"mentions": 1000})}
 
 
 @pytest.fixture
 def results():
     """4x world: Wikidata parses at 0.8 of gzip (met), Wikipedia at 0.08 of indexed_bzip2 (missed)."""
     r = Results({"CPU": "test"}, "python scripts/benchmark.py out.md", Settings(1000, 100, 4, 2, 1000),
-                {"max_epochs": 2}, train_mentions=1000, dev_mentions=250, wikidata_excerpt_bz2_bytes=700_000)
-    r.files["wikidata"] = {"1x": DumpFile("wd1.gz", 1_000_000, 8_000_000, {"gzip": 0.1}),
-                           "4x": DumpFile("wd4.gz", 4_000_000, 32_000_000, {"gzip": 0.4}),
-                           "excerpt": DumpFile("ex.json.gz", 1_000_000, 7_500_000, {"gzip": 0.05})}
+                {"max_epochs": 2, "max_vector_text_mb": 500, "vector_threads": 4}, train_mentions=1000,
+                dev_mentions=250, wikidata_excerpt_bz2_bytes=700_000)
+    r.files["wikidata"] = {"1x": dump("wd1.gz", 1, 8, {"gzip": 0.1}),
+                           "4x": dump("wd4.gz", 4, 32, {"gzip": 0.4}),
+                           "excerpt": dump("ex.json.gz", 1, 7.5, {"gzip": 0.05})}
     bz = {"indexed_bzip2 x2": 0.2, "bz2": 0.3}
-    r.files["wikipedia"] = {"1x": DumpFile("wp1.bz2", 1_000_000, 5_000_000, bz),
-                            "4x": DumpFile("wp4.bz2", 4_000_000, 20_000_000, {"indexed_bzip2 x2": 0.8, "bz2": 1.2}),
-                            "excerpt": DumpFile("ex.xml.bz2", 1_000_000, 3_600_000, bz)}
+    r.files["wikipedia"] = {"1x": dump("wp1.bz2", 1, 5, bz),
+                            "4x": dump("wp4.bz2", 4, 20, {"indexed_bzip2 x2": 0.8, "bz2": 1.2}),
+                            "excerpt": dump("ex.xml.bz2", 1, 3.6, bz)}
     r.steps = {"1x": {**parse_steps(0.15, 2.5), **later_steps()},
                "4x": {**parse_steps(0.5, 10, peak=200.0), **later_steps(peak=110.0),
-                      "train": step("train", 10, 150, best_dev_scores={})},
+                      "train": step("train", 10, 150, 10, best_dev_scores={})},
                "excerpt": parse_steps(0.2, 1.0)}
     return r
 
@@ -56,23 +63,19 @@ def test_projection_binding_terms():
     assert hours == pytest.approx(0.05) and term == "decompression"
 
 
-def test_linear_extrapolation():
-    assert linear_extrapolation(100, 110, 10, 20, 120) == pytest.approx(210)
-    assert linear_extrapolation(100, 90, 10, 20, 1000) == 90  # shrinking memory is not extrapolated down
-
-
 def test_projections_arithmetic(results):
     by_step = {p.step: p for p in projections(results)}
     real_mb = REAL_WIKIDATA_BYTES * 7.5 / 1e6
-    # 32 MB decompressed in 0.5 s on 2 processes = 32 MB/s per process; the excerpt inflates at 150 MB/s
+    # 32 MB decompressed in 1 CPU second (0.5 s on 2 processes); the excerpt inflates 150 MB per CPU second
     assert by_step["parse-wikidata"].hours[2] == (pytest.approx(real_mb / 64 / 3600), "parse")
     assert by_step["parse-wikidata"].hours[16] == (pytest.approx(real_mb / 150 / 3600), "decompression")
-    # 20 MB in 10 s = 1 MB/s per process; indexed_bzip2 does 18 MB/s on 2 threads, 144 MB/s on 16
+    # 20 MB in 20 CPU seconds = 1 MB per CPU second; indexed_bzip2 does 9 MB per CPU second: 144 MB/s on 16
     real_mb = 22 * GIB * 3.6 / 1e6
     assert by_step["parse-wikipedia"].hours[16] == (pytest.approx(real_mb / 16 / 3600), "parse")
-    # build-kb: 100 s for 10 MB of floret text -> 500 MB; extract: 20 s per 10K mentions -> 210K;
-    # train: 10 s per 1K mentions and epoch -> 200K x 2 epochs
-    assert by_step["build-kb"].hours[2][0] == pytest.approx(5000 / 3600)
+    # build-kb: 100 CPU s for 10 MB of floret text -> 500 MB on min(4 threads, cores); extract: 20 CPU s per 10K
+    # mentions -> 210K; train: 10 CPU s per 1K mentions and epoch -> 200K x 2 epochs
+    assert by_step["build-kb"].hours[2] == (pytest.approx(2500 / 3600), "2 threads")
+    assert by_step["build-kb"].hours[16] == (pytest.approx(1250 / 3600), "4 threads")
     assert by_step["extract-mentions"].hours[16][0] == pytest.approx(420 / 3600)
     assert by_step["train"].hours[2][0] == pytest.approx(4000 / 3600)
 
@@ -98,10 +101,11 @@ def test_measure_decompression(tmp_path):
     gz, bz = tmp_path / "x.json.gz", tmp_path / "x.xml.bz2"
     gz.write_bytes(gzip.compress(data))
     bz.write_bytes(bz2.compress(data))
-    assert measure_decompression(gz, 2, repeats=1).decompressed_bytes == len(data)
-    measured = measure_decompression(bz, 2, repeats=1)
+    assert measure_decompression(gz, 2, repeats=1, min_seconds=0).decompressed_bytes == len(data)
+    measured = measure_decompression(bz, 2, repeats=1, min_seconds=0)
     assert list(measured.decompress_seconds) == ["indexed_bzip2 x2", "bz2"]
     assert measured.ratio == pytest.approx(len(data) / bz.stat().st_size)
+    assert measured.cpu_rate("bz2") > 0 and measured.rate("bz2") > 0
 
 
 def test_tree_rss_counts_this_process():

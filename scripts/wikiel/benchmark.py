@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 
+import indexed_bzip2
+import spacy
 import srsly
+from spacy.tokens import DocBin
 
+from .corpus import count_mentions, read_docs, subset_docs
 from .fetch import EXCERPT_WIKIDATA, EXCERPT_WIKIPEDIA, write_manifest
 from .util import InputError, compression_of, read_json
 from .world import generate_world
@@ -28,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 GIB = 1 << 30
 CHUNK = 1 << 20
-DECOMPRESS_REPEATS = 3   # raw decompression: best of this many passes
+DECOMPRESS_REPEATS = 3   # raw decompression: best of at least this many passes
+DECOMPRESS_SECONDS = 1.0 # and of at least this much time, so small files are not timed on one short pass
 SAMPLE_SECONDS = 0.05    # process-tree memory sampling interval
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 TIME = "/usr/bin/time"
@@ -39,7 +44,6 @@ REAL_WIKIDATA_BZ2_BYTES = 76 * GIB      # latest-all.json.bz2, to cross-check th
 REAL_WIKIPEDIA_BYTES = 22 * GIB         # enwiki-latest-pages-articles-multistream.xml.bz2
 REAL_ENTITIES = 1_000_000
 REAL_TRAIN_MENTIONS, REAL_DEV_MENTIONS = 200_000, 10_000
-REAL_VECTOR_TEXT_MB = 500               # build_kb.py --max-vector-text-mb: floret's text is capped there
 GZIP_LEVEL = 6                          # to turn the bz2 Wikidata excerpt into a gz file like the real dump
 
 PARSE_TARGETS = {"wikidata": 0.8, "wikipedia": 0.6}   # parse MB/s over raw-decompression MB/s
@@ -69,32 +73,39 @@ class Settings:
 
 @dataclass
 class DumpFile:
-    """A dump file's sizes and its best raw-decompression seconds per decompressor (the stage's own first)."""
+    """A dump file's sizes and its best raw-decompression wall and CPU seconds per decompressor."""
     path: str
     compressed_bytes: int
     decompressed_bytes: int
     decompress_seconds: Dict[str, float]
+    decompress_cpu_seconds: Dict[str, float]
 
     @property
     def ratio(self) -> float:
         return self.decompressed_bytes / self.compressed_bytes
 
     @property
-    def stage_decompressor(self) -> str:
+    def main_decompressor(self) -> str:
+        """The first listed: what parse rates are compared with."""
         return next(iter(self.decompress_seconds))
 
-    def rate(self, decompressor: str, decompressed: bool = False) -> float:
-        """MB/s of compressed (or decompressed) bytes."""
-        size = self.decompressed_bytes if decompressed else self.compressed_bytes
-        return size / 1e6 / self.decompress_seconds[decompressor]
+    def rate(self, decompressor: str) -> float:
+        """Compressed MB per second (wall clock)."""
+        return self.compressed_bytes / 1e6 / self.decompress_seconds[decompressor]
+
+    def cpu_rate(self, decompressor: str) -> float:
+        """Decompressed MB per CPU second (all its threads together)."""
+        return self.decompressed_bytes / 1e6 / self.decompress_cpu_seconds[decompressor]
 
 
 @dataclass
 class StepRun:
-    """One stage subprocess: its stats.json figures, its wall time and the peak summed RSS of its process tree."""
+    """One stage subprocess: its stats.json figures, then from /usr/bin/time its wall and CPU seconds (user +
+    system of the process and its workers, interpreter start-up included), and the peak summed RSS of its tree."""
     step: str
     seconds: float
     wall_seconds: float
+    cpu_seconds: float
     peak_memory_mb: float
     tree_peak_mb: float
     counts: Dict[str, Any]
@@ -117,33 +128,38 @@ class Results:
 # --- measuring ------------------------------------------------------------------------------------------
 
 def decompressors(path: Path, n_process: int) -> Dict[str, Callable[[], IO[bytes]]]:
-    """Ways to open `path` raw, the one the stages use (wikiel.util.open_dump) first."""
+    """Ways to open `path` raw: gzip; or indexed_bzip2 with n_process threads (what wikiel.util.open_dump uses),
+    then plain bz2."""
     kind = compression_of(path)
     if kind == "gz":
         return {"gzip": lambda: gzip.open(path, "rb")}
     if kind == "bz2":
-        import indexed_bzip2
-
         return {f"indexed_bzip2 x{n_process}": lambda: indexed_bzip2.open(str(path), parallelization=n_process),
                 "bz2": lambda: bz2.open(path, "rb")}
     raise InputError(path, "is neither gzip nor bzip2")
 
 
-def measure_decompression(path: Path, n_process: int, repeats: int = DECOMPRESS_REPEATS) -> DumpFile:
-    """Decompress `path` to nothing with each decompressor; keeps the best of `repeats` passes."""
-    seconds: Dict[str, float] = {}
+def measure_decompression(path: Path, n_process: int, repeats: int = DECOMPRESS_REPEATS,
+                          min_seconds: float = DECOMPRESS_SECONDS) -> DumpFile:
+    """Decompress `path` to nothing with each decompressor; keeps the best wall and CPU time of at least
+    `repeats` passes taking at least `min_seconds` together."""
+    wall: Dict[str, float] = {}
+    cpu: Dict[str, float] = {}
     total = 0
     for name, open_stream in decompressors(path, n_process).items():
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
+        wall[name] = cpu[name] = float("inf")
+        passes, spent = 0, 0.0
+        while passes < repeats or spent < min_seconds:
+            start, start_cpu = time.perf_counter(), time.process_time()
             total = 0
             with open_stream() as stream:
                 while chunk := stream.read(CHUNK):
                     total += len(chunk)
-            best = min(best, time.perf_counter() - start)
-        seconds[name] = round(best, 4)
-    return DumpFile(str(path), path.stat().st_size, total, seconds)
+            elapsed = time.perf_counter() - start
+            wall[name] = min(wall[name], round(elapsed, 4))
+            cpu[name] = min(cpu[name], round(time.process_time() - start_cpu, 4))
+            passes, spent = passes + 1, spent + elapsed
+    return DumpFile(str(path), path.stat().st_size, total, wall, cpu)
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -166,24 +182,25 @@ def tree_rss_mb(pid: int) -> float:
 def run_step(step: str, args: List[Any], out_dir: Path, log_path: Path) -> StepRun:
     """Run `python ARGS`, sampling its process tree's memory; returns its figures."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    times = log_path.with_suffix(".time")
     with open(log_path, "wb") as log:
-        start = time.perf_counter()
-        # Through /usr/bin/time, which forks: a process exec'd straight from this one inherits this one's RSS
-        # high-water mark in its own ru_maxrss, and the step's stats.json peak would include it.
-        command = [TIME, "-f", "max RSS %M KB (/usr/bin/time)", sys.executable, *map(str, args)]
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        # /usr/bin/time forks the step: exec'd straight from this process, the step would inherit this process's
+        # RSS high-water mark in its own ru_maxrss, and its stats.json peak would include it.
+        command = [TIME, "-f", "%e %U %S", "-o", times, sys.executable, *args]
+        proc = subprocess.Popen(list(map(str, command)), stdout=log, stderr=subprocess.STDOUT)
         peak = 0.0
         while proc.poll() is None:
             peak = max(peak, tree_rss_mb(proc.pid))
             time.sleep(SAMPLE_SECONDS)
-        wall = time.perf_counter() - start
     if proc.returncode:
         tail = log_path.read_text(errors="replace")[-2000:]
         raise BenchmarkError(f"{step} failed (exit {proc.returncode}), log {log_path}:\n{tail}")
+    wall, user, system = map(float, times.read_text().split()[-3:])
     stats = read_json(Path(out_dir) / "stats.json")
-    run = StepRun(step, stats["seconds"], round(wall, 2), stats["peak_memory_mb"], round(peak, 1), stats["counts"])
-    print(f"  {step}: {run.seconds:.1f} s, peak {run.peak_memory_mb:.0f} MB (tree {run.tree_peak_mb:.0f} MB)",
-          file=sys.stderr, flush=True)
+    run = StepRun(step, stats["seconds"], wall, round(user + system, 2), stats["peak_memory_mb"], round(peak, 1),
+                  stats["counts"])
+    print(f"  {step}: {run.seconds:.1f} s ({run.cpu_seconds:.1f} CPU s), peak {run.peak_memory_mb:.0f} MB "
+          f"(tree {run.tree_peak_mb:.0f} MB)", file=sys.stderr, flush=True)
     return run
 
 
@@ -191,9 +208,6 @@ def run_step(step: str, args: List[Any], out_dir: Path, log_path: Path) -> StepR
 
 def machine_info() -> Dict[str, Any]:
     """CPU model, cores, RAM, OS and versions, and the load average when the run starts."""
-    import indexed_bzip2
-    import spacy
-
     with open("/proc/cpuinfo") as f:
         cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
     with open("/proc/meminfo") as f:
@@ -227,6 +241,7 @@ def later_commands(corpus: Path, v: Dict[str, Any]) -> List[Tuple[str, List[Any]
                       "--lang", v["lang"], "--min-freq", v["min_freq"], "--min-pair", v["min_pair"],
                       "--max-per-alias", v["max_per_alias"], "--max-entities", v["max_entities"],
                       "--max-aliases", v["max_aliases"], "--vectors", v["vectors"], "--vector-dim", v["vector_dim"],
+                      "--max-vector-text-mb", v["max_vector_text_mb"], "--vector-threads", v["vector_threads"],
                       "--seed", v["seed"]], corpus / "kb"),
         ("extract-mentions", [SCRIPTS / "extract_mentions.py", corpus / "wikipedia", corpus / "kb",
                               corpus / "mentions", "--lang", v["lang"], "--max-train", v["max_train_mentions"],
@@ -237,11 +252,6 @@ def later_commands(corpus: Path, v: Dict[str, Any]) -> List[Tuple[str, List[Any]
 def write_subset(mentions_dir: Path, out_dir: Path, n_train: int, n_dev: int, lang: str,
                  seed: int) -> Tuple[int, int]:
     """train.spacy / dev.spacy with `n_train` / `n_dev` mentions (seeded, as the learning curve draws them)."""
-    import spacy
-    from spacy.tokens import DocBin
-
-    from .corpus import count_mentions, read_docs, subset_docs
-
     nlp = spacy.blank(lang)
     out_dir.mkdir(parents=True, exist_ok=True)
     sizes = []
@@ -271,8 +281,8 @@ def bench_world(results: Results, base: Path, label: str, factor: int, train: bo
         subset = corpus / "train-subset"
         results.train_mentions, results.dev_mentions = write_subset(
             corpus / "mentions", subset, s.train_mentions, max(1, s.train_mentions // 4), v["lang"], s.seed)
-        args = [SCRIPTS / "train.py", ROOT / v["config"], subset, corpus / "kb", base / "training" / "nel", "--lang", v["lang"],
-                "--vectors", v["vectors"], "--max-epochs", 1, "--seed", v["seed"]]
+        args = [SCRIPTS / "train.py", ROOT / v["config"], subset, corpus / "kb", base / "training" / "nel",
+                "--lang", v["lang"], "--vectors", v["vectors"], "--max-epochs", 1, "--seed", v["seed"]]
         runs["train"] = run_step("train", args, base / "training" / "nel", base / "logs" / "train.log")
 
 
@@ -310,19 +320,13 @@ def run_benchmark(workdir: Path, settings: Settings, command: str, excerpts_dir:
 
 # --- projecting -----------------------------------------------------------------------------------------
 
-def projection(decompressed_mb: float, rate_per_process: float, cores: int,
+def projection(decompressed_mb: float, rate_per_core: float, cores: int,
                decompress_limit: float) -> Tuple[float, str]:
-    """Hours to parse `decompressed_mb` at min(rate_per_process x cores, decompress_limit) MB/s (all in
+    """Hours to parse `decompressed_mb` at min(rate_per_core x cores, decompress_limit) MB/s (all in
     decompressed MB), and the term that binds."""
-    parse_rate = rate_per_process * cores
+    parse_rate = rate_per_core * cores
     hours = decompressed_mb / min(parse_rate, decompress_limit) / 3600
     return hours, "parse" if parse_rate <= decompress_limit else "decompression"
-
-
-def linear_extrapolation(small: float, large: float, size_small: float, size_large: float, size: float) -> float:
-    """The value at `size` on the line through (size_small, small) and (size_large, large), never below `large`."""
-    slope = (large - small) / (size_large - size_small)
-    return max(large, large + slope * (size - size_large))
 
 
 @dataclass
@@ -339,48 +343,47 @@ def reference(r: Results, kind: str) -> DumpFile:
     return r.files[kind].get(EXCERPT) or r.files[kind][r.settings.labels[1]]
 
 
-def real_decompressed_mb(r: Results, kind: str) -> float:
-    real = REAL_WIKIDATA_BYTES if kind == "wikidata" else REAL_WIKIPEDIA_BYTES
-    return real * reference(r, kind).ratio / 1e6
-
-
 def projections(r: Results) -> List[Projection]:
     """Each step's hours on the real inputs at PROJECTION_CORES cores, from the Nx world's run."""
-    n, large = r.settings.n_process, r.settings.labels[1]
+    large = r.settings.labels[1]
     runs = r.steps[large]
     out = []
     for kind in ("wikidata", "wikipedia"):
         ref, world, run = reference(r, kind), r.files[kind][large], runs[f"parse-{kind}"]
-        per_process = world.decompressed_bytes / 1e6 / run.seconds / n
-        limit = ref.rate(ref.stage_decompressor, decompressed=True)
+        per_cpu_second = world.decompressed_bytes / 1e6 / run.cpu_seconds
+        limit = ref.cpu_rate(ref.main_decompressor)
         if kind == "wikidata":  # gzip inflates on one thread whatever the cores
             limits = {cores: limit for cores in PROJECTION_CORES}
-            decompression = f"gzip {limit:.0f} MB/s"
-        else:  # indexed_bzip2 is assumed to scale linearly with its threads (one per process)
-            limits = {cores: limit * cores / n for cores in PROJECTION_CORES}
-            decompression = f"indexed_bzip2 {limit / n:.1f} MB/s per thread x cores"
-        real_mb = real_decompressed_mb(r, kind)
+            decompression = f"gzip {limit:.0f} MB/s on one core"
+        else:  # bz2 decompression is assumed to scale linearly with cores (threads or workers)
+            limits = {cores: limit * cores for cores in PROJECTION_CORES}
+            decompression = f"indexed_bzip2 {limit:.1f} MB per CPU second x cores"
         real = REAL_WIKIDATA_BYTES if kind == "wikidata" else REAL_WIKIPEDIA_BYTES
+        real_mb = real * ref.ratio / 1e6
         out.append(Projection(
             f"parse-{kind}", f"{real / GIB:.0f} GiB x ratio {ref.ratio:.2f} = {real_mb / 1e3:,.0f} GB",
-            f"GB / min({per_process:.2f} MB/s per process x cores, {decompression})",
-            {cores: projection(real_mb, per_process, cores, limits[cores]) for cores in PROJECTION_CORES}))
+            f"GB / min({per_cpu_second:.2f} MB per CPU second x cores, {decompression})",
+            {cores: projection(real_mb, per_cpu_second, cores, limits[cores]) for cores in PROJECTION_CORES}))
 
     kb, mentions, train = runs["build-kb"], runs["extract-mentions"], runs["train"]
     text_mb = kb.counts["vectors"]["vector_text_bytes"] / 1e6
-    per_entity_hours = kb.seconds * REAL_ENTITIES / kb.counts["entities"] / 3600
+    real_text_mb, threads = r.project_vars["max_vector_text_mb"], r.project_vars["vector_threads"]
+    per_entity_hours = kb.cpu_seconds * REAL_ENTITIES / kb.counts["entities"] / 3600
     n_mentions = mentions.counts["train"]["mentions"] + mentions.counts["dev"]["mentions"]
     real_mentions = REAL_TRAIN_MENTIONS + REAL_DEV_MENTIONS
     epochs = r.project_vars["max_epochs"]
-    train_per_k = train.seconds / r.train_mentions * 1e3
+    train_per_k = train.cpu_seconds / r.train_mentions * 1e3
+    out.append(Projection(
+        "build-kb", f"{real_text_mb} MB of floret text (the cap), {REAL_ENTITIES:,} entities",
+        f"{kb.cpu_seconds / text_mb:.1f} CPU s per MB of vector text / min(floret threads = {threads}, cores) (all "
+        f"of it per KB entity instead: {per_entity_hours:.1f} CPU h)",
+        {c: (kb.cpu_seconds * real_text_mb / text_mb / min(threads, c) / 3600, _threads(min(threads, c)))
+         for c in PROJECTION_CORES}))
     single = [
-        (kb, f"{REAL_VECTOR_TEXT_MB} MB of floret text (the cap), {REAL_ENTITIES:,} entities",
-         f"{kb.seconds / text_mb:.1f} s per MB of vector text; one thread (all of it per KB entity instead: "
-         f"{per_entity_hours:.1f} h)", kb.seconds * REAL_VECTOR_TEXT_MB / text_mb),
-        (mentions, f"{real_mentions:,} mentions", f"{mentions.seconds / n_mentions * 1e3:.2f} s per 1K mentions; "
-         "one process", mentions.seconds * real_mentions / n_mentions),
-        (train, f"{REAL_TRAIN_MENTIONS:,} mentions x {epochs} epochs", f"{train_per_k:.2f} s per 1K mentions per "
-         "epoch; one process", train_per_k * REAL_TRAIN_MENTIONS / 1e3 * epochs),
+        (mentions, f"{real_mentions:,} mentions", f"{mentions.cpu_seconds / n_mentions * 1e3:.2f} CPU s per 1K "
+         "mentions; one process", mentions.cpu_seconds * real_mentions / n_mentions),
+        (train, f"{REAL_TRAIN_MENTIONS:,} mentions x {epochs} epochs", f"{train_per_k:.2f} CPU s per 1K mentions "
+         "per epoch; one process", train_per_k * REAL_TRAIN_MENTIONS / 1e3 * epochs),
     ]
     for run, real_input, model, seconds in single:
         out.append(Projection(run.step, real_input, model, {c: (seconds / 3600, "one core") for c in PROJECTION_CORES}))
@@ -395,6 +398,10 @@ def _table(headers: List[str], rows: List[List[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _threads(n: int) -> str:
+    return f"{n} thread" + ("s" if n > 1 else "")
+
+
 def _mark(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -402,37 +409,33 @@ def _mark(ok: bool) -> str:
 def parse_rows(r: Results) -> List[List[Any]]:
     """One row per parse step and input: throughput against raw decompression of the same file."""
     rows = []
-    for kind, unit, count in (("wikidata", "entities", "entities"), ("wikipedia", "pages", "pages")):
+    for kind, unit in (("wikidata", "entities"), ("wikipedia", "pages")):
         for label, f in r.files[kind].items():
             run = r.steps[label][f"parse-{kind}"]
             rate = f.compressed_bytes / 1e6 / run.seconds
-            ratio = rate / f.rate(f.stage_decompressor)
+            ratio = rate / f.rate(f.main_decompressor)
             raw = ", ".join(f"{name} {f.rate(name):.1f}" for name in f.decompress_seconds)
             target = PARSE_TARGETS[kind]
             rows.append([f"parse-{kind}", label, f"{f.compressed_bytes / 1e6:.1f}",
-                         f"{f.decompressed_bytes / 1e6:.1f}", f"{f.ratio:.2f}", f"{run.seconds:.2f}", f"{rate:.2f}",
-                         f"{rate * f.ratio:.1f}", f"{run.counts[count] / run.seconds:,.0f} {unit}/s", raw,
+                         f"{f.decompressed_bytes / 1e6:.1f}", f"{f.ratio:.2f}", f"{run.seconds:.2f}",
+                         f"{run.cpu_seconds:.2f}", f"{rate:.2f}",
+                         f"{rate * f.ratio:.1f}", f"{run.counts[unit] / run.seconds:,.0f} {unit}/s", raw,
                          f"{ratio:.2f}", f">= {target}", _mark(ratio >= target)])
     return rows
 
 
 def memory_rows(r: Results) -> List[List[Any]]:
-    """Peak memory at 1x and Nx; for the parse steps the target ratio and a linear extrapolation to the real dump."""
+    """Peak memory at 1x and Nx and their ratio, judged against the target for the parse steps."""
     small, large = r.settings.labels
     rows = []
     for step in ("parse-wikidata", "parse-wikipedia", "build-kb", "extract-mentions"):
         a, b = r.steps[small][step], r.steps[large][step]
         ratio, tree_ratio = b.peak_memory_mb / a.peak_memory_mb, b.tree_peak_mb / a.tree_peak_mb
-        target = mark = extrapolated = "-"
+        target = mark = "-"
         if step.startswith("parse-"):
-            kind = step.split("-", 1)[1]
             target, mark = f"<= {MEMORY_TARGET}", _mark(max(ratio, tree_ratio) <= MEMORY_TARGET)
-            sizes = [r.files[kind][label].decompressed_bytes / 1e6 for label in (small, large)]
-            gb = linear_extrapolation(a.peak_memory_mb, b.peak_memory_mb, *sizes, real_decompressed_mb(r, kind)) / 1e3
-            extrapolated = f"{gb:,.1f} GB"
         rows.append([step, f"{a.peak_memory_mb:.0f}", f"{b.peak_memory_mb:.0f}", f"{ratio:.2f}",
-                     f"{a.tree_peak_mb:.0f}", f"{b.tree_peak_mb:.0f}", f"{tree_ratio:.2f}", target, mark,
-                     extrapolated])
+                     f"{a.tree_peak_mb:.0f}", f"{b.tree_peak_mb:.0f}", f"{tree_ratio:.2f}", target, mark])
     return rows
 
 
@@ -450,8 +453,9 @@ def later_rows(r: Results) -> List[List[Any]]:
             mentions = r.train_mentions if step == "train" else extracted
             what = f"{mentions:,} train (1 epoch, {r.dev_mentions:,} dev)" if step == "train" else \
                 f"{mentions:,} extracted"
-            rows.append([step, label, f"{run.seconds:.1f}", f"{run.wall_seconds:.1f}", f"{run.peak_memory_mb:.0f}",
-                         f"{run.tree_peak_mb:.0f}", what, f"{run.seconds / mentions * 1e3:.2f}"])
+            rows.append([step, label, f"{run.seconds:.1f}", f"{run.wall_seconds:.1f}", f"{run.cpu_seconds:.1f}",
+                         f"{run.peak_memory_mb:.0f}", f"{run.tree_peak_mb:.0f}", what,
+                         f"{run.seconds / mentions * 1e3:.2f}"])
     return rows
 
 
@@ -476,7 +480,7 @@ def render_markdown(r: Results) -> str:
                            / r.steps[label][f"parse-{kind}"].seconds / s.n_process
                            for kind in ("wikidata", "wikipedia")} for label in r.files["wikidata"]}
     gz_over_bz2 = f"{wd.compressed_bytes / r.wikidata_excerpt_bz2_bytes:.2f}" if has_excerpts else "unknown"
-    content = ", ".join(f"{kind} {per_process[EXCERPT][kind]:.2f} vs {per_process[large][kind]:.2f} MB/s"
+    content = ", ".join(f"{kind} {per_process[EXCERPT][kind]:.2f} vs {per_process[large][kind]:.2f}"
                         for kind in ("wikidata", "wikipedia")) if has_excerpts else "not measured"
     parts = [
         "# Benchmark: throughput, memory and a projection to the full dumps",
@@ -496,24 +500,29 @@ def render_markdown(r: Results) -> str:
             f"and `{Path(wp.path).name}`." if has_excerpts else ""),
         "## Parsing against raw decompression",
         "MB are 10^6 bytes; seconds are the step's own (`stats.json`, interpreter start-up excluded). Raw "
-        "decompression is the best of 3 passes to nothing, in MB/s of compressed input; the ratio compares the "
-        "parse rate with the decompressor the stage itself uses (the first listed).",
-        _table(["step", "input", "compressed MB", "decompressed MB", "ratio", "seconds", "MB/s compressed",
+        f"decompression is the best of at least {DECOMPRESS_REPEATS} passes to nothing (and {DECOMPRESS_SECONDS:g} s), "
+        "in MB/s of compressed input; the ratio compares the "
+        f"parse rate with the first listed: gzip (single-threaded, as the stage reads it) or indexed_bzip2 with "
+        f"{s.n_process} threads (what {s.n_process} cores decompress; given the multistream index the stage's "
+        "workers decompress their own bz2 streams instead).",
+        _table(["step", "input", "compressed MB", "decompressed MB", "ratio", "seconds", "CPU s", "MB/s compressed",
                 "MB/s decompressed", "items/s", "raw decompression MB/s", "parse / decompress", "target", ""],
                parse_rows(r)),
         "## Peak memory",
         "`stats.json` peak: largest single process (the step or one of its workers); tree: peak of the summed RSS "
         f"of the step and all its workers, sampled every {SAMPLE_SECONDS} s (pages shared between them count once "
-        "per process, so an upper bound). The target is judged on the larger ratio. The last column extends the "
-        "`stats.json` peak (a kernel high-water mark, steadier than sampling) linearly in decompressed input to the "
-        "real dump: a few MB of noise here become GBs there, so read it as an order of magnitude, meaningful where "
-        "memory really grows with the input.",
+        "per process, so an upper bound). The target is judged on the larger ratio.",
         _table(["step", f"peak {small} MB", f"peak {large} MB", "ratio", f"tree {small} MB", f"tree {large} MB",
-                "ratio", "target", "", "at real size (linear)"], memory_rows(r)),
+                "ratio", "target", ""], memory_rows(r)),
+        "parse-wikipedia keeps its link and redirect tables in memory up to `--max-counter-entries` keys each "
+        "(default 2M) and spills them to disk beyond; tables of these sizes stay in memory (spilled runs at "
+        f"{large}: {r.steps[large]['parse-wikipedia'].counts.get('spilled_runs', 'not reported')}), so its growth "
+        "here stops at that bound on the full dump. extract-mentions holds the mention documents in memory until "
+        "it writes them.",
         "## KB, mentions and training",
         f"`train` is 1 epoch on a seeded subset of the {large} world's mentions (the learning curve's draw), "
         "including its dev evaluations; seconds per 1K mentions include fixed set-up costs.",
-        _table(["step", "world", "seconds", "wall s", "peak MB", "tree MB", "mentions", "s per 1K mentions"],
+        _table(["step", "world", "seconds", "wall s", "CPU s", "peak MB", "tree MB", "mentions", "s per 1K mentions"],
                later_rows(r)),
         "## Projection to the real dumps",
         f"Hours per step on {PROJECTION_CORES[0]} and {PROJECTION_CORES[1]} cores for Wikidata "
@@ -524,28 +533,37 @@ def render_markdown(r: Results) -> str:
                projection_rows(items)),
         "Assumptions:",
         "\n".join(f"- {line}" for line in [
-            f"Parse rates are decompressed MB/s per process of the {large} world's run ({s.n_process} processes), "
-            "assumed to grow linearly with cores. The parse cost is taken to follow decompressed bytes, so the real "
-            f"size in decompressed GB comes from the compression ratios of {source}: Wikidata {wd.ratio:.2f} "
-            f"(synthetic gz {synthetic['wikidata']:.2f}), Wikipedia {wp.ratio:.2f} (synthetic bz2 "
-            f"{synthetic['wikipedia']:.2f}). The synthetic dumps' ratio and text/markup mix differ from the real "
-            f"ones; per-process parse rates, real excerpt against {large} world: {content}.",
-            f"Decompression limits come from {source}: gzip inflates on a single thread whatever the cores; "
-            "indexed_bzip2 is assumed to scale linearly with its threads. min() assumes decompression and parsing "
-            "overlap on different cores; where they compete for the same cores the time lies between min() and "
-            "the sum of both.",
-            "Wikidata: the reader only substring-scans lines without the `enwiki` sitelink or P279. About 7M of "
-            "the real dump's ~110M entities have an enwiki sitelink, far fewer than in the synthetic dump and the "
-            "excerpt, so the real per-MB parse rate should be higher and this projection is on the safe side.",
+            "All rates are per CPU second (user + system of the step and its workers, from /usr/bin/time, "
+            "interpreter start-up included), so that CPU time other work takes from the run does not count; a "
+            f"core is assumed to give one CPU second per second. Parse rates are those of the {large} world's run "
+            f"({s.n_process} processes), assumed to grow linearly with cores.",
+            "The parse cost is taken to follow decompressed bytes, so the real size in decompressed GB comes from "
+            f"the compression ratios of {source}: Wikidata {wd.ratio:.2f} (synthetic gz {synthetic['wikidata']:.2f}), "
+            f"Wikipedia {wp.ratio:.2f} (synthetic bz2 {synthetic['wikipedia']:.2f}). The synthetic dumps' ratio and "
+            "text/markup mix differ from the real ones. Decompressed MB/s per process (the steps' own seconds), "
+            f"real excerpt against {large} world: {content}. The projection uses the world's rates, as the excerpts "
+            "are too small to time on CPU seconds (start-up dominates), but where the excerpt is faster the parse "
+            "hours are on the safe side by about that factor.",
+            f"Decompression limits (CPU time, best pass) come from {source}: gzip inflates on a single thread "
+            "whatever the cores; bz2 decompression is assumed to scale linearly with cores (indexed_bzip2 threads, "
+            "or the workers decompressing their own streams of a multistream dump). min() assumes "
+            "decompression and parsing overlap on different cores; where they compete for the same cores the time "
+            "lies between min() and the sum of both.",
+            "Wikidata: the reader only substring-scans lines without an `enwiki` sitelink or P279. Fewer than a "
+            "tenth of the real dump's ~110M entities have an enwiki sitelink (English Wikipedia has ~7M articles), "
+            "while most synthetic and all excerpt items do, so the real per-MB parse rate should be higher and "
+            "this projection is on the safe side.",
             f"Check of the Wikidata ratio: gz over bz2 size is {gz_over_bz2} for the excerpt and "
             f"{REAL_WIKIDATA_BYTES / REAL_WIKIDATA_BZ2_BYTES:.2f} for the real dumps (115 GiB / 76 GiB). The "
             "excerpt holds well-known items with many claims, so its ratio may still differ from the dump's average.",
-            f"build-kb is dominated by floret training on one thread, linear in its text, which build_kb.py caps "
-            f"at {REAL_VECTOR_TEXT_MB} MB (full enwiki text is far larger); the rest (priors, KB writing) grows with "
-            "the entities and is not separated here: the model column shows the hours if all of it did.",
-            f"extract-mentions is linear in mentions; training is linear in mentions x epochs ({r.project_vars['max_epochs']} "
-            "epochs, project.yml's `max_epochs`), single process, measured on a small subset so set-up costs make "
-            "it an overestimate. fetch (download), evaluate and the learning curve are not projected.",
+            "build-kb is dominated by floret training, linear in its text, which project.yml caps at "
+            f"{r.project_vars['max_vector_text_mb']} MB (`max_vector_text_mb`; full enwiki text is far larger), on "
+            f"{_threads(r.project_vars['vector_threads'])} (`vector_threads`); the rest (priors, KB writing) grows "
+            "with the entities and is not separated here: the model column shows the hours if all of it did.",
+            "extract-mentions is linear in mentions; training is linear in mentions x epochs "
+            f"({r.project_vars['max_epochs']} epochs, project.yml's `max_epochs`) on one process, measured on a "
+            "small subset, so set-up costs make it an overestimate. fetch (download), evaluate and the learning "
+            "curve are not projected.",
         ]),
     ]
     return "\n\n".join(parts) + "\n"

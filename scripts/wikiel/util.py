@@ -157,10 +157,16 @@ def _remove(path: Path) -> None:
 
 
 def peak_memory_mb() -> float:
-    """Peak resident memory of this process and its finished children, in MB."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(own, children) / 1024, 1)
+    """Peak resident memory of this process (VmHWM: unlike ru_maxrss it does not inherit the high-water mark of
+    the process that exec'd us) and of its largest finished child (worker processes), in MB."""
+    own_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            own_kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError):
+        pass
+    children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own_kb, children_kb) / 1024, 1)
 
 
 class StepStats:
