@@ -99,9 +99,7 @@ def test_wikidata_truncated_bz2(world, tmp_path):
 
 @pytest.mark.parametrize("script, content", [
     ("parse_wikidata.py", "json"),
-    pytest.param("parse_wikipedia.py", "xml", marks=pytest.mark.xfail(
-        strict=True, reason="a read error names where the 1 MB read-ahead started (byte 0), not the compressed "
-                            "byte offset where the file is damaged")),
+    ("parse_wikipedia.py", "xml"),
 ])
 def test_truncation_is_located(world, tmp_path, script, content):
     data = gzip.compress(world[content].read_bytes())

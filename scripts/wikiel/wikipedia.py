@@ -108,10 +108,17 @@ class _CountingReader:
         try:
             data = self.stream.read(size)
         except (OSError, EOFError, RuntimeError, ValueError) as err:
-            raise InputError(self.path, f"cannot read or decompress after {self.bytes:,} bytes: {err}",
-                             offset=self.bytes, hint=HINT_REFETCH) from err
+            raise InputError(self.path, f"cannot read or decompress after {self.bytes:,} decompressed bytes: {err}",
+                             offset=self._file_offset(), hint=HINT_REFETCH) from err
         self.bytes += len(data)
         return data
+
+    def _file_offset(self) -> Optional[int]:
+        """How far into the (compressed) file the reader got, where the stream has a file descriptor."""
+        try:
+            return os.lseek(self.stream.fileno(), 0, os.SEEK_CUR)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return None
 
 
 def _siteinfo_of(elem: ET.Element) -> SiteInfo:
