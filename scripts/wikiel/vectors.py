@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional
+from typing import Iterable, Iterator, List
 
 import numpy as np
 import orjson
@@ -97,6 +97,3 @@ def description_vectors(nlp: Language, texts: List[str], batch_size: int = 1000)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.where(norms == 0, 1, norms)
 
-
-def vector_dim(vectors: Optional[str]) -> int:
-    return 0 if vectors is None else load_vectors_nlp(vectors).vocab.vectors.shape[1]
