@@ -21,9 +21,8 @@ from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 import indexed_bzip2
 import spacy
 import srsly
-from spacy.tokens import DocBin
 
-from .corpus import count_mentions, read_docs, subset_docs
+from .corpus import count_mentions, read_docs, subset_docs, write_docs
 from .fetch import EXCERPT_WIKIDATA, EXCERPT_WIKIPEDIA, write_manifest
 from .util import InputError, compression_of, read_json
 from .world import generate_world
@@ -257,7 +256,7 @@ def write_subset(mentions_dir: Path, out_dir: Path, n_train: int, n_dev: int, la
     sizes = []
     for split, n in (("train", n_train), ("dev", n_dev)):
         docs = subset_docs(read_docs(mentions_dir / f"{split}.spacy", nlp), n, seed=seed)
-        DocBin(docs=docs, store_user_data=False).to_disk(out_dir / f"{split}.spacy")
+        write_docs(docs, out_dir / f"{split}.spacy")
         sizes.append(count_mentions(docs))
     return sizes[0], sizes[1]
 

@@ -130,6 +130,10 @@ def read_docs(path: Path, nlp) -> List[Doc]:
     return list(DocBin().from_disk(path).get_docs(nlp.vocab))
 
 
+def write_docs(docs: List[Doc], path: Path) -> None:
+    DocBin(docs=docs, store_user_data=False).to_disk(path)
+
+
 def subset_docs(docs: List[Doc], n_mentions: int, seed: int = 0) -> List[Doc]:
     """The first docs of a seeded shuffle holding `n_mentions` mentions (the last doc's ents trimmed to fit)."""
     import random

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import spacy
-from spacy.tokens import DocBin
 
-from .corpus import count_mentions, read_docs, subset_docs
+from .corpus import count_mentions, read_docs, subset_docs, write_docs
 from .evaluate import evaluate_pipeline, load_pipeline
 from .training import train_pipeline
 from .util import StepStats, atomic_open, atomic_path, write_json
@@ -53,7 +52,7 @@ def learning_curve(config: Path, train_path: Path, dev_path: Path, kb_dir: Path,
         for n in curve_sizes(sizes, available):
             subset = subset_docs(train_docs, n, seed=seed)
             subset_path = tmp / f"train-{n}.spacy"
-            DocBin(docs=subset, store_user_data=False).to_disk(subset_path)
+            write_docs(subset, subset_path)
             log_path = output_dir / "logs" / f"train-{n}.log"
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(log_path, "w", encoding="utf8") as log, contextlib.redirect_stdout(log):

@@ -13,9 +13,10 @@ def eval_frequency_for(train_path: Path, words_per_step: int = 1000, evals_per_e
     """Steps between dev evaluations: about twice per epoch (the config's batches hold ~500-2000 words), so that
     model-best is chosen among trained checkpoints on small corpora too, and large ones are not slowed by evals."""
     import spacy
-    from spacy.tokens import DocBin
 
-    n_words = sum(len(doc) for doc in DocBin().from_disk(train_path).get_docs(spacy.blank("xx").vocab))
+    from .corpus import read_docs
+
+    n_words = sum(len(doc) for doc in read_docs(train_path, spacy.blank("xx")))
     return int(min(1000, max(20, n_words // words_per_step // evals_per_epoch)))
 
 

@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape, quoteattr, unescape
 
 import numpy as np
 import orjson
@@ -289,17 +289,18 @@ class World:
             return int(idx[min(int(np.searchsorted(self.topic_cdf[topic], self.rng.random())), len(idx) - 1)])
         return min(int(np.searchsorted(self.global_cdf, self.rng.random())), len(self.entities) - 1)
 
-    def anchor_for(self, e: Entity) -> Tuple[str, bool]:
-        """Anchor text for a mention of `e`, and whether it is a one-off variant."""
+    def anchor_for(self, e: Entity) -> str:
+        """Anchor text for a mention of `e`: a one-off variant now and then, else its short form, an alias or
+        its name."""
         r = self.rng.random()
         if r < self.cfg.variant_anchor:
-            return self._variant(e), True
+            return self._variant(e)
         r = self.rng.random()
         if e.short and e.short != e.name and r < 0.5:
-            return e.short, False
+            return e.short
         if e.aliases and r > 0.88:
-            return e.aliases[int(self.rng.integers(len(e.aliases)))], False
-        return e.name, False
+            return e.aliases[int(self.rng.integers(len(e.aliases)))]
+        return e.name
 
     def _variant(self, e: Entity) -> str:
         kind = int(self.rng.integers(3))
@@ -498,7 +499,7 @@ class ArticleWriter:
             return f"[[{target}]]", None
         idx = w.sample_entity(topic)
         e = w.entities[idx]
-        anchor, _ = w.anchor_for(e)
+        anchor = w.anchor_for(e)
         target = e.title
         r = rng.random()
         if idx in self.redirect_of and r < 0.15:
@@ -624,18 +625,12 @@ def write_wikipedia(world: World, xml_path: Path, index_path: Path) -> Dict[str,
                 for page in chunk:
                     title = page.split("<title>", 1)[1].split("</title>", 1)[0]
                     pid = page.split("<id>", 1)[1].split("</id>", 1)[0]
-                    index_lines.append(f"{offset}:{pid}:{_unescape(title)}\n")
+                    index_lines.append(f"{offset}:{pid}:{unescape(title)}\n")
                 out.write(bz2.compress("".join(chunk).encode("utf8"), 9))
             out.write(bz2.compress(b"</mediawiki>\n", 9))
         with open(index_tmp, "wb") as f:
             f.write(bz2.compress("".join(index_lines).encode("utf8"), 9))
     return counts
-
-
-def _unescape(text: str) -> str:
-    from xml.sax.saxutils import unescape
-
-    return unescape(text)
 
 
 def generate_world(out_dir: Path, n_entities: int = 8000, n_articles: int = 1500, seed: int = 0,
