@@ -20,6 +20,7 @@ def main(
     world_entities: int = typer.Option(8000, "--world-entities", min=1, help="Entities of the synthetic world"),
     world_articles: int = typer.Option(1500, "--world-articles", min=1, help="Articles of the synthetic world"),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic world"),
+    world_zipf: float = typer.Option(0.85, "--world-zipf", min=0.0, help="Popularity exponent of the synthetic world (lower = links spread over more entities)"),
     excerpts_dir: Path = typer.Option(fetch.EXCERPTS_DIR, "--excerpts-dir", help="Where the real excerpts are"),
 ) -> None:
     """Write a manifest of the input files; with --source dumps, download the real dumps first."""
@@ -33,7 +34,7 @@ def main(
         elif source == "excerpts":
             manifest = fetch.use_excerpts(output_dir, lang, excerpts_dir)
         else:
-            manifest = fetch.use_world(output_dir, lang, world_entities, world_articles, seed)
+            manifest = fetch.use_world(output_dir, lang, world_entities, world_articles, seed, world_zipf)
         n_bytes = sum(e["bytes"] for e in manifest["wikidata"]) + manifest["wikipedia"]["bytes"]
         print(f"{source}: {len(manifest['wikidata'])} Wikidata file(s), {n_bytes:,} bytes -> "
               f"{output_dir / fetch.MANIFEST_FILE}")

@@ -634,11 +634,14 @@ def write_wikipedia(world: World, xml_path: Path, index_path: Path) -> Dict[str,
 
 
 def generate_world(out_dir: Path, n_entities: int = 8000, n_articles: int = 1500, seed: int = 0,
-                   lang: str = "en") -> Dict[str, Path]:
-    """Generate a world into `out_dir`; returns the paths of the Wikidata dump, XML dump and its index."""
+                   lang: str = "en", zipf: float = WorldConfig.zipf) -> Dict[str, Path]:
+    """Generate a world into `out_dir`; returns the paths of the Wikidata dump, XML dump and its index.
+
+    `zipf` is the popularity exponent: lower spreads the links over more entities (the full-size rehearsal uses a
+    flatter popularity so that 1M entities each get a few links from a few hundred thousand articles)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    world = World(WorldConfig(n_entities=n_entities, n_articles=n_articles, seed=seed, lang=lang))
+    world = World(WorldConfig(n_entities=n_entities, n_articles=n_articles, seed=seed, lang=lang, zipf=zipf))
     paths = {
         "wikidata": out_dir / "latest-all.json.gz",
         "wikipedia": out_dir / f"{lang}wiki-latest-pages-articles-multistream.xml.bz2",
