@@ -6,6 +6,8 @@ the tolerance fails here and shows the new figures. Refresh them on purpose with
 """
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,8 @@ def metrics(project: Path) -> dict:
     mentions = json.loads((project / "corpus/mentions/stats.json").read_text())["counts"]
     out = {f"accuracy.{m}": v["accuracy"] for m, v in evaluation["methods"].items()}
     out.update({f"curve.{p['mentions']}": p["context+prior"] for p in curve["points"]})
+    linker = json.loads((project / "training/linker/stats.json").read_text())["counts"]
+    out.update({"linker.detection_f1": linker["detection"]["f1"], "linker.end_to_end_f1": linker["end_to_end"]["f1"]})
     out.update({"kb.entities": kb["entities"], "kb.aliases": kb["aliases"],
                 "mentions.train": mentions["train"]["mentions"], "mentions.dev": mentions["dev"]["mentions"]})
     return out
@@ -45,7 +49,8 @@ def metrics(project: Path) -> dict:
 
 def test_outputs_exist(project):
     for rel in ["assets/manifest.json", "corpus/kb/kb", "training/nel/model-best", "training/evaluation/evaluation.md",
-                "training/curve/curve.png", "training/curve/curve.md"]:
+                "training/curve/curve.png", "training/curve/curve.md", "training/linker/model",
+                "training/linker/detection.md", "training/benchmarks/benchmarks.md"]:
         assert (project / rel).exists(), rel
 
 
@@ -72,3 +77,47 @@ def test_metrics_match_committed_numbers(project):
         elif got != want:
             diffs[key] = (want, got)
     assert not diffs, f"metrics moved (expected, got): {diffs}\nall: {json.dumps(m, sort_keys=True)}"
+
+
+def test_linker_beats_no_threshold(project):
+    linker = json.loads((project / "training/linker/stats.json").read_text())["counts"]
+    assert linker["end_to_end"]["f1"] >= linker["end_to_end_without_nil"]["f1"]
+    assert 0.5 < linker["detection"]["recall"] <= 1.0
+
+
+def test_packaged_linker_installs_and_links_raw_text(project, tmp_path):
+    """`pip install` of the package `spacy package` wrote, then `spacy.load` by name in a fresh interpreter that
+    cannot import the project's code: raw text in, QIDs with types and scores out."""
+    tarballs = sorted((project / "packages").glob("*/dist/*.tar.gz"))
+    assert len(tarballs) == 1, tarballs
+    target = tmp_path / "site"
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                           "--target", str(target), str(tarballs[0])], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    dev = [json.loads(line) for line in (project / "corpus/wikipedia/articles.jsonl").read_text().splitlines()]
+    text = next(a["text"] for a in dev if a["split"] == "dev").split("\n\n")[0]
+    code = (
+        "import json, spacy\n"
+        "nlp = spacy.load('en_wikiel_linker')\n"
+        "doc = nlp(json.loads(input()))\n"
+        "print(json.dumps({'pipes': nlp.pipe_names, 'ents': [(e.text, e.kb_id_, e.label_, e._.kb_score) for e in doc.ents]}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(text), capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["pipes"] == ["sentencizer", "mention_detector", "entity_linker"]
+    linked = [e for e in out["ents"] if e[1] not in ("", "NIL")]
+    assert linked, out
+    assert all(e[1].startswith("Q") and e[2] != "ENTITY" and isinstance(e[3], float) for e in linked)
+
+
+def test_link_command(project):
+    src = project / "in.jsonl"
+    src.write_text(json.dumps({"id": "x", "text": "Nothing to link here."}) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "spacy", "project", "run", "link", str(project),
+                           f"--vars.link_input={src}", f"--vars.link_output={project / 'out.jsonl'}"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((project / "out.jsonl").read_text()) == {"id": "x", "entities": []}

@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from . import linking  # noqa: F401  (registers the candidate generators used by the config)
+from . import el_components, linking  # noqa: F401  (register the linker factory and candidate generators of the config)
 from .util import StepStats, atomic_path, read_json
 
 

@@ -1,0 +1,199 @@
+"""The usable linker: mention detection, the scored EntityLinker, threshold tuning, the link CLI."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+import spacy
+from spacy.kb import InMemoryLookupKB
+from spacy.tokens import Span
+from spacy.training import Example
+
+from conftest import ROOT
+from wikiel import el_components  # noqa: F401
+from wikiel.detection import (as_scored_linker, best_row, count_link_probabilities, detection_table, nil_table)
+from wikiel.el_components import MENTION_LABEL, NIL, MentionDetector, ScoredEntityLinker
+
+SCRIPTS = ROOT / "scripts"
+
+
+def make_kb(vocab, dim=8):
+    kb = InMemoryLookupKB(vocab, entity_vector_length=dim)
+    rng = np.random.default_rng(0)
+    for qid, freq in [("Q1", 50), ("Q2", 30), ("Q3", 20), ("Q4", 10)]:
+        kb.add_entity(qid, freq, rng.normal(size=dim).astype("float32"))
+    kb.add_alias("Paris", ["Q1", "Q2"], [0.7, 0.3])
+    kb.add_alias("Paris Hilton", ["Q2"], [1.0])
+    kb.add_alias("Berlin", ["Q3", "Q4"], [0.45, 0.55])
+    return kb
+
+
+def tiny_pipeline(factory="entity_linker"):
+    """sentencizer + entity_linker (initialised, untrained, seeded) over a 4-entity KB."""
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    el = nlp.add_pipe(factory, name="entity_linker", config={"incl_prior": True, "entity_vector_length": 8})
+    el.set_kb(lambda vocab: make_kb(vocab))
+    doc = nlp.make_doc("Paris met Berlin.")
+    doc.ents = [Span(doc, 0, 1, label="X", kb_id="Q1"), Span(doc, 2, 3, label="X", kb_id="Q3")]
+    nlp.initialize(get_examples=lambda: [Example(nlp.make_doc(doc.text), doc)])
+    return nlp
+
+
+def with_gold_spans(nlp, text, spans):
+    doc = nlp.make_doc(text)
+    doc.ents = [Span(doc, s, e, label=MENTION_LABEL) for s, e in spans]
+    return nlp.get_pipe("sentencizer")(doc)
+
+
+# ---- mention detector --------------------------------------------------------------------------------------
+def test_detector_longest_match_first_and_threshold():
+    nlp = spacy.blank("en")
+    det = MentionDetector(nlp, threshold=0.3)
+    det.set_probabilities({"Paris": 0.5, "Paris Hilton": 0.9, "Hilton": 0.8, "the": 0.01, "New York City": 0.4})
+    doc = nlp.make_doc("Paris Hilton visited Paris and the New York City hotel Hilton.")
+    assert [doc[s:e].text for s, e in det.find(doc)] == ["Paris Hilton", "Paris", "New York City", "Hilton"]
+    det.threshold = 0.6
+    assert [doc[s:e].text for s, e in det.find(doc)] == ["Paris Hilton", "Hilton"]
+    det(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("Paris Hilton", MENTION_LABEL), ("Hilton", MENTION_LABEL)]
+
+
+def test_detector_serialises(tmp_path):
+    nlp = spacy.blank("en")
+    det = nlp.add_pipe("wikiel_mention_detector", name="mention_detector", config={"threshold": 0.2})
+    det.set_probabilities({"Paris": 0.5, "Berlin": 0.1})
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    doc = loaded("Paris and Berlin.")
+    assert [e.text for e in doc.ents] == ["Paris"]
+    assert loaded.get_pipe("mention_detector").probs == {"Paris": 0.5, "Berlin": 0.1}
+
+
+# ---- scored entity linker ----------------------------------------------------------------------------------
+def test_scored_linker_predicts_what_spacy_predicts():
+    nlp = tiny_pipeline()
+    texts = [("Paris is in Berlin. Paris Hilton too.", [(0, 1), (3, 4), (5, 7)]),
+             ("Berlin and Paris.", [(0, 1), (2, 3)])]
+    expected = [nlp.get_pipe("entity_linker").predict([with_gold_spans(nlp, t, s)]) for t, s in texts]
+    scored = as_scored_linker(nlp)
+    assert isinstance(scored, ScoredEntityLinker)
+    got = scored.predict([with_gold_spans(nlp, t, s) for t, s in texts])
+    assert [kb for kb, _ in got] == [kb for doc_ids in expected for kb in doc_ids]
+    # the score is spaCy's p + s - p*s of the chosen candidate; single candidates get a score too
+    assert all(score is not None for _, score in got)
+    assert got[2][0] == "Q2"
+
+
+def test_scored_linker_scores_nil_threshold_and_types(tmp_path):
+    nlp = tiny_pipeline("wikiel_entity_linker")
+    el = nlp.get_pipe("entity_linker")
+    el.entity_types = {"Q1": "CITY", "Q2": "PERSON"}
+    doc = el(with_gold_spans(nlp, "Paris is nice. Nowhere too.", [(0, 1), (4, 5)]))
+    paris, nowhere = doc.ents
+    assert paris.kb_id_ in ("Q1", "Q2") and paris.label_ == el.entity_types[paris.kb_id_]
+    cands = sorted(el.kb.get_alias_candidates("Paris"), key=lambda c: c.entity_)
+    scores = el.score_candidates(cands, el.context_encodings([doc])[0][0])
+    assert paris._.kb_score == pytest.approx(float(scores.max()), abs=1e-5)
+    assert nowhere.kb_id_ == NIL and nowhere._.kb_score is None and nowhere.label_ == MENTION_LABEL
+    el.nil_threshold = paris._.kb_score + 0.01
+    doc = el(with_gold_spans(nlp, "Paris is nice.", [(0, 1)]))
+    assert doc.ents[0].kb_id_ == NIL
+    nlp.to_disk(tmp_path / "p")  # threshold and types survive a round trip
+    loaded = spacy.load(tmp_path / "p").get_pipe("entity_linker")
+    assert loaded.nil_threshold == pytest.approx(el.nil_threshold)
+    assert loaded.entity_types == el.entity_types
+
+
+def test_scored_linker_batches_context_per_sentence():
+    nlp = tiny_pipeline("wikiel_entity_linker")
+    el = nlp.get_pipe("entity_linker")
+    doc = with_gold_spans(nlp, "Paris and Berlin met. Berlin left.", [(0, 1), (2, 3), (5, 6)])
+    enc = el.context_encodings([doc])[0]
+    assert np.array_equal(enc[0], enc[1]) and not np.array_equal(enc[0], enc[2])
+    single = el.model.predict([doc[0:5].as_doc()])[0]
+    assert np.allclose(enc[0], single, atol=1e-6)
+
+
+# ---- link probability and threshold tuning -----------------------------------------------------------------
+def test_link_probability_counts(tmp_path):
+    articles = tmp_path / "articles.jsonl"
+    rows = [
+        {"split": "train", "text": "Paris is big. Paris is old. Berlin is far.", "links": [[0, 5, "Paris"], [28, 34, "Berlin"]]},
+        {"split": "dev", "text": "Paris Paris Paris", "links": [[0, 5, "Paris"]]},
+        {"split": "train", "text": "New York is in New York state.", "links": [[0, 8, "New York"]]},
+    ]
+    articles.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    probs, counts = count_link_probabilities(articles, {"Paris", "Berlin", "New York", "York"}, spacy.blank("en"), 0)
+    # Paris: 2 occurrences, 1 link -> 1/3; Berlin 1/2; New York 2 occurrences, 1 link; York never linked -> absent
+    assert probs == {"Paris": pytest.approx(1 / 3), "Berlin": 0.5, "New York": pytest.approx(1 / 3)}
+    assert counts["links"] == 3 and counts["aliases_seen"] == 4
+
+
+def test_detection_and_nil_tables():
+    nlp = spacy.blank("en")
+    det = MentionDetector(nlp)
+    det.set_probabilities({"Paris": 0.5, "Berlin": 0.05})
+    gold = nlp.make_doc("Paris and Berlin.")
+    gold.ents = [Span(gold, 0, 1, label=MENTION_LABEL)]
+    rows = detection_table(det, [gold], [0.01, 0.1])
+    assert [(r["precision"], r["recall"]) for r in rows] == [(0.5, 1.0), (1.0, 1.0)]
+    assert best_row(rows)["threshold"] == 0.1
+    nil = nil_table([(True, 0.9), (False, 0.2), (True, 0.5), (False, None)], 3, [None, 0.3, 0.6])
+    assert [(r["predicted"], r["correct"]) for r in nil] == [(4, 2), (2, 2), (1, 1)]
+    assert best_row(nil)["threshold"] == 0.3
+
+
+# ---- link CLI ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def linker_dir(tmp_path_factory):
+    nlp = tiny_pipeline("wikiel_entity_linker")
+    det = nlp.add_pipe("wikiel_mention_detector", name="mention_detector", before="entity_linker")
+    det.set_probabilities({"Paris": 0.5, "Berlin": 0.5, "Paris Hilton": 0.9})
+    path = tmp_path_factory.mktemp("linker") / "model"
+    nlp.to_disk(path)
+    return path
+
+
+def run_link(*args):
+    return subprocess.run([sys.executable, str(SCRIPTS / "link.py"), *map(str, args)], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_link_cli_jsonl_and_text(linker_dir, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "d1", "text": "Paris Hilton met Berlin."}\n\n{"text": "Nothing."}\n')
+    proc = run_link(linker_dir, src, tmp_path / "out.jsonl")
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [d["id"] for d in out] == ["d1", 3]
+    ents = out[0]["entities"]
+    assert [(e["start"], e["end"], e["text"]) for e in ents] == [(0, 12, "Paris Hilton"), (17, 23, "Berlin")]
+    assert ents[0]["qid"] == "Q2" and isinstance(ents[0]["score"], float)
+    txt = tmp_path / "in.txt"
+    txt.write_text("Berlin.\nParis.\n")
+    assert run_link(linker_dir, txt, tmp_path / "out2.jsonl").returncode == 0
+    assert [d["id"] for d in map(json.loads, (tmp_path / "out2.jsonl").read_text().splitlines())] == [1, 2]
+
+
+@pytest.mark.parametrize("content,message", [
+    ('{"text": "ok"}\n{"text": \n', "in.jsonl:2: not valid JSON"),
+    ('{"id": 1}\n', 'in.jsonl:1: expected an object with a "text" string'),
+])
+def test_link_cli_bad_input(linker_dir, tmp_path, content, message):
+    src = tmp_path / "in.jsonl"
+    src.write_text(content)
+    proc = run_link(linker_dir, src, tmp_path / "out.jsonl")
+    assert proc.returncode == 1 and message in proc.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_link_cli_missing_pipeline(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("Paris.\n")
+    proc = run_link(tmp_path / "nope", src, tmp_path / "out.jsonl")
+    assert proc.returncode == 1 and "no such pipeline directory" in proc.stderr
