@@ -215,7 +215,7 @@ def test_cli_end_to_end(tmp_path, nlp):
     assert json.loads((out / "limited" / "benchmarks.json").read_text())["total"]["docs"] == 1
 
     for args, message in [((model, tmp_path / "missing", out), "missing: does not exist"),
-                          ((tmp_path / "no-model", bench, out), "no-model: does not exist")]:
+                          ((tmp_path / "no-model", bench, out), "no-model: no such pipeline directory")]:
         proc = run_cli(*args)
         assert proc.returncode == 1 and "ERROR:" in proc.stderr and message in proc.stderr
         assert "Traceback" not in proc.stderr
