@@ -124,5 +124,7 @@ def test_tiny_benchmark_run(tmp_path):
         for label in ("1x", "2x"):
             assert re.search(rf"^\| {step_name} \| {label} \| \d+\.\d \|", report, re.M)
     assert re.search(r"^\| train \| 2x \| \d+\.\d \|", report, re.M)
+    for what in ("full pipeline", "linking step alone", "spaCy's EntityLinker.predict"):
+        assert re.search(rf"^\| {re.escape(what)}[^|]*\| \d+ \| \d+ \| [\d,]+\.\d \|", report, re.M), what
     assert re.search(r"^\| \*\*total\*\* \|.*\*\*\d+\.\d\*\*", report, re.M)
     assert (tmp_path / "work" / "results.json").is_file()
