@@ -107,7 +107,7 @@ def test_packaged_linker_installs_and_links_raw_text(project, tmp_path):
                           timeout=600, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["pipes"] == ["sentencizer", "mention_detector", "entity_linker"]
+    assert out["pipes"] == ["sentencizer", "mention_detector", "entity_linker", "abbreviations"]
     linked = [e for e in out["ents"] if e[1] not in ("", "NIL")]
     assert linked, out
     assert all(e[1].startswith("Q") and e[2] != "ENTITY" and isinstance(e[3], float) for e in linked)

@@ -9,7 +9,8 @@
    bound.
 3. The NIL threshold on the linker score: the one with the best end-to-end F1 (span and QID right) on the same dev
    paragraphs; mentions scoring below it are NIL.
-The pipeline (tokenizer, sentencizer, mention_detector, entity_linker with scores and entity types) is written to
+The pipeline (tokenizer, sentencizer, mention_detector, entity_linker with scores and entity types, abbreviations:
+later "SHORT" forms of "long form (SHORT)" definitions take the long form's entity) is written to
 OUTPUT_DIR/model, ready for `spacy package`; tables go to OUTPUT_DIR/detection.md and the figures to stats.json.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from tqdm import tqdm
 
-from . import el_components, linking  # noqa: F401  (register the factories and candidate generators)
+from . import abbreviations, el_components, linking  # noqa: F401  (register the factories and candidate generators)
 from .corpus import paragraphs
 from .el_components import MENTION_LABEL, NIL, ScoredEntityLinker, alias_key
 from .kb import read_kb_entities, read_redirects, resolve, title_index
@@ -214,6 +215,7 @@ def build_linker(model_dir: Path, kb_dir: Path, wikipedia_dir: Path, output_dir:
     stats["nil_threshold"] = el.nil_threshold
     stats["end_to_end"] = best_row(nil)
     stats["end_to_end_without_nil"] = nil[0]
+    nlp.add_pipe("wikiel_abbreviations", name="abbreviations", after="entity_linker")
     with atomic_path(output_dir / "model") as tmp:
         nlp.meta["name"] = "wikiel_linker"
         nlp.meta["description"] = "Entity linker to Wikidata QIDs: alias mention detection + EntityLinker (wikiel)"

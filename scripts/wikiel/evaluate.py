@@ -15,9 +15,12 @@ from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 from spacy.language import Language
+from spacy.pipeline import EntityLinker
 from spacy.tokens import Doc, Span
 
 from . import linking  # noqa: F401  (registers the candidate generators the pipeline's config names)
+from .detection import as_scored_linker
+from .recall import candidate_recall
 
 METHODS = ["random", "prior", "context", "context+prior", "pipeline", "oracle"]
 
@@ -37,36 +40,16 @@ def _predicted_doc(nlp: Language, ref: Doc) -> Doc:
     return nlp.get_pipe("sentencizer")(doc)
 
 
-def context_encodings(el, doc: Doc) -> List[np.ndarray]:
-    """The context encoding of each entity of `doc`, computed as the EntityLinker does: its model run on the
-    sentence(s) holding the entity, as a doc of its own (one row per entity of it; the first is taken)."""
-    windows: Dict[tuple, List[int]] = {}
-    for i, ent in enumerate(doc.ents):
-        sents = list(ent.sents)
-        windows.setdefault((sents[0].start, sents[-1].end), []).append(i)
-    window_docs = [doc[start:end].as_doc() for start, end in windows]
-    rows = el.model.predict(window_docs) if window_docs else None
-    out: List[np.ndarray] = [None] * len(doc.ents)  # type: ignore[list-item]
-    offset = 0
-    for window_doc, members in zip(window_docs, windows.values()):
-        n = len(window_doc.ents)
-        encoding = rows[offset] if n else np.zeros(el.model.get_dim("nO"), dtype="float32")
-        offset += n
-        for i in members:
-            out[i] = encoding
-    return out
-
-
 def score_mentions(nlp: Language, docs: Iterable[Doc], seed: int = 0) -> List[MentionResult]:
     """Candidates and each method's pick for every gold mention of `docs`."""
-    el = nlp.get_pipe("entity_linker")
+    el = as_scored_linker(nlp)
     rng = random.Random(seed)
     random.seed(seed)  # the EntityLinker shuffles candidates before its argmax
     results: List[MentionResult] = []
     for ref in docs:
         doc = _predicted_doc(nlp, ref)
-        encodings = context_encodings(el, doc)
-        pipeline_ids = el.predict([doc])
+        encodings = el.context_encodings([doc])[0]
+        pipeline_ids = EntityLinker.predict(el, [doc])  # spaCy's own prediction (one model call per mention)
         for ent, ref_ent, enc, pipeline_id in zip(doc.ents, ref.ents, encodings, pipeline_ids):
             candidates = sorted(el.get_candidates(el.kb, ent), key=lambda c: c.entity_)
             picks: Dict[str, Optional[str]] = {m: None for m in METHODS}
@@ -124,6 +107,12 @@ def markdown_table(summary: dict, max_types: int = 8) -> str:
 
 def evaluate_pipeline(nlp: Language, dev_docs: List[Doc], seed: int = 0) -> dict:
     return summarize(score_mentions(nlp, dev_docs, seed=seed))
+
+
+def evaluate_candidates(nlp: Language, dev_docs: List[Doc]) -> dict:
+    """Recall@k of each candidate generator (`linking.GENERATORS`) on the dev mentions, with the KB of the
+    pipeline's entity_linker (see `recall.candidate_recall`)."""
+    return candidate_recall(nlp.get_pipe("entity_linker").kb, dev_docs)
 
 
 def load_pipeline(path: Path) -> Language:

@@ -24,7 +24,7 @@ def load_linker(name_or_path: Union[str, Path]) -> Language:
     """A packaged linker (installed name) or a pipeline directory (training/linker/model)."""
     import spacy
 
-    for module in ("wikiel.el_components", "wikiel.linking"):  # what a pipeline directory's config names
+    for module in ("wikiel.el_components", "wikiel.linking", "wikiel.abbreviations"):  # what a pipeline directory's config names
         importlib.import_module(module)
     if not Path(name_or_path).exists() and not spacy.util.is_package(str(name_or_path)):
         raise InputError(name_or_path, "no such pipeline directory or installed package",
