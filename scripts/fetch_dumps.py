@@ -1,4 +1,4 @@
-"""fetch: download or locate the Wikidata and Wikipedia dumps and write OUTPUT_DIR/manifest.json."""
+"""fetch: download or locate the Wikidata and Wikipedia dumps (or a custom KB) and write OUTPUT_DIR/manifest.json."""
 from pathlib import Path
 
 import typer
@@ -22,9 +22,28 @@ def main(
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic world"),
     world_zipf: float = typer.Option(0.85, "--world-zipf", min=0.0, help="Popularity exponent of the synthetic world (lower = links spread over more entities)"),
     excerpts_dir: Path = typer.Option(fetch.EXCERPTS_DIR, "--excerpts-dir", help="Where the real excerpts are"),
+    kb: str = typer.Option("wikidata", "--kb", help="wikidata (the dumps of --source) or custom (your own "
+                           "knowledge graph: --custom-entities, --custom-mentions, --custom-priors)"),
+    custom_entities: str = typer.Option("", "--custom-entities", help="With --kb custom: entities JSONL"),
+    custom_mentions: str = typer.Option("", "--custom-mentions", help="With --kb custom: annotated mentions "
+                                        "(JSONL or .spacy file, or a directory of them)"),
+    custom_priors: str = typer.Option("", "--custom-priors", help="With --kb custom: optional alias priors "
+                                      "(TSV alias, id, count or JSONL); empty = none"),
 ) -> None:
     """Write a manifest of the input files; with --source dumps, download the real dumps first."""
     with cli_errors():
+        if kb not in fetch.KBS:
+            fail(f"--kb must be one of {', '.join(fetch.KBS)}, not {kb!r}")
+        if kb == "custom":
+            if not custom_entities.strip() or not custom_mentions.strip():
+                fail("--kb custom needs --custom-entities and --custom-mentions (vars.custom_entities, "
+                     "vars.custom_mentions)")
+            manifest = fetch.use_custom(output_dir, lang, Path(custom_entities), Path(custom_mentions),
+                                        Path(custom_priors) if custom_priors.strip() else None)
+            n_bytes = sum(e["bytes"] for e in [manifest["entities"], *manifest["mentions"], manifest["priors"]] if e)
+            print(f"custom: {manifest['entities']['path']} and {len(manifest['mentions'])} mention file(s), "
+                  f"{n_bytes:,} bytes -> {output_dir / fetch.MANIFEST_FILE}")
+            return
         if source not in fetch.SOURCES:
             fail(f"--source must be one of {', '.join(fetch.SOURCES)}, not {source!r}")
         if wikidata_format not in fetch.WIKIDATA_FORMATS:

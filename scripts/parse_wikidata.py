@@ -1,9 +1,12 @@
-"""parse-wikidata: Wikidata entity dump(s) -> entities.jsonl, subclass_of.tsv, stats.json in OUTPUT_DIR."""
+"""parse-wikidata: Wikidata entity dump(s) -> entities.jsonl, subclass_of.tsv, stats.json in OUTPUT_DIR.
+
+Given the manifest of a custom knowledge graph (fetch --kb custom), converts its entity file instead."""
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+from wikiel.custom import convert_entities, inputs_from_manifest, is_custom_manifest
 from wikiel.fetch import manifest_paths, read_manifest
 from wikiel.util import cli_errors, fail, resolve_processes
 from wikiel.wikidata import parse_wikidata
@@ -24,6 +27,10 @@ def main(
     with cli_errors():
         if bool(dump) == bool(manifest):
             fail("give either --dump PATH (repeatable) or --manifest PATH")
+        if manifest is not None and is_custom_manifest(manifest):
+            stats = convert_entities(inputs_from_manifest(manifest).entities, output_dir)
+            print(f"custom KB: {stats['counts']['entities']:,} entities in {stats['seconds']} s -> {output_dir}")
+            return
         inputs = list(dump) if dump else manifest_paths(read_manifest(manifest), "wikidata")
         stats = parse_wikidata(inputs, output_dir, lang=lang, n_process=resolve_processes(n_process), max_bad_lines=max_bad_lines)
         counts = stats["counts"]

@@ -1,9 +1,12 @@
-"""parse-wikipedia: MediaWiki pages-articles XML dump -> clean articles, links, redirects and link counts."""
+"""parse-wikipedia: MediaWiki pages-articles XML dump -> clean articles, links, redirects and link counts.
+
+Given the manifest of a custom knowledge graph (fetch --kb custom), converts its annotated mentions instead."""
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from wikiel.custom import convert_mentions, inputs_from_manifest, is_custom_manifest
 from wikiel.util import InputError, cli_errors, resolve_processes
 from wikiel.wikipedia import Settings, dump_from_manifest, index_from_manifest, parse_wikipedia
 
@@ -22,6 +25,7 @@ def main(
     n_process: int = typer.Option(1, help="Worker processes (decompressing too, given an index); 0 = all cores"),
     max_counter_entries: int = typer.Option(2_000_000, min=1, help="Entries of a count or redirect table kept in "
                                                                    "memory; more are spilled to disk"),
+    strict: bool = typer.Option(False, help="Custom KB: a span id missing from the entity file is an error"),
 ) -> None:
     """Parse a Wikipedia dump into clean article text with links, redirects and anchor/link counts."""
     with cli_errors():
@@ -29,6 +33,16 @@ def main(
             raise InputError(dump or manifest or "(none)", "give exactly one of --dump and --manifest")
         if index is not None and manifest is not None:
             raise InputError(index, "--index goes with --dump; the manifest names its own index")
+        if manifest is not None and is_custom_manifest(manifest):
+            inputs = inputs_from_manifest(manifest)
+            stats = convert_mentions(inputs.entities, inputs.mentions, output_dir, inputs.priors, dev_percent,
+                                     lang=lang, strict=strict, max_train_articles=max_train_articles,
+                                     max_dev_articles=max_dev_articles)
+            counts = stats["counts"]
+            typer.echo(f"custom KB: {counts['articles']:,} documents ({counts['train_articles']:,} train, "
+                       f"{counts['dev_articles']:,} dev), {counts['links']:,} spans in {stats['seconds']}s -> "
+                       f"{output_dir}")
+            return
         path = dump if dump is not None else dump_from_manifest(manifest)
         if manifest is not None:
             index = index_from_manifest(manifest)

@@ -5,7 +5,8 @@ and of the right format by content: the first ~64 KB are decompressed (gzip or b
 Wikidata entity JSON, a MediaWiki XML export of the manifest's wiki, or `offset:page_id:title` index lines whose first
 offset is a bz2 stream of the dump. The last stream of a multistream bz2 file (all Wikipedia dumps) is decompressed
 too, so that a file cut short is found although its size matches. Problems are InputErrors naming the file, what is
-wrong and what to do.
+wrong and what to do. A custom knowledge graph's manifest (`source: custom`) has its entity, mention and prior files
+read in full and validated by `wikiel.custom` (file:line of the first problem).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ HEAD_BYTES = 64 << 10  # decompressed bytes looked at
 READ_BYTES = 16 << 10  # compressed bytes read at a time
 TAIL_BYTES = 4 << 20  # compressed bytes at the end searched for the start of the last bz2 stream
 REFETCH = "delete it and run `spacy project run fetch` again"
+CUSTOM_REFETCH = "if the file changed on purpose, run `spacy project run fetch . --force` with the same vars"
 NAME_DATE = re.compile(r"[a-z_]+-(\d{8})-")  # enwiki-20240101-..., wikidata-20240101-all.json.gz
 ENTITY_ID = re.compile(rb'"id"\s*:\s*"[QPL]\d+"')
 ENTITY_FIELD = re.compile(rb'"(?:labels|claims|sitelinks)"\s*:')
@@ -62,6 +64,8 @@ def check_assets(manifest_path: PathLike, lang: Optional[str] = None,
     if mismatch:
         results.append(Result("manifest", str(manifest_path), problem=InputError(
             manifest_path, mismatch, hint="run `spacy project run fetch` again with the same vars")))
+    if manifest.get("source") == "custom":
+        return results + check_custom(manifest_path, manifest)
     dump = None
     for key in ("wikidata", "wikipedia", "wikipedia_index"):
         entries = manifest.get(key) or []
@@ -75,6 +79,43 @@ def check_assets(manifest_path: PathLike, lang: Optional[str] = None,
                 results.append(Result(key, str(path), summary))
             if key == "wikipedia":
                 dump = path
+    return results
+
+
+def check_custom(manifest_path: Path, manifest: Dict[str, Any]) -> List[Result]:
+    """Results for the entity, mention and prior files of a custom knowledge graph: present, unchanged since fetch,
+    every record valid; span ids missing from the entity file are reported in the summary."""
+    from .custom import resolve_entry, summarize_entities, summarize_mentions, summarize_priors
+
+    results = []
+    entity_ids: Optional[set] = None
+    mentions = [resolve_entry(manifest_path, e) for e in manifest.get("mentions") or []]
+    planned = [("entities", [manifest.get("entities")]), ("mentions", manifest.get("mentions") or []),
+               ("priors", [manifest["priors"]] if manifest.get("priors") else [])]
+    for key, entries in planned:
+        if key == "priors" and not entries:
+            continue  # optional
+        paths = [resolve_entry(manifest_path, e) for e in entries]
+        try:
+            if key == "mentions" and not paths:
+                raise InputError(manifest_path, "names no mention files", hint=CUSTOM_REFETCH)
+            for path, entry in zip(paths, entries):
+                try:
+                    check_file(path, entry)
+                except InputError as err:  # the user's own file: never advise deleting it
+                    message = str(err).removeprefix(f"{err.path}: ").removesuffix(f" ({err.hint})")
+                    raise InputError(path, message, hint=CUSTOM_REFETCH) from err
+            if key == "entities":
+                entities, summary = summarize_entities(paths[0])
+                entity_ids = set(entities)
+            elif key == "mentions":
+                summary = summarize_mentions(mentions, entity_ids)
+            else:
+                summary = summarize_priors(paths[0], entity_ids)
+        except InputError as err:
+            results.append(Result(key, ", ".join(map(str, paths)), problem=err))
+        else:
+            results.append(Result(key, ", ".join(map(str, paths)), summary))
     return results
 
 

@@ -3,7 +3,9 @@
 Sources:
 - `dumps`: download the real Wikimedia dumps (resumable; optionally checked against published checksums);
 - `excerpts`: point at the real excerpts in ../shared/data (offline, nothing copied);
-- `world`: generate a small synthetic world with `wikiel.world` (offline).
+- `world`: generate a small synthetic world with `wikiel.world` (offline);
+- `custom` (`--kb custom`): your own knowledge graph, files in the formats of `wikiel.custom`; the manifest points
+  at them (`entities`, `mentions`, `priors`) and the parse steps convert them instead of parsing dumps.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .util import InputError, PathLike, read_json, write_json
 
 DUMPS_SITE = "https://dumps.wikimedia.org"
 SOURCES = ("dumps", "excerpts", "world")
+KBS = ("wikidata", "custom")  # --kb: Wikidata + Wikipedia (from --source), or your own knowledge graph
 WIKIDATA_FORMATS = ("gz", "bz2")
 MANIFEST_FILE = "manifest.json"
 
@@ -286,6 +289,8 @@ def read_manifest(path: PathLike) -> Dict[str, Any]:
         manifest = read_json(path)
     except ValueError as err:
         raise InputError(path, f"is not JSON ({err})", hint="run the fetch step again") from err
+    if isinstance(manifest, dict) and manifest.get("source") == "custom" and manifest.get("entities"):
+        return manifest
     if not isinstance(manifest, dict) or not manifest.get("wikidata") or "wikipedia" not in manifest:
         raise InputError(path, "is not a fetch manifest (no wikidata/wikipedia entries)",
                          hint="run the fetch step again")
@@ -340,6 +345,26 @@ def use_world(out_dir: Path, lang: str, n_entities: int, n_articles: int, seed: 
                      zipf=WorldConfig.zipf if zipf is None else zipf)
     return write_manifest(out_dir, "world", lang, None, [files["wikidata"]], files["wikipedia"],
                           files.get("wikipedia_index"))
+
+
+def use_custom(out_dir: Path, lang: str, entities: PathLike, mentions: PathLike,
+               priors: Optional[PathLike] = None) -> Dict[str, Any]:
+    """Write a manifest pointing at a custom knowledge graph (`wikiel.custom` formats) after a quick check of the
+    first records of each file (the check step reads them all)."""
+    from .custom import SOURCE, mention_files, quick_check
+
+    files = mention_files(mentions)
+    quick_check(entities, files, priors)
+    manifest = {
+        "source": SOURCE,
+        "lang": lang,
+        "dump_date": None,
+        "entities": file_entry(entities),
+        "mentions": [file_entry(p) for p in files],
+        "priors": file_entry(priors) if priors is not None else None,
+    }
+    write_json(Path(out_dir) / MANIFEST_FILE, manifest)
+    return manifest
 
 
 def _say(message: str) -> None:

@@ -5,9 +5,14 @@ Pruning follows spaCy's 2019 Wikidata KB and is configurable: keep entities with
 `min_pair` times; at most `max_per_alias` candidates per alias, `max_aliases` aliases, most frequent first. Aliases come
 from anchor texts, Wikidata labels and aliases, and redirect titles; P(entity | alias) comes from link counts (a
 structured alias that was never used as an anchor counts as `structured_count` links).
+
+A custom knowledge graph (`wikiel.custom`) comes as the same files: its entity records carry their own `type` (used
+instead of the P31 walk), titles are its case-sensitive ids, and `require_description` is off for it (`is_custom`):
+an entity without a description is kept and gets the vector of its name.
 """
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass
@@ -31,6 +36,7 @@ class PruneSettings:
     max_entities: int = 1_000_000
     max_aliases: int = 1_500_000
     structured_count: int = 1
+    require_description: bool = True
 
 
 @dataclass
@@ -77,10 +83,12 @@ def resolved_inlinks(path: Path, redirects: Dict[str, str]) -> Dict[str, int]:
 
 # ---- pruning (pure functions, tested on hand-made counts) ----------------------------------------------------
 def select_entities(candidates: Iterable[KBEntity], settings: PruneSettings) -> List[KBEntity]:
-    """Entities with >= min_freq links and a description; the max_entities most linked (ties by QID)."""
-    kept = (e for e in candidates if e.freq >= settings.min_freq and e.description)
-    top = heapq.nsmallest(settings.max_entities, kept, key=lambda e: (-e.freq, qid_number(e.qid)))
-    return sorted(top, key=lambda e: (-e.freq, qid_number(e.qid)))
+    """Entities with >= min_freq links and (if required) a description; the max_entities most linked (ties by QID,
+    then by id for ids that are not QIDs)."""
+    kept = (e for e in candidates
+            if e.freq >= settings.min_freq and (e.description or not settings.require_description))
+    top = heapq.nsmallest(settings.max_entities, kept, key=lambda e: (-e.freq, qid_number(e.qid), e.qid))
+    return sorted(top, key=lambda e: (-e.freq, qid_number(e.qid), e.qid))
 
 
 def qid_number(qid: str) -> int:
@@ -105,7 +113,7 @@ def select_aliases(pair_counts: Dict[str, Dict[str, int]], structured: Dict[str,
                  if c >= settings.min_pair or qid in structured.get(alias, ())]
         if not pairs:
             continue
-        pairs.sort(key=lambda p: (-p[1], qid_number(p[0])))
+        pairs.sort(key=lambda p: (-p[1], qid_number(p[0]), p[0]))
         aliases[alias] = pairs[: settings.max_per_alias]
     ranked = sorted(aliases, key=lambda a: (-sum(c for _, c in aliases[a]), a))[: settings.max_aliases]
     out: Dict[str, List[Tuple[str, float]]] = {}
@@ -124,7 +132,7 @@ def load_candidate_entities(entities_path: Path, inlinks: Dict[str, int]) -> Ite
             freq = inlinks.get(r["title"], 0)
             if freq:
                 yield KBEntity(r["qid"], r["title"], r["label"] or r["title"], r["description"], r["aliases"],
-                               r["types"], freq)
+                               r["types"], freq, r.get("type") or "")
 
 
 def collect_pairs(link_counts_path: Path, redirects: Dict[str, str], title_to_qid: Dict[str, str]
@@ -155,6 +163,14 @@ def structured_aliases(entities: List[KBEntity], redirects: Dict[str, str],
     return out
 
 
+def is_custom(wikidata_dir: Path) -> bool:
+    """True for the entities of a custom knowledge graph (`wikiel.custom`: its stats.json says source custom)."""
+    try:
+        return orjson.loads((Path(wikidata_dir) / "stats.json").read_bytes())["counts"].get("source") == "custom"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
 def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings: PruneSettings,
              lang: str = "en", vectors: Optional[str] = None, vector_dim: int = 64, vector_epochs: int = 5,
              max_vector_text_mb: int = 100, vector_threads: int = 1, seed: int = 0) -> dict:
@@ -168,6 +184,8 @@ def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings
     require_inputs({f"parse-wikipedia:{name}": wikipedia_dir / name
                     for name in ("redirects.tsv", "inlink_counts.tsv", "link_counts.tsv", "articles.jsonl")})
     stats = StepStats("build-kb")
+    if is_custom(wikidata_dir):
+        settings = dataclasses.replace(settings, require_description=False)
     stats["settings"] = settings.__dict__
     redirects = read_redirects(wikipedia_dir / "redirects.tsv")
     inlinks = resolved_inlinks(wikipedia_dir / "inlink_counts.tsv", redirects)
@@ -177,12 +195,13 @@ def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings
                                     desc="entities", unit=" ent", mininterval=2), settings)
     if not entities:
         raise OutputError(
-            f"no entity passed pruning (min_freq={settings.min_freq}, description required; "
+            f"no entity passed pruning (min_freq={settings.min_freq}, description "
+            f"{'required' if settings.require_description else 'optional'}; "
             f"{len(inlinks)} linked titles in {wikipedia_dir}): lower vars.min_freq or check that the Wikidata and "
             f"Wikipedia dumps are of the same wiki (vars.lang)")
     mapper = TypeMapper.from_tsv(wikidata_dir / "subclass_of.tsv")
     for e in entities:
-        e.type = mapper.entity_type(e.types)
+        e.type = e.type or mapper.entity_type(e.types)  # a custom KB's records carry their type
     title_to_qid = {e.title: e.qid for e in entities}
     pairs, n_rows = collect_pairs(wikipedia_dir / "link_counts.tsv", redirects, title_to_qid)
     aliases = select_aliases(pairs, structured_aliases(entities, redirects, title_to_qid), settings)
@@ -197,7 +216,8 @@ def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings
                                                 threads=vector_threads, seed=seed)
         vectors = str(vectors_dir)
     vec_nlp = load_vectors_nlp(vectors)
-    vecs = description_vectors(vec_nlp, [e.description for e in tqdm(entities, desc="vectors", mininterval=2)])
+    vecs = description_vectors(vec_nlp, [e.description or e.label
+                                         for e in tqdm(entities, desc="vectors", mininterval=2)])
     kb = InMemoryLookupKB(vec_nlp.vocab, entity_vector_length=vecs.shape[1])
     kb.set_entities([e.qid for e in entities], [e.freq for e in entities], list(vecs))
     n_pairs = 0
@@ -230,4 +250,8 @@ def read_kb_entities(path: Path) -> Dict[str, dict]:
 
 
 def title_index(kb_entities: Dict[str, dict]) -> Dict[str, str]:
-    return {normalize_title(r["title"]): qid for qid, r in kb_entities.items()}
+    """Link target -> id: normalised titles, and each title exactly as written (custom KB ids are case-sensitive
+    and may hold `_` or `#`; Wikipedia titles are already normalised, so for them both keys are the same)."""
+    index = {normalize_title(r["title"]): qid for qid, r in kb_entities.items()}
+    index.update((r["title"], qid) for qid, r in kb_entities.items())
+    return index
