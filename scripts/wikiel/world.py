@@ -1,8 +1,11 @@
 """A deterministic synthetic world written in the real dump formats.
 
 `generate_world` writes a Wikidata JSON dump (`latest-all.json.gz` layout: `[`, one entity per line ending in `,`, `]`)
-and an enwiki-style `pages-articles-multistream.xml.bz2` with its `-index.txt.bz2`, so that every parser of the
-project runs on real-format input offline. The linking task it poses is shaped like Wikipedia's:
+and a `{lang}wiki` `pages-articles-multistream.xml.bz2` with its `-index.txt.bz2`, so that every parser of the
+project runs on real-format input offline. The wiki is localised by `WorldConfig.lang` through `LANGUAGES` (siteinfo
+namespace names, redirect keywords, section and category names, interlanguage partners, Wikidata label language and
+optionally the prose words); a language without an entry gets the English one under its own `{lang}wiki` name.
+The linking task it poses is shaped like Wikipedia's:
 
 - entity popularity is Zipf-like; surface forms are shared (a city, a person's surname, a club and a film can all be
   "Varena"), so the prior P(entity | alias) is right most but not all of the time;
@@ -89,6 +92,150 @@ TYPE_WEIGHTS: Dict[str, float] = {
     "TAXON": 0.04, "CHEMICAL": 0.02, "DISEASE": 0.02, "PRODUCT": 0.03,
 }
 META_CLASSES = {"disambiguation": "Q4167410", "category": "Q4167836", "list": "Q13406463", "template": "Q11266439"}
+
+
+@dataclass(frozen=True)
+class WorldLanguage:
+    """How the generated wiki of one language writes things. A new language needs its siteinfo `namespaces` and
+    `redirects`; what it leaves empty (word tables) or unchanged falls back to English."""
+
+    namespaces: Tuple[Tuple[int, str], ...]  # siteinfo (key, localized name), in the order written
+    redirects: Tuple[str, ...] = ("#REDIRECT",)  # keywords written by redirect pages, cycled through
+    main_page: str = "Main_Page"
+    # Link prefixes of files and categories, picked per link by a hash; canonical English names work on every wiki.
+    file_prefixes: Tuple[str, ...] = ("File",)
+    category_prefixes: Tuple[str, ...] = ("Category",)
+    interlanguage: Tuple[str, ...] = ()  # other wikis (default en/de/fr); the first also gets sitelinks, descriptions
+    thumb: str = "thumb"
+    redirect_note: str = "\n\n{{R from alternative name}}"
+    sections: Tuple[str, str] = ("History", "Early life")  # section anchors of links
+    see_also: str = "See also"
+    references: Tuple[str, str] = ("References", "{{Reflist}}")  # heading, what follows it
+    lead: str = "'''{name}''' is a {description}."
+    description: str = "{noun} {cue} of {a} {b} and {c}"
+    caption: str = "The {word} of {link}."
+    category: str = "{word} {noun}s"
+    infobox_category: str = "Infobox templates"
+    variant: str = "the {word} {noun}"  # a descriptive one-off anchor
+    class_label: str = "{noun} of {word}"
+    class_description: str = "class of entities"
+    disambiguation: str = "{title} (disambiguation)"
+    meta_labels: Tuple[Tuple[str, str], ...] = tuple((k, f"Wikimedia {k} page") for k in META_CLASSES)
+    meta_titles: Tuple[Tuple[str, str], ...] = (
+        ("category", "{category}:{Word} people"), ("list", "List of {word} films"),
+        ("template", "{template}:{Word} navbox"))
+    # Prose words; empty = the English tables above.
+    function_words: Sequence[str] = ()
+    generic_words: Sequence[str] = ()
+    type_cues: Optional[Dict[str, Sequence[str]]] = None
+    type_nouns: Optional[Dict[str, Sequence[str]]] = None
+
+    def namespace(self, key: int) -> str:
+        return dict(self.namespaces)[key]
+
+
+ENGLISH = WorldLanguage(
+    namespaces=((-2, "Media"), (-1, "Special"), (0, ""), (1, "Talk"), (2, "User"), (4, "Wikipedia"), (6, "File"),
+                (10, "Template"), (12, "Help"), (14, "Category"), (100, "Portal"), (828, "Module")),
+    interlanguage=("de", "fr"),
+)
+LANGUAGES: Dict[str, WorldLanguage] = {
+    "en": ENGLISH,
+    "de": WorldLanguage(
+        namespaces=((-2, "Medium"), (-1, "Spezial"), (0, ""), (1, "Diskussion"), (2, "Benutzer"), (4, "Wikipedia"),
+                    (6, "Datei"), (10, "Vorlage"), (12, "Hilfe"), (14, "Kategorie"), (100, "Portal"), (828, "Modul")),
+        redirects=("#WEITERLEITUNG", "#WEITERLEITUNG", "#REDIRECT"),
+        main_page="Wikipedia:Hauptseite",
+        file_prefixes=("Datei", "Datei", "Datei", "Bild", "File"),
+        category_prefixes=("Kategorie", "Kategorie", "Kategorie", "Category"),
+        interlanguage=("en", "fr"),
+        thumb="mini",
+        redirect_note="",
+        sections=("Geschichte", "Leben"),
+        see_also="Siehe auch",
+        references=("Einzelnachweise", "<references />"),
+        lead="'''{name}''' ist {description}.",
+        description="{noun} {cue} von {a} {b} und {c}",
+        caption="Die {word} von {link}.",
+        category="{word} ({noun})",
+        infobox_category="Vorlage:Infobox",
+        variant="die {word} {noun}",
+        class_label="{noun} von {word}",
+        class_description="Klasse von Entitäten",
+        disambiguation="{title} (Begriffsklärung)",
+        meta_labels=(("disambiguation", "Wikimedia-Begriffsklärungsseite"), ("category", "Wikimedia-Kategorie"),
+                     ("list", "Wikimedia-Liste"), ("template", "Wikimedia-Vorlage")),
+        meta_titles=(("category", "{category}:Person ({Word})"), ("list", "Liste von Filmen ({word})"),
+                     ("template", "{template}:Navigationsleiste {Word}")),
+        function_words=(
+            "der die das und in zu ein eine war ist für auf als mit von aus bei dass welche seine ihre auch es "
+            "dies einer wurden sind hat hatte nach während zwischen im am zum zur den dem des sowie wo wenn unter "
+            "über mehrere viele einige beide".split()),
+        generic_words=(
+            "Geschichte früh später erste neue große wichtige Zeit Jahrhundert Jahr lokale nationale Werk Teil "
+            "bekannt wurde bedeutend Gruppe Zahl Gebiet System zweite öffentlich Form oft hoch Welt modern Name "
+            "erhielt begann blieb folgenden ehemalige ursprünglich kleine allgemein genannt Rolle".split()),
+        type_cues={
+            "PERSON": "geboren verheiratet Karriere er sie studierte starb Sohn Tochter Ehefrau spielte".split(),
+            "COUNTRY": "Republik Regierung Grenze Nation Hauptstadt Parlament Unabhängigkeit Wirtschaft".split(),
+            "CITY": "Einwohner gelegen Gemeinde Bezirk Bürgermeister Bevölkerung Vorort Zentrum".split(),
+            "SPORTS_TEAM": "Saison Liga Spiel Verein Trainer gewann Stadion Spieler Meisterschaft Pokal".split(),
+            "EDUCATION": "Universität Studenten Campus Fakultät Professor Hochschule Abschluss akademisch".split(),
+            "COMPANY": "Unternehmen Aktien Produkte Umsatz gegründet Hauptsitz Tochterfirma Mitarbeiter".split(),
+            "ORGANIZATION": "Organisation Mitglieder Verband Rat gegründet Ausschuss Gesellschaft".split(),
+            "FILM": "Film Regie Hauptrolle veröffentlicht Drehbuch Kino Schauspieler Premiere".split(),
+            "BOOK": "Roman veröffentlicht Autor Kapitel Ausgabe Band literarisch Schriftsteller".split(),
+            "MUSIC": "Album Lied aufgenommen Band Single Charts Studio Titel".split(),
+            "EVENT": "Schlacht Krieg Festival stattfand Truppen Zeremonie Belagerung".split(),
+            "TAXON": "Art Gattung Familie heimisch Lebensraum Pflanzen Insekten beschrieben".split(),
+            "CHEMICAL": "Verbindung Säure Molekül Formel Reaktion Lösung Kristalle".split(),
+            "DISEASE": "Krankheit Symptome Behandlung Patienten Infektion chronisch Diagnose".split(),
+            "PRODUCT": "Gerät Modell eingeführt Hersteller Version Motor Design".split(),
+            "LOCATION": "Fluss Berg See Tal Insel Küste Gipfel Becken".split(),
+        },
+        type_nouns={
+            "PERSON": ["Politiker", "Fußballspieler", "Maler", "Schriftsteller", "Physiker", "Sänger", "Schauspieler",
+                       "General"],
+            "COUNTRY": ["Staat", "souveräner Staat"],
+            "CITY": ["Stadt", "Kleinstadt", "Gemeinde"],
+            "SPORTS_TEAM": ["Fußballverein", "Basketballmannschaft", "Eishockeyverein"],
+            "EDUCATION": ["Universität", "Hochschule"],
+            "COMPANY": ["Unternehmen", "Hersteller", "Bank"],
+            "ORGANIZATION": ["Organisation", "Gesellschaft", "politische Partei"],
+            "FILM": ["Film"],
+            "BOOK": ["Roman", "Buch"],
+            "MUSIC": ["Album", "Lied"],
+            "EVENT": ["Schlacht", "Festival", "Wahl"],
+            "TAXON": ["Art", "Gattung"],
+            "CHEMICAL": ["chemische Verbindung"],
+            "DISEASE": ["Krankheit", "Syndrom"],
+            "PRODUCT": ["Automodell", "Flugzeug", "Computer"],
+            "LOCATION": ["Fluss", "Berg", "See", "Insel"],
+        },
+    ),
+    # Only the siteinfo and redirect keyword: the prose stays English.
+    "fr": WorldLanguage(
+        namespaces=((-2, "Média"), (-1, "Spécial"), (0, ""), (1, "Discussion"), (2, "Utilisateur"),
+                    (4, "Wikipédia"), (6, "Fichier"), (10, "Modèle"), (12, "Aide"), (14, "Catégorie"),
+                    (100, "Portail"), (828, "Module")),
+        redirects=("#REDIRECTION", "#REDIRECT"),
+        main_page="Wikipédia:Accueil_principal",
+        file_prefixes=("Fichier", "Fichier", "File"),
+        category_prefixes=("Catégorie",),
+        interlanguage=("en", "de"),
+        thumb="vignette",
+        redirect_note="",
+        sections=("Histoire", "Biographie"),
+        see_also="Voir aussi",
+        references=("Notes et références", "{{Références}}"),
+        disambiguation="{title} (homonymie)",
+    ),
+}
+
+
+def language_of(lang: str) -> WorldLanguage:
+    """The world's language table: LANGUAGES[lang], else English (written as `{lang}wiki`)."""
+    return LANGUAGES.get(lang, ENGLISH)
 FIRST_NAMES_N = 400
 TIMESTAMP = "2023-05-01T00:00:00Z"
 PAGES_PER_STREAM = 100
@@ -157,6 +304,14 @@ class World:
 
     def __init__(self, cfg: WorldConfig):
         self.cfg = cfg
+        self.language = language_of(cfg.lang)
+        lx = self.language
+        self.type_nouns: Dict[str, Sequence[str]] = lx.type_nouns or TYPE_NOUNS
+        self.type_cues: Dict[str, Sequence[str]] = lx.type_cues or TYPE_CUES
+        self.function_words: Sequence[str] = lx.function_words or FUNCTION_WORDS
+        self.generic_words: Sequence[str] = lx.generic_words or GENERIC_WORDS
+        # Other wikis: Wikidata labels, interlanguage links; the first also sitelinks and descriptions.
+        self.other_langs = tuple(lang for lang in (lx.interlanguage or ("en", "de", "fr")) if lang != cfg.lang)
         self.rng = np.random.default_rng(cfg.seed)
         self.names = _Names(self.rng)
         self.topic_vocab = [[self.names.word() for _ in range(cfg.topic_words)] for _ in range(cfg.n_topics)]
@@ -177,8 +332,9 @@ class World:
         for name, anchors in COARSE_TYPES.items():
             anchor = anchors[0]
             rows = [(anchor, name.lower().replace("_", " "), None)]
-            for noun in TYPE_NOUNS[name][:2]:
-                rows.append((f"Q{next_id}", f"{noun} of {self.names.word()}", anchor))
+            for noun in self.type_nouns[name][:2]:
+                label = self.language.class_label.format(noun=noun, word=self.names.word())
+                rows.append((f"Q{next_id}", label, anchor))
                 next_id += 1
             classes[name] = rows
         return classes
@@ -263,7 +419,7 @@ class World:
                 taken[base] = 1
                 e.title = base
             else:
-                noun = TYPE_NOUNS[e.type][0]
+                noun = self.type_nouns[e.type][0]
                 title = f"{base} ({noun})"
                 attempt = 0
                 while title in taken:  # "Varena (1834 city)", then numbered once years run short
@@ -274,9 +430,11 @@ class World:
                 e.title = title
             words = self.topic_vocab[e.topic]
             topic_words = [words[int(rng.integers(len(words)))] for _ in range(3)]
-            noun = TYPE_NOUNS[e.type][int(rng.integers(len(TYPE_NOUNS[e.type])))]
-            cue = TYPE_CUES[e.type][int(rng.integers(len(TYPE_CUES[e.type])))]
-            e.description = f"{noun} {cue} of {topic_words[0]} {topic_words[1]} and {topic_words[2]}"
+            nouns, cues = self.type_nouns[e.type], self.type_cues[e.type]
+            noun = nouns[int(rng.integers(len(nouns)))]
+            cue = cues[int(rng.integers(len(cues)))]
+            e.description = self.language.description.format(noun=noun, cue=cue, a=topic_words[0], b=topic_words[1],
+                                                              c=topic_words[2])
 
     def _make_popularity(self) -> np.ndarray:
         ranks = self.rng.permutation(self.cfg.n_entities) + 1
@@ -310,7 +468,8 @@ class World:
             i = int(self.rng.integers(1, len(e.name) - 2))
             return e.name[:i] + e.name[i + 1] + e.name[i] + e.name[i + 2:]
         words = self.topic_vocab[e.topic]
-        return f"the {words[int(self.rng.integers(len(words)))]} {TYPE_NOUNS[e.type][0]}"
+        return self.language.variant.format(word=words[int(self.rng.integers(len(words)))],
+                                            noun=self.type_nouns[e.type][0])
 
     def context_words(self, e: Entity, article_topic: int, n: int) -> List[str]:
         """Words around a mention: partly its entity's topic and type cues, else the article's topic or generic."""
@@ -322,11 +481,11 @@ class World:
                 if rng.random() < 0.6:
                     words = self.topic_vocab[e.topic]
                 else:
-                    words = TYPE_CUES[e.type]
+                    words = self.type_cues[e.type]
             elif r < 0.75:
                 words = self.topic_vocab[article_topic]
             else:
-                words = GENERIC_WORDS
+                words = self.generic_words
             out.append(words[int(rng.integers(len(words)))])
         return out
 
@@ -385,16 +544,18 @@ def _property(pid: str, label: str) -> dict:
 
 def write_wikidata(world: World, path: Path) -> int:
     """Write the Wikidata dump (gz, dump layout, fixed mtime so bytes are reproducible); returns entity count."""
-    cfg, rng = world.cfg, world.rng
+    cfg, rng, lx = world.cfg, world.rng, world.language
     site = f"{cfg.lang}wiki"
+    other = world.other_langs[0]  # a second wiki with sitelinks and descriptions
+    meta_labels = dict(lx.meta_labels)
     records: List[dict] = [_property("P31", "instance of"), _property("P279", "subclass of")]
     for rows in world.classes.values():
         for qid, label, parent in rows:
             claims = {"P279": [parent]} if parent else {}
-            records.append(_item(qid, {cfg.lang: label}, {cfg.lang: "class of entities"}, {}, claims,
+            records.append(_item(qid, {cfg.lang: label}, {cfg.lang: lx.class_description}, {}, claims,
                                  {site: label[0].upper() + label[1:]}, 2000))
     for rank, (kind, meta) in enumerate(META_CLASSES.items()):
-        records.append(_item(meta, {cfg.lang: f"Wikimedia {kind} page"}, {}, {}, {}, {}, 3000 + rank))
+        records.append(_item(meta, {cfg.lang: meta_labels[kind]}, {}, {}, {}, {}, 3000 + rank))
     n = len(records)
     with atomic_path(path) as tmp, open(tmp, "wb") as raw:
         # No file name and a fixed mtime in the gzip header: the same world gives the same bytes.
@@ -407,25 +568,25 @@ def write_wikidata(world: World, path: Path) -> int:
             for i, e in enumerate(world.entities):
                 desc = "" if rng.random() < cfg.no_description else e.description
                 aliases = [a for a in e.aliases if a != e.name]
-                labels = {cfg.lang: e.name, "de": e.name, "fr": e.name}
-                descs = {cfg.lang: desc, "de": f"{desc.split(' ')[0]} (de)" if desc else ""}
+                labels = {cfg.lang: e.name, **{lang: e.name for lang in world.other_langs}}
+                descs = {cfg.lang: desc, other: f"{desc.split(' ')[0]} ({other})" if desc else ""}
                 rec = _item(e.qid, labels, descs, {cfg.lang: aliases}, {"P31": [e.p31]},
-                            {site: e.title, "dewiki": e.title}, 10_000 + i)
+                            {site: e.title, f"{other}wiki": e.title}, 10_000 + i)
                 out.write(orjson.dumps(rec) + b",\n")
                 n += 1
                 # Meta items next to it: a disambiguation page per shared short form, now and then a category.
                 if e.short and e.short not in shared_seen and e.title != e.short:
                     shared_seen.add(e.short)
                     rec = _item(f"Q{300_000_000 + i}", {cfg.lang: e.short},
-                                {cfg.lang: "Wikimedia disambiguation page"}, {}, {"P31": [META_CLASSES["disambiguation"]]},
-                                {site: f"{e.short} (disambiguation)"}, 20_000 + i)
+                                {cfg.lang: meta_labels["disambiguation"]}, {}, {"P31": [META_CLASSES["disambiguation"]]},
+                                {site: lx.disambiguation.format(title=e.short)}, 20_000 + i)
                     out.write(orjson.dumps(rec) + b",\n")
                     n += 1
                 if i % 97 == 0:
                     word = world.topic_vocab[e.topic][0]
                     kind = ("category", "list", "template")[i % 3]
-                    title = {"category": f"Category:{word.capitalize()} people", "list": f"List of {word} films",
-                             "template": f"Template:{word.capitalize()} navbox"}[kind]
+                    title = dict(lx.meta_titles)[kind].format(
+                        word=word, Word=word.capitalize(), category=lx.namespace(14), template=lx.namespace(10))
                     rec = _item(f"Q{400_000_000 + i}", {cfg.lang: title}, {}, {}, {"P31": [META_CLASSES[kind]]},
                                 {site: title}, 30_000 + i)
                     out.write(orjson.dumps(rec) + b",\n")
@@ -433,8 +594,8 @@ def write_wikidata(world: World, path: Path) -> int:
                 # Items with no article in this wiki (the long tail of Wikidata).
                 if rng.random() < cfg.extra_items:
                     label = world.names.word().capitalize()
-                    rec = _item(f"Q{500_000_000 + i}", {"de": label} if i % 3 else {cfg.lang: label}, {}, {},
-                                {"P31": [e.p31]}, {"dewiki": label} if i % 2 else {}, 40_000 + i)
+                    rec = _item(f"Q{500_000_000 + i}", {other: label} if i % 3 else {cfg.lang: label}, {}, {},
+                                {"P31": [e.p31]}, {f"{other}wiki": label} if i % 2 else {}, 40_000 + i)
                     out.write(orjson.dumps(rec) + b",\n")
                     n += 1
             out.write(orjson.dumps(_property("P17", "country")) + b"\n]\n")
@@ -444,29 +605,28 @@ def write_wikidata(world: World, path: Path) -> int:
 
 
 # ---- Wikipedia XML ------------------------------------------------------------------------------------------
-SITEINFO = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.mediawiki.org/xml/export-0.10/ http://www.mediawiki.org/xml/export-0.10.xsd" version="0.10" xml:lang="{lang}">
+SITEINFO_HEAD = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.mediawiki.org/xml/export-0.10/ http://www.mediawiki.org/xml/export-0.10.xsd" version="0.10" xml:lang="{lang}">
   <siteinfo>
     <sitename>Wikipedia</sitename>
     <dbname>{lang}wiki</dbname>
-    <base>https://{lang}.wikipedia.org/wiki/Main_Page</base>
+    <base>https://{lang}.wikipedia.org/wiki/{main_page}</base>
     <generator>MediaWiki 1.41.0-wmf.7</generator>
     <case>first-letter</case>
     <namespaces>
-      <namespace key="-2" case="first-letter">Media</namespace>
-      <namespace key="-1" case="first-letter">Special</namespace>
-      <namespace key="0" case="first-letter" />
-      <namespace key="1" case="first-letter">Talk</namespace>
-      <namespace key="2" case="first-letter">User</namespace>
-      <namespace key="4" case="first-letter">Wikipedia</namespace>
-      <namespace key="6" case="first-letter">File</namespace>
-      <namespace key="10" case="first-letter">Template</namespace>
-      <namespace key="12" case="first-letter">Help</namespace>
-      <namespace key="14" case="first-letter">Category</namespace>
-      <namespace key="100" case="first-letter">Portal</namespace>
-      <namespace key="828" case="first-letter">Module</namespace>
-    </namespaces>
-  </siteinfo>
 """
+
+
+def siteinfo_xml(lang: str) -> str:
+    """The `<mediawiki>` start tag and `<siteinfo>` of the `{lang}wiki` dump, with its localized namespaces."""
+    lx = language_of(lang)
+    lines = [SITEINFO_HEAD.format(lang=lang, main_page=escape(lx.main_page))]
+    for key, name in lx.namespaces:
+        if name:
+            lines.append(f'      <namespace key="{key}" case="first-letter">{escape(name)}</namespace>\n')
+        else:
+            lines.append(f'      <namespace key="{key}" case="first-letter" />\n')
+    lines.append("    </namespaces>\n  </siteinfo>\n")
+    return "".join(lines)
 
 
 def _page_xml(title: str, ns: int, page_id: int, text: str, redirect: Optional[str] = None) -> str:
@@ -488,6 +648,7 @@ class ArticleWriter:
     def __init__(self, world: World, redirect_of: Dict[int, str]):
         self.w = world
         self.rng = world.rng
+        self.lx = world.language
         self.redirect_of = redirect_of  # entity index -> a redirect title pointing at it
 
     def link(self, topic: int) -> Tuple[str, Optional[int]]:
@@ -505,7 +666,7 @@ class ArticleWriter:
         if idx in self.redirect_of and r < 0.15:
             target = self.redirect_of[idx]
         elif r < 0.18:
-            target = f"{e.title}#{'History' if rng.random() < 0.5 else 'Early life'}"
+            target = f"{e.title}#{self.lx.sections[0] if rng.random() < 0.5 else self.lx.sections[1]}"
         elif r < 0.22:
             target = target.replace(" ", "_")
         if anchor == target or anchor == target[0].lower() + target[1:]:
@@ -523,7 +684,7 @@ class ArticleWriter:
         words = []
         for _ in range(int(rng.integers(8, 16))):
             if rng.random() < 0.45:
-                words.append(FUNCTION_WORDS[int(rng.integers(len(FUNCTION_WORDS)))])
+                words.append(w.function_words[int(rng.integers(len(w.function_words)))])
             else:
                 words.append(entity_ctx.pop() if entity_ctx else self._topic_word(topic))
         for text, _ in links:
@@ -542,16 +703,20 @@ class ArticleWriter:
         return text
 
     def _topic_word(self, topic: int) -> str:
-        words = self.w.topic_vocab[topic] if self.rng.random() < 0.55 else GENERIC_WORDS
+        words = self.w.topic_vocab[topic] if self.rng.random() < 0.55 else self.w.generic_words
         return words[int(self.rng.integers(len(words)))]
 
+    def _prefix(self, prefixes: Sequence[str], key: str) -> str:
+        """One of a namespace's link prefixes, by a hash of `key` (no draw from the world's random stream)."""
+        return prefixes[0] if len(prefixes) == 1 else prefixes[hash_int(key) % len(prefixes)]
+
     def article(self, subject: Entity) -> str:
-        w, rng = self.w, self.rng
+        w, rng, lx = self.w, self.rng, self.lx
         topic = subject.topic
         parts = [
-            f"{{{{Infobox {TYPE_NOUNS[subject.type][0]}\n| name = {subject.name}\n| image = {subject.name}.jpg\n"
+            f"{{{{Infobox {w.type_nouns[subject.type][0]}\n| name = {subject.name}\n| image = {subject.name}.jpg\n"
             f"| region = [[{w.entities[w.sample_entity(topic)].title}]]\n| established = {{{{start date|19{int(rng.integers(10, 99))}}}}}\n}}}}",
-            f"'''{subject.name}''' is a {subject.description}.",
+            lx.lead.format(name=subject.name, description=subject.description),
         ]
         for s in range(int(rng.integers(2, 4))):
             parts.append(f"== {self._topic_word(topic).capitalize()} ==")
@@ -560,17 +725,21 @@ class ArticleWriter:
                 parts.append(" ".join(sentences))
             r = rng.random()
             if r < 0.3:
-                parts.append(f"[[File:{subject.name} {s}.jpg|thumb|The {self._topic_word(topic)} of [[{w.entities[w.sample_entity(topic)].title}]].]]")
+                word = self._topic_word(topic)
+                caption = lx.caption.format(word=word, link=f"[[{w.entities[w.sample_entity(topic)].title}]]")
+                prefix = self._prefix(lx.file_prefixes, f"{subject.title}\t{s}")
+                parts.append(f"[[{prefix}:{subject.name} {s}.jpg|{lx.thumb}|{caption}]]")
             elif r < 0.5:
                 rows = "\n|-\n".join(f"| 19{int(rng.integers(10, 99))} || [[{w.entities[w.sample_entity(topic)].title}]]" for _ in range(3))
                 parts.append(f'{{| class="wikitable"\n|-\n! Year !! Name\n|-\n{rows}\n|}}')
             elif r < 0.6:
                 parts.append("<!-- editors: please cite sources -->")
-        parts.append("== See also ==")
+        parts.append(f"== {lx.see_also} ==")
         parts.extend(f"* {self.link(topic)[0]}" for _ in range(int(rng.integers(1, 4))))
-        parts.append("== References ==\n{{Reflist}}")
-        parts.append(f"[[Category:{self._topic_word(topic).capitalize()} {TYPE_NOUNS[subject.type][0]}s]]")
-        parts.append(f"[[de:{subject.title}]]\n[[fr:{subject.title}]]")
+        parts.append(f"== {lx.references[0]} ==\n{lx.references[1]}")
+        category = lx.category.format(word=self._topic_word(topic).capitalize(), noun=w.type_nouns[subject.type][0])
+        parts.append(f"[[{self._prefix(lx.category_prefixes, subject.title)}:{category}]]")
+        parts.append("\n".join(f"[[{lang}:{subject.title}]]" for lang in w.other_langs))
         return "\n\n".join(parts)
 
 
@@ -588,6 +757,10 @@ def write_wikipedia(world: World, xml_path: Path, index_path: Path) -> Dict[str,
                 redirect_of[i] = alias
                 break
     writer = ArticleWriter(world, redirect_of)
+    lx = world.language
+    keywords = lx.redirects
+    # Real dumps hold the redirect's target in `<redirect title>` (the world wrote the redirect's own title there
+    # until this was found; parse-wikipedia then mapped those redirects to themselves).
     pages: List[str] = []
     page_id = 10
     counts = {"articles": 0, "redirects": 0, "other_pages": 0}
@@ -599,26 +772,31 @@ def write_wikipedia(world: World, xml_path: Path, index_path: Path) -> Dict[str,
         if idx in redirect_of:
             alias = redirect_of[idx]
             # Real dumps carry both the <redirect> element and the #REDIRECT text; a few old pages only the text.
-            element = alias if rank % 10 else None
-            pages.append(_page_xml(alias, 0, page_id, f"#REDIRECT [[{e.title}]]\n\n{{{{R from alternative name}}}}", element))
+            element = e.title if rank % 10 else None
+            # The text alone must say it: the wiki's own keyword; with the element, also the others (#REDIRECT).
+            keyword = keywords[rank % len(keywords)] if element else keywords[0]
+            pages.append(_page_xml(alias, 0, page_id, f"{keyword} [[{e.title}]]{lx.redirect_note}", element))
             counts["redirects"] += 1
             page_id += 1
         if rank % 50 == 0:
-            pages.append(_page_xml(f"Template:Infobox {TYPE_NOUNS[e.type][0]}", 10, page_id,
-                                   "{| class=\"infobox\"\n| {{{name}}}\n|}<noinclude>[[Category:Infobox templates]]</noinclude>"))
+            pages.append(_page_xml(f"{lx.namespace(10)}:Infobox {world.type_nouns[e.type][0]}", 10, page_id,
+                                   "{| class=\"infobox\"\n| {{{name}}}\n|}<noinclude>"
+                                   f"[[{lx.namespace(14)}:{lx.infobox_category}]]</noinclude>"))
             counts["other_pages"] += 1
             page_id += 1
     # Redirects of entities without an article page still resolve links.
     with_article = set(subjects.tolist())
-    for idx, alias in sorted(redirect_of.items()):
+    for n, (idx, alias) in enumerate(sorted(redirect_of.items())):
         if idx not in with_article:
-            pages.append(_page_xml(alias, 0, page_id, f"#REDIRECT [[{world.entities[idx].title}]]", alias))
+            keyword = keywords[n % len(keywords)]
+            target = world.entities[idx].title
+            pages.append(_page_xml(alias, 0, page_id, f"{keyword} [[{target}]]", target))
             counts["redirects"] += 1
             page_id += 1
     with atomic_path(xml_path) as xml_tmp, atomic_path(index_path) as index_tmp:
         index_lines: List[str] = []
         with open(xml_tmp, "wb") as out:
-            out.write(bz2.compress(SITEINFO.format(lang=cfg.lang).encode("utf8"), 9))
+            out.write(bz2.compress(siteinfo_xml(cfg.lang).encode("utf8"), 9))
             for start in range(0, len(pages), PAGES_PER_STREAM):
                 offset = out.tell()
                 chunk = pages[start:start + PAGES_PER_STREAM]
