@@ -26,13 +26,16 @@ def main(
                                            "(floret trains at ~0.5 MB/s per epoch and thread)"),
     vector_threads: int = typer.Option(1, help="floret threads; more than 1 is faster but not deterministic"),
     seed: int = typer.Option(0),
+    extra_entities: str = typer.Option("", "--extra-entities", help="custom entities (JSONL, see "
+                                                  "wikiel/custom.py) added on top of the pruned KB, never pruned"),
 ):
     with cli_errors():
         require_spacy_lang(lang)
         settings = PruneSettings(min_freq, min_pair, max_per_alias, max_entities, max_aliases)
         stats = build_kb(wikidata_dir, wikipedia_dir, output_dir, settings, lang=lang, vectors=vectors or None,
                          vector_dim=vector_dim, vector_epochs=vector_epochs, max_vector_text_mb=max_vector_text_mb,
-                         vector_threads=vector_threads, seed=seed)
+                         vector_threads=vector_threads, seed=seed,
+                         extra_entities=Path(extra_entities) if extra_entities else None)
         c = stats["counts"]
         print(f"KB: {c['entities']} entities, {c['aliases']} aliases, {c['pairs']} pairs, "
               f"{c['kb_bytes'] / 1e6:.1f} MB on disk -> {output_dir}")

@@ -171,9 +171,34 @@ def is_custom(wikidata_dir: Path) -> bool:
         return False
 
 
+def merge_extra_entities(entities: List[KBEntity], path: Path) -> Tuple[List[KBEntity], Dict[str, int]]:
+    """Add the entities of a custom JSONL file (`wikiel.custom` format) on top of the pruned ones, never pruned:
+    an id already in the KB gets the file's aliases (and its description and type where the file gives them);
+    a new id enters with count max(frequency, 1). Returns the entities (same order, new ones last by id)."""
+    from .custom import read_entities
+
+    extra = read_entities(path)
+    by_qid = {e.qid: e for e in entities}
+    counts = {"extra_entities": len(extra), "extra_merged": 0, "extra_added": 0}
+    added = []
+    for ce in extra.values():
+        e = by_qid.get(ce.id)
+        if e is not None:
+            e.aliases = list(dict.fromkeys([*e.aliases, ce.name, *ce.aliases]))
+            e.description = ce.description or e.description
+            e.type = ce.types[0] if ce.types else e.type
+            counts["extra_merged"] += 1
+        else:
+            added.append(KBEntity(ce.id, ce.id, ce.name, ce.description, list(ce.aliases), [],
+                                  max(ce.frequency or 0, 1), ce.type))
+            counts["extra_added"] += 1
+    return entities + sorted(added, key=lambda e: e.qid), counts
+
+
 def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings: PruneSettings,
              lang: str = "en", vectors: Optional[str] = None, vector_dim: int = 64, vector_epochs: int = 5,
-             max_vector_text_mb: int = 100, vector_threads: int = 1, seed: int = 0) -> dict:
+             max_vector_text_mb: int = 100, vector_threads: int = 1, seed: int = 0,
+             extra_entities: Optional[Path] = None) -> dict:
     """Build the spaCy KB under `output_dir/kb`, plus `entities.jsonl`, the vectors pipeline and `stats.json`."""
     from spacy.kb import InMemoryLookupKB
 
@@ -202,6 +227,9 @@ def build_kb(wikidata_dir: Path, wikipedia_dir: Path, output_dir: Path, settings
     mapper = TypeMapper.from_tsv(wikidata_dir / "subclass_of.tsv")
     for e in entities:
         e.type = e.type or mapper.entity_type(e.types)  # a custom KB's records carry their type
+    if extra_entities:
+        entities, extra_counts = merge_extra_entities(entities, Path(extra_entities))
+        stats.counts.update(extra_counts)
     title_to_qid = {e.title: e.qid for e in entities}
     pairs, n_rows = collect_pairs(wikipedia_dir / "link_counts.tsv", redirects, title_to_qid)
     aliases = select_aliases(pairs, structured_aliases(entities, redirects, title_to_qid), settings)
