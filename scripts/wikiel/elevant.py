@@ -41,6 +41,7 @@ import orjson
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .recall import ranked_ids
 from .util import InputError, PathLike
 
 QID_RE = re.compile(r"Q\d+")
@@ -274,11 +275,6 @@ def _kb_score(ent: Span) -> Optional[float]:
     return float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
 
 
-def _ranked_candidates(el, span: Span) -> List[str]:
-    candidates = sorted(el.get_candidates(el.kb, span), key=lambda c: (-c.prior_prob, c.entity_))
-    return [c.entity_ for c in candidates]
-
-
 def score_gold_spans(nlp: Language, bdoc: BenchmarkDoc, tally: Tally) -> None:
     el = nlp.get_pipe(ENTITY_LINKER)
     doc, kept = gold_span_doc(nlp, bdoc, tally)
@@ -304,7 +300,7 @@ def score_gold_spans(nlp: Language, bdoc: BenchmarkDoc, tally: Tally) -> None:
         if score is not None:
             tally.n["kb_score_n_" + ("correct" if correct else "wrong")] += 1
             tally.n["kb_score_sum_" + ("correct" if correct else "wrong")] += score
-        ids = _ranked_candidates(el, ent if ent is not None else Span(doc, key[0], key[1], label=GOLD_LABEL))
+        ids = ranked_ids(el.get_candidates(el.kb, ent if ent is not None else Span(doc, key[0], key[1], label=GOLD_LABEL)))
         tally.n["candidates"] += len(ids)
         rank = ids.index(label.entity_id) if label.entity_id in ids else None
         tally.n["oracle_hits"] += rank is not None
