@@ -7,7 +7,7 @@ import typer
 from wikiel.util import atomic_open, read_json
 
 STEP_ORDER = ["parse-wikidata", "parse-wikipedia", "build-kb", "extract-mentions", "train", "evaluate",
-              "learning-curve"]
+              "build-linker", "evaluate-benchmarks", "learning-curve"]
 HEADLINE_COUNTS = {
     "parse-wikidata": ["kept", "entities", "bytes_in"],
     "parse-wikipedia": ["articles", "redirects", "links", "input_bytes"],
@@ -15,6 +15,8 @@ HEADLINE_COUNTS = {
     "extract-mentions": ["train.mentions", "dev.mentions"],
     "learning-curve": ["points", "train_mentions_available"],
     "evaluate": ["mentions"],
+    "build-linker": ["detection_threshold", "nil_threshold", "dev.gold_mentions"],
+    "evaluate-benchmarks": ["benchmarks", "docs", "gold_labels", "gold_in_kb"],
 }
 
 
