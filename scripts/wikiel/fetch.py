@@ -339,10 +339,10 @@ def use_excerpts(out_dir: Path, lang: str = "en", excerpts_dir: Path = EXCERPTS_
 def use_world(out_dir: Path, lang: str, n_entities: int, n_articles: int, seed: int,
               zipf: Optional[float] = None) -> Dict[str, Any]:
     """Generate a synthetic world into OUTPUT_DIR/world with `wikiel.world` and write the manifest."""
-    from .world import WorldConfig, generate_world as generate
+    from .world import generate_world as generate
 
-    files = generate(out_dir / "world", n_entities=n_entities, n_articles=n_articles, seed=seed, lang=lang,
-                     zipf=WorldConfig.zipf if zipf is None else zipf)
+    knobs = {} if zipf is None else {"zipf": zipf}
+    files = generate(out_dir / "world", n_entities=n_entities, n_articles=n_articles, seed=seed, lang=lang, **knobs)
     return write_manifest(out_dir, "world", lang, None, [files["wikidata"]], files["wikipedia"],
                           files.get("wikipedia_index"))
 
