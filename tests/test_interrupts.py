@@ -162,7 +162,7 @@ def big_inputs(references, tmp_path_factory) -> Dict[str, Path]:
              if line.strip() not in (b"[", b"]", b"")]
     entities = root / "entities.json"
     entities.write_bytes(b"[\n" + b",\n".join(lines * 25) + b"\n]\n")
-    files = generate_world(root / "world", n_entities=1500, n_articles=1500, seed=1)
+    files = generate_world(root / "world", n_entities=6000, n_articles=5000, seed=1)
     return {"wikidata": entities, "wikipedia": files["wikipedia"], "wikipedia_index": files["wikipedia_index"]}
 
 
