@@ -15,9 +15,8 @@ import orjson
 from spacy.language import Language
 from tqdm import tqdm
 
+from .el_components import NIL
 from .util import InputError, atomic_open
-
-NIL = "NIL"
 
 
 def load_linker(name_or_path: Union[str, Path]) -> Language:
