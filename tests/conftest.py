@@ -1,4 +1,5 @@
 """Shared test helpers: running the spaCy project workflow in a scratch copy of the repository."""
+
 import shutil
 import subprocess
 import sys
@@ -19,9 +20,21 @@ def run_project_copy(work: Path, overrides: Dict[str, object], workflow: str = "
             shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, work / name)
-    proc = subprocess.run([sys.executable, "-m", "spacy", "project", "run", workflow, str(work),
-                           *[f"--vars.{k}={v}" for k, v in overrides.items()]],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "project",
+            "run",
+            workflow,
+            str(work),
+            *[f"--vars.{k}={v}" for k, v in overrides.items()],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
         pytest.fail(f"workflow {workflow!r} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return work

@@ -1,4 +1,5 @@
 """Abbreviation definitions (Schwartz & Hearst) and the `wikiel_abbreviations` component."""
+
 import numpy as np
 import pytest
 import spacy
@@ -6,28 +7,39 @@ from spacy.kb import InMemoryLookupKB
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 
-from wikiel.abbreviations import AbbreviationLinker, find_abbreviations, long_form_start, valid_short_form
+from wikiel.pipeline.abbreviations import AbbreviationLinker, find_abbreviations, long_form_start, valid_short_form
 
 POSITIVES = [
     # (sentence, long form, short form)
-    ("We inhibited phosphatidylinositol-3-kinase (PI3K) in all cell lines.",
-     "phosphatidylinositol-3-kinase", "PI3K"),
+    ("We inhibited phosphatidylinositol-3-kinase (PI3K) in all cell lines.", "phosphatidylinositol-3-kinase", "PI3K"),
     ("The World Health Organization (WHO) declared a pandemic in March.", "World Health Organization", "WHO"),
     ("Serum levels of tumour necrosis factor alpha (TNF-α) were elevated.", "tumour necrosis factor alpha", "TNF-α"),
     ("All patients underwent magnetic resonance imaging (MRI) at baseline.", "magnetic resonance imaging", "MRI"),
     ("Cells were exposed to 5-fluorouracil (5-FU) for 24 hours.", "5-fluorouracil", "5-FU"),
     ("We measured interleukin-6 (IL-6; ref. 12) in serum.", "interleukin-6", "IL-6"),
-    ("Titres were high (measured by enzyme-linked immunosorbent assay (ELISA)) in all cases.",
-     "enzyme-linked immunosorbent assay", "ELISA"),
+    (
+        "Titres were high (measured by enzyme-linked immunosorbent assay (ELISA)) in all cases.",
+        "enzyme-linked immunosorbent assay",
+        "ELISA",
+    ),
     ("Children with acute lymphoblastic leukaemia (ALL) were enrolled.", "acute lymphoblastic leukaemia", "ALL"),
     ("Small interfering RNA (siRNA) knocked down the transcript.", "Small interfering RNA", "siRNA"),
-    ("Samples were analysed by reverse transcription polymerase chain reaction (RT-PCR).",
-     "reverse transcription polymerase chain reaction", "RT-PCR"),
-    ("The National Aeronautics and Space Administration (NASA) launched the probe.",
-     "National Aeronautics and Space Administration", "NASA"),
+    (
+        "Samples were analysed by reverse transcription polymerase chain reaction (RT-PCR).",
+        "reverse transcription polymerase chain reaction",
+        "RT-PCR",
+    ),
+    (
+        "The National Aeronautics and Space Administration (NASA) launched the probe.",
+        "National Aeronautics and Space Administration",
+        "NASA",
+    ),
     ("The US Food and Drug Administration (FDA) approved the drug.", "Food and Drug Administration", "FDA"),
-    ("Smokers often develop chronic obstructive pulmonary disease (COPD).",
-     "chronic obstructive pulmonary disease", "COPD"),
+    (
+        "Smokers often develop chronic obstructive pulmonary disease (COPD).",
+        "chronic obstructive pulmonary disease",
+        "COPD",
+    ),
     ("Expression of tumor necrosis factor-α (TNF-α) rose.", "tumor necrosis factor-α", "TNF-α"),
     ("The World Health Organization's (WHO) guidance changed.", "World Health Organization", "WHO"),
     # reverse pattern: SHORT (long form)
@@ -74,7 +86,9 @@ def test_several_definitions_and_no_sentences():
     nlp = spacy.blank("en")  # no sentence boundaries: the doc is one window
     doc = nlp("We used chronic obstructive pulmonary disease (COPD) cohorts from the United Kingdom (UK).")
     assert [(lf.text, sf.text) for lf, sf in find_abbreviations(doc)] == [
-        ("chronic obstructive pulmonary disease", "COPD"), ("United Kingdom", "UK")]
+        ("chronic obstructive pulmonary disease", "COPD"),
+        ("United Kingdom", "UK"),
+    ]
 
 
 def test_matching_rules():
@@ -95,9 +109,15 @@ def test_matching_rules():
 
 
 # ---- the component in a pipeline -------------------------------------------------------------------------------
-ENTITIES = {"Q1": "phosphatidylinositol 3-kinase", "Q2": "World Health Organization", "Q3": "US FDA",
-            "Q4": "magnetic resonance imaging", "Q7": "The Who (band)", "Q8": "health organization",
-            "Q9": "insulin"}
+ENTITIES = {
+    "Q1": "phosphatidylinositol 3-kinase",
+    "Q2": "World Health Organization",
+    "Q3": "US FDA",
+    "Q4": "magnetic resonance imaging",
+    "Q7": "The Who (band)",
+    "Q8": "health organization",
+    "Q9": "insulin",
+}
 ALIASES = {  # alias -> (QID, prior); one candidate each so outcomes do not depend on the untrained model
     "phosphatidylinositol-3-kinase": ("Q1", 0.9),
     "World Health Organization": ("Q2", 0.8),
@@ -155,8 +175,11 @@ def ents_of(doc):
 
 def test_pipeline_links_short_forms(nlp):
     doc = nlp("We inhibited phosphatidylinositol-3-kinase (PI3K). PI3K activity fell.")
-    assert ents_of(doc) == [("phosphatidylinositol-3-kinase", "Q1", "PROTEIN"), ("PI3K", "Q1", "PROTEIN"),
-                            ("PI3K", "Q1", "PROTEIN")]
+    assert ents_of(doc) == [
+        ("phosphatidylinositol-3-kinase", "Q1", "PROTEIN"),
+        ("PI3K", "Q1", "PROTEIN"),
+        ("PI3K", "Q1", "PROTEIN"),
+    ]
     # spaCy's EntityLinker sets no score: the prior of the long form's QID is used
     assert [e._.kb_score for e in doc.ents[1:]] == [pytest.approx(0.9), pytest.approx(0.9)]
     assert [(s.text, lf.text) for s, lf in doc._.abbreviations] == [("PI3K", "phosphatidylinositol-3-kinase")]
@@ -180,8 +203,11 @@ def test_link_definition_off():
     nlp = build_pipeline(link_definition=False)
     doc = nlp("We inhibited phosphatidylinositol-3-kinase (PI3K). PI3K activity fell.")
     # the NIL ruler ent on the definition stays as it was; the later use is linked
-    assert ents_of(doc) == [("phosphatidylinositol-3-kinase", "Q1", "PROTEIN"), ("PI3K", "NIL", "PROTEIN"),
-                            ("PI3K", "Q1", "PROTEIN")]
+    assert ents_of(doc) == [
+        ("phosphatidylinositol-3-kinase", "Q1", "PROTEIN"),
+        ("PI3K", "NIL", "PROTEIN"),
+        ("PI3K", "Q1", "PROTEIN"),
+    ]
 
 
 def test_unknown_long_form_stays_unlinked(nlp):
@@ -193,8 +219,7 @@ def test_unknown_long_form_stays_unlinked(nlp):
 def test_short_form_linked_elsewhere_is_kept(nlp):
     doc = nlp("The World Health Organization (WHO) met. WHO issued guidance.")
     # the ruler found "WHO" and the KB links it to another entity: those links are kept
-    assert ents_of(doc) == [("World Health Organization", "Q2", "ORG"), ("WHO", "Q7", "ORG"),
-                            ("WHO", "Q7", "ORG")]
+    assert ents_of(doc) == [("World Health Organization", "Q2", "ORG"), ("WHO", "Q7", "ORG"), ("WHO", "Q7", "ORG")]
 
 
 def test_suffix_ent_that_cannot_explain_the_short_form_is_not_used(nlp):
@@ -206,8 +231,12 @@ def test_suffix_ent_that_cannot_explain_the_short_form_is_not_used(nlp):
 
 def test_covering_ent_is_used(nlp):
     doc = nlp("The US Food and Drug Administration (FDA) approved insulin. The FDA also approved it.")
-    assert ents_of(doc) == [("US Food and Drug Administration", "Q3", "ORG"), ("FDA", "Q3", "ORG"),
-                            ("insulin", "Q9", "CHEMICAL"), ("FDA", "Q3", "ORG")]
+    assert ents_of(doc) == [
+        ("US Food and Drug Administration", "Q3", "ORG"),
+        ("FDA", "Q3", "ORG"),
+        ("insulin", "Q9", "CHEMICAL"),
+        ("FDA", "Q3", "ORG"),
+    ]
 
 
 def test_docs_without_definitions_are_untouched(nlp):

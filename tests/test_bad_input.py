@@ -1,5 +1,6 @@
 """Bad input through the step CLIs: a non-zero exit and ONE clear `ERROR:` line naming the file and, where it applies,
 the line or byte offset; never a Python traceback, and never a silently empty or partial result."""
+
 import bz2
 import gzip
 import re
@@ -9,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from wikiel.kb import PruneSettings, build_kb
-from wikiel.wikidata import parse_wikidata
-from wikiel.wikipedia import Settings, parse_wikipedia
-from wikiel.world import generate_world
+from wikiel.kb.build import PruneSettings, build_kb
+from wikiel.sources.wikidata import parse_wikidata
+from wikiel.sources.wikipedia import Settings, parse_wikipedia
+from wikiel.synthetic.world import generate_world
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -37,14 +38,21 @@ def parsed(world, tmp_path_factory):
     parse_wikidata([world["wikidata"]], root / "wikidata", progress=False)
     parse_wikipedia(world["wikipedia"], root / "wikipedia", progress=False)
     parse_wikipedia(world["wikipedia"], root / "wikipedia_no_dev", Settings(dev_percent=0), progress=False)
-    build_kb(root / "wikidata", root / "wikipedia_no_dev", root / "kb", PruneSettings(min_freq=2, min_pair=1),
-             vector_dim=16, vector_epochs=1)
+    build_kb(
+        root / "wikidata",
+        root / "wikipedia_no_dev",
+        root / "kb",
+        PruneSettings(min_freq=2, min_pair=1),
+        vector_dim=16,
+        vector_epochs=1,
+    )
     return root
 
 
 def run(script, *args):
-    return subprocess.run([sys.executable, str(SCRIPTS / script), *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / script), *map(str, args)], capture_output=True, text=True, timeout=300
+    )
 
 
 def error_line(proc, own_line=True):
@@ -56,7 +64,7 @@ def error_line(proc, own_line=True):
     assert len(lines) == 1, proc.stderr[-3000:]
     if own_line:
         assert lines[0].startswith("ERROR:"), lines[0]
-    return lines[0][lines[0].index("ERROR:"):]
+    return lines[0][lines[0].index("ERROR:") :]
 
 
 def located(path):
@@ -72,7 +80,7 @@ def write(path, data):
 def flip(data, at=None, n=64):
     """The data with n bytes inverted from `at` (default: the middle), as in a damaged bz2 block."""
     at = len(data) // 2 if at is None else at
-    return data[:at] + bytes(b ^ 0xFF for b in data[at:at + n]) + data[at + n:]
+    return data[:at] + bytes(b ^ 0xFF for b in data[at : at + n]) + data[at + n :]
 
 
 def entity_lines(world):
@@ -83,6 +91,7 @@ def entity_lines(world):
 
 # --- parse-wikidata -----------------------------------------------------------------------------------------
 
+
 def test_wikidata_truncated_gz(world, tmp_path):
     dump = write(tmp_path / "latest-all.json.gz", world["wikidata"].read_bytes()[:100_000])
     line = error_line(run("parse_wikidata.py", tmp_path / "out", "--dump", dump))
@@ -92,18 +101,21 @@ def test_wikidata_truncated_gz(world, tmp_path):
 
 def test_wikidata_truncated_bz2(world, tmp_path):
     data = bz2.compress(world["json"].read_bytes())
-    dump = write(tmp_path / "latest-all.json.bz2", data[:len(data) // 2])
+    dump = write(tmp_path / "latest-all.json.bz2", data[: len(data) // 2])
     line = error_line(run("parse_wikidata.py", tmp_path / "out", "--dump", dump))
     assert re.match(located(dump) + "cannot be read", line) and "truncated" in line
 
 
-@pytest.mark.parametrize("script, content", [
-    ("parse_wikidata.py", "json"),
-    ("parse_wikipedia.py", "xml"),
-])
+@pytest.mark.parametrize(
+    "script, content",
+    [
+        ("parse_wikidata.py", "json"),
+        ("parse_wikipedia.py", "xml"),
+    ],
+)
 def test_truncation_is_located(world, tmp_path, script, content):
     data = gzip.compress(world[content].read_bytes())
-    dump = write(tmp_path / "dump.gz", data[:len(data) // 2])
+    dump = write(tmp_path / "dump.gz", data[: len(data) // 2])
     line = error_line(run(script, tmp_path / "out", "--dump", dump))
     offset = re.search(r"\(byte ([\d,]+)\)", line)
     assert offset and int(offset.group(1).replace(",", "")) >= len(data) // 4, line
@@ -124,8 +136,9 @@ def malformed_dump(world, tmp_path):
 
 def test_wikidata_malformed_lines_beyond_max_bad_lines(world, tmp_path):
     dump, third_bad = malformed_dump(world, tmp_path)
-    line = error_line(run("parse_wikidata.py", tmp_path / "out", "--dump", dump, "--max-bad-lines", "2"),
-                      own_line=False)
+    line = error_line(
+        run("parse_wikidata.py", tmp_path / "out", "--dump", dump, "--max-bad-lines", "2"), own_line=False
+    )
     assert line.startswith(f"ERROR: {dump}:{third_bad}: more than 2 lines are not entity JSON")
     assert "--max-bad-lines" in line
 
@@ -140,8 +153,9 @@ def test_wikidata_non_utf8(world, tmp_path):
     i = passing[0]
     lines[i] = lines[i].replace(b'"value":"', b'"value":"\xff\xfe', 1)
     dump = write(tmp_path / "latin1.json", b"\n".join(lines))
-    line = error_line(run("parse_wikidata.py", tmp_path / "out", "--dump", dump, "--max-bad-lines", "0"),
-                      own_line=False)
+    line = error_line(
+        run("parse_wikidata.py", tmp_path / "out", "--dump", dump, "--max-bad-lines", "0"), own_line=False
+    )
     assert line.startswith(f"ERROR: {dump}:{i + 1}: more than 0 lines are not entity JSON or not UTF-8")
 
 
@@ -170,10 +184,11 @@ def test_wikidata_unknown_language(world, tmp_path):
 
 # --- parse-wikipedia ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("suffix, compress", [("bz2", bz2.compress), ("gz", gzip.compress)])
 def test_wikipedia_truncated(world, tmp_path, suffix, compress):
     data = compress(world["xml"].read_bytes())
-    dump = write(tmp_path / f"pages.xml.{suffix}", data[:len(data) // 2])
+    dump = write(tmp_path / f"pages.xml.{suffix}", data[: len(data) // 2])
     line = error_line(run("parse_wikipedia.py", tmp_path / "out", "--dump", dump))
     assert re.match(located(dump) + "cannot read or decompress", line) and "truncated" in line
     assert not (tmp_path / "out" / "articles.jsonl").exists()
@@ -181,11 +196,22 @@ def test_wikipedia_truncated(world, tmp_path, suffix, compress):
 
 def test_wikipedia_truncated_multistream(world, tmp_path):
     data = world["wikipedia"].read_bytes()
-    dump = write(tmp_path / world["wikipedia"].name, data[:len(data) // 2])
-    line = error_line(run("parse_wikipedia.py", tmp_path / "out", "--dump", dump, "--index", world["wikipedia_index"],
-                          "--n-process", "2"))
-    assert re.match(located(world["wikipedia_index"]) + rf"offset [\d,]+ is beyond the end of {re.escape(str(dump))}",
-                    line)
+    dump = write(tmp_path / world["wikipedia"].name, data[: len(data) // 2])
+    line = error_line(
+        run(
+            "parse_wikipedia.py",
+            tmp_path / "out",
+            "--dump",
+            dump,
+            "--index",
+            world["wikipedia_index"],
+            "--n-process",
+            "2",
+        )
+    )
+    assert re.match(
+        located(world["wikipedia_index"]) + rf"offset [\d,]+ is beyond the end of {re.escape(str(dump))}", line
+    )
 
 
 def test_wikipedia_corrupt_bz2_block(world, tmp_path):
@@ -195,17 +221,28 @@ def test_wikipedia_corrupt_bz2_block(world, tmp_path):
 
 
 def test_wikipedia_corrupt_stream_inside_a_multistream_range(world, tmp_path):
-    offsets = sorted({int(line.split(b":", 1)[0]) for line in bz2.decompress(world["wikipedia_index"].read_bytes())
-                      .splitlines()})
+    offsets = sorted(
+        {int(line.split(b":", 1)[0]) for line in bz2.decompress(world["wikipedia_index"].read_bytes()).splitlines()}
+    )
     damaged = offsets[1]  # the second stream of the first range of worker tasks
     data = flip(world["wikipedia"].read_bytes(), (offsets[1] + offsets[2]) // 2)
     dump = write(tmp_path / world["wikipedia"].name, data)
     # The CLI with worker tasks of 3 streams (2 MB by default: the whole small dump would be one task).
-    argv = ["parse_wikipedia.py", str(tmp_path / "out"), "--dump", str(dump), "--index", str(world["wikipedia_index"]),
-            "--n-process", "2"]
-    code = (f"import runpy, sys; sys.path.insert(0, {str(SCRIPTS)!r}); import wikiel.wikipedia as w; "
-            f"w.CHUNK_BYTES = {offsets[3] - offsets[0]}; sys.argv = {argv!r}; "
-            f"runpy.run_path({str(SCRIPTS / 'parse_wikipedia.py')!r}, run_name='__main__')")
+    argv = [
+        "parse_wikipedia.py",
+        str(tmp_path / "out"),
+        "--dump",
+        str(dump),
+        "--index",
+        str(world["wikipedia_index"]),
+        "--n-process",
+        "2",
+    ]
+    code = (
+        f"import runpy, sys; sys.path.insert(0, {str(SCRIPTS)!r}); import wikiel.wikipedia as w; "
+        f"w.CHUNK_BYTES = {offsets[3] - offsets[0]}; sys.argv = {argv!r}; "
+        f"runpy.run_path({str(SCRIPTS / 'parse_wikipedia.py')!r}, run_name='__main__')"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     line = error_line(proc)
     assert line.startswith(f"ERROR: {dump}") and re.search(rf"\b({damaged}|{damaged:,})\b", line), line
@@ -242,9 +279,11 @@ def test_wikipedia_unknown_language(world, tmp_path):
 
 # --- build-kb and extract-mentions: never a silently empty result --------------------------------------------
 
+
 def test_build_kb_nothing_passes_pruning(parsed, tmp_path):
-    line = error_line(run("build_kb.py", parsed / "wikidata", parsed / "wikipedia", tmp_path / "kb",
-                          "--min-freq", "1000000"))
+    line = error_line(
+        run("build_kb.py", parsed / "wikidata", parsed / "wikipedia", tmp_path / "kb", "--min-freq", "1000000")
+    )
     assert "no entity passed pruning (min_freq=1000000" in line and "vars.min_freq" in line
     assert not (tmp_path / "kb" / "kb").exists()
 
@@ -257,8 +296,22 @@ def test_build_kb_missing_parse_output(parsed, tmp_path):
 
 def test_build_kb_unknown_language(parsed, tmp_path):
     # 'zz' is no spaCy language ('xx' is spaCy's multi-language code).
-    line = error_line(run("build_kb.py", parsed / "wikidata", parsed / "wikipedia", tmp_path / "kb",
-                          "--min-freq", "2", "--min-pair", "1", "--vector-epochs", "1", "--lang", "zz"))
+    line = error_line(
+        run(
+            "build_kb.py",
+            parsed / "wikidata",
+            parsed / "wikipedia",
+            tmp_path / "kb",
+            "--min-freq",
+            "2",
+            "--min-pair",
+            "1",
+            "--vector-epochs",
+            "1",
+            "--lang",
+            "zz",
+        )
+    )
     assert "'zz'" in line and "lang" in line
 
 
@@ -269,8 +322,9 @@ def test_extract_mentions_without_dev_split(parsed, tmp_path):
 
 
 def test_extract_mentions_unknown_language(parsed, tmp_path):
-    line = error_line(run("extract_mentions.py", parsed / "wikipedia", parsed / "kb", tmp_path / "mentions",
-                          "--lang", "zz"))
+    line = error_line(
+        run("extract_mentions.py", parsed / "wikipedia", parsed / "kb", tmp_path / "mentions", "--lang", "zz")
+    )
     assert "'zz'" in line and "lang" in line
 
 

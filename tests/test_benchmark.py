@@ -1,4 +1,5 @@
 """The benchmark: projection arithmetic, the report's tables and marks, decompression timing, one tiny real run."""
+
 import bz2
 import gzip
 import os
@@ -9,8 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from wikiel.benchmark import (GIB, REAL_WIKIDATA_BYTES, DumpFile, Results, Settings, StepRun, measure_decompression,
-                              projection, projections, render_markdown, tree_rss_mb)
+from wikiel.bench.benchmark import (
+    GIB,
+    REAL_WIKIDATA_BYTES,
+    DumpFile,
+    Results,
+    Settings,
+    StepRun,
+    measure_decompression,
+    projection,
+    projections,
+    render_markdown,
+    tree_rss_mb,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,33 +39,51 @@ def dump(path, compressed_mb, decompressed_mb, wall):
 
 
 def parse_steps(wikidata_seconds, wikipedia_seconds, peak=100.0):
-    return {"parse-wikidata": step("parse-wikidata", wikidata_seconds, peak, entities=1000),
-            "parse-wikipedia": step("parse-wikipedia", wikipedia_seconds, peak, pages=500)}
+    return {
+        "parse-wikidata": step("parse-wikidata", wikidata_seconds, peak, entities=1000),
+        "parse-wikipedia": step("parse-wikipedia", wikipedia_seconds, peak, pages=500),
+    }
 
 
 def later_steps(peak=100.0):
-    return {"build-kb": step("build-kb", 100, peak, 100, entities=5000, vectors={"vector_text_bytes": 10_000_000}),
-            "extract-mentions": step("extract-mentions", 20, peak, 20, train={"mentions": 9000},
-                                     dev={"mentions": 1000})}
+    return {
+        "build-kb": step("build-kb", 100, peak, 100, entities=5000, vectors={"vector_text_bytes": 10_000_000}),
+        "extract-mentions": step("extract-mentions", 20, peak, 20, train={"mentions": 9000}, dev={"mentions": 1000}),
+    }
 
 
 @pytest.fixture
 def results():
     """4x world: Wikidata parses at 0.8 of gzip (met), Wikipedia at 0.08 of indexed_bzip2 (missed)."""
-    r = Results({"CPU": "test"}, "python scripts/benchmark.py out.md", Settings(1000, 100, 4, 2, 1000),
-                {"max_epochs": 2, "max_vector_text_mb": 500, "vector_threads": 4}, train_mentions=1000,
-                dev_mentions=250, wikidata_excerpt_bz2_bytes=700_000)
-    r.files["wikidata"] = {"1x": dump("wd1.gz", 1, 8, {"gzip": 0.1}),
-                           "4x": dump("wd4.gz", 4, 32, {"gzip": 0.4}),
-                           "excerpt": dump("ex.json.gz", 1, 7.5, {"gzip": 0.05})}
+    r = Results(
+        {"CPU": "test"},
+        "python scripts/benchmark.py out.md",
+        Settings(1000, 100, 4, 2, 1000),
+        {"max_epochs": 2, "max_vector_text_mb": 500, "vector_threads": 4},
+        train_mentions=1000,
+        dev_mentions=250,
+        wikidata_excerpt_bz2_bytes=700_000,
+    )
+    r.files["wikidata"] = {
+        "1x": dump("wd1.gz", 1, 8, {"gzip": 0.1}),
+        "4x": dump("wd4.gz", 4, 32, {"gzip": 0.4}),
+        "excerpt": dump("ex.json.gz", 1, 7.5, {"gzip": 0.05}),
+    }
     bz = {"indexed_bzip2 x2": 0.2, "bz2": 0.3}
-    r.files["wikipedia"] = {"1x": dump("wp1.bz2", 1, 5, bz),
-                            "4x": dump("wp4.bz2", 4, 20, {"indexed_bzip2 x2": 0.8, "bz2": 1.2}),
-                            "excerpt": dump("ex.xml.bz2", 1, 3.6, bz)}
-    r.steps = {"1x": {**parse_steps(0.15, 2.5), **later_steps()},
-               "4x": {**parse_steps(0.5, 10, peak=200.0), **later_steps(peak=110.0),
-                      "train": step("train", 10, 150, 10, best_dev_scores={})},
-               "excerpt": parse_steps(0.2, 1.0)}
+    r.files["wikipedia"] = {
+        "1x": dump("wp1.bz2", 1, 5, bz),
+        "4x": dump("wp4.bz2", 4, 20, {"indexed_bzip2 x2": 0.8, "bz2": 1.2}),
+        "excerpt": dump("ex.xml.bz2", 1, 3.6, bz),
+    }
+    r.steps = {
+        "1x": {**parse_steps(0.15, 2.5), **later_steps()},
+        "4x": {
+            **parse_steps(0.5, 10, peak=200.0),
+            **later_steps(peak=110.0),
+            "train": step("train", 10, 150, 10, best_dev_scores={}),
+        },
+        "excerpt": parse_steps(0.2, 1.0),
+    }
     return r
 
 
@@ -82,8 +112,14 @@ def test_projections_arithmetic(results):
 
 def test_render_markdown_tables_and_marks(results):
     report = render_markdown(results)
-    for heading in ("## Machine", "## Command", "## Parsing against raw decompression", "## Peak memory",
-                    "## KB, mentions and training", "## Projection to the real dumps"):
+    for heading in (
+        "## Machine",
+        "## Command",
+        "## Parsing against raw decompression",
+        "## Peak memory",
+        "## KB, mentions and training",
+        "## Projection to the real dumps",
+    ):
         assert heading in report
     wikidata_4x = next(line for line in report.splitlines() if line.startswith("| parse-wikidata | 4x |"))
     assert "| 0.80 | >= 0.8 | met |" in wikidata_4x
@@ -115,8 +151,21 @@ def test_tree_rss_counts_this_process():
 def test_tiny_benchmark_run(tmp_path):
     """End to end on tiny worlds (about a minute): the report is written and has numbers."""
     out = tmp_path / "benchmark.md"
-    command = [sys.executable, "scripts/benchmark.py", str(out), "--entities", "1500", "--articles", "250",
-               "--scale", "2", "--train-mentions", "200", "--workdir", str(tmp_path / "work")]
+    command = [
+        sys.executable,
+        "scripts/benchmark.py",
+        str(out),
+        "--entities",
+        "1500",
+        "--articles",
+        "250",
+        "--scale",
+        "2",
+        "--train-mentions",
+        "200",
+        "--workdir",
+        str(tmp_path / "work"),
+    ]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = out.read_text()

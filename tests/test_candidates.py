@@ -1,4 +1,5 @@
 """Candidate generators beyond exact match (normalised keys, trigram fuzzy lookup) and their recall@k."""
+
 import numpy as np
 import pytest
 import spacy
@@ -7,9 +8,9 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import registry
 
-from wikiel import linking
-from wikiel.linking import GENERATORS, KBIndex, kb_index, normalize_key
-from wikiel.recall import candidate_recall, recall_markdown
+from wikiel.evaluation.recall import candidate_recall, recall_markdown
+from wikiel.pipeline import candidates as linking
+from wikiel.pipeline.candidates import GENERATORS, KBIndex, kb_index, normalize_key
 
 DIM = 4
 ENTITIES = {"Q1": 100, "Q2": 80, "Q3": 60, "Q4": 40, "Q5": 30, "Q6": 20, "Q7": 10}
@@ -38,9 +39,11 @@ def span_of(text):
 
 def trigram_dice(a, b):
     """Reference: Dice of the sets of "\\x00"-padded character trigrams of two normalised keys."""
+
     def grams(s):
         p = "\x00" + s + "\x00"
-        return {p[i:i + 3] for i in range(len(p) - 2)}
+        return {p[i : i + 3] for i in range(len(p) - 2)}
+
     ga, gb = grams(a), grams(b)
     return 2 * len(ga & gb) / (len(ga) + len(gb))
 
@@ -49,11 +52,20 @@ def ids(candidates):
     return [c.entity_ for c in candidates]
 
 
-@pytest.mark.parametrize("text,key", [
-    ("Machine learning", "machine learning"), ("machine-learning", "machine learning"), ("Zürich", "zurich"),
-    ("U.S.", "us"), ("O’Brien", "obrien"), ("  New\tYork  City ", "new york city"), ("Ærø", "aero"),
-    ("Straße", "strasse"), ("!!!", ""),
-])
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ("Machine learning", "machine learning"),
+        ("machine-learning", "machine learning"),
+        ("Zürich", "zurich"),
+        ("U.S.", "us"),
+        ("O’Brien", "obrien"),
+        ("  New\tYork  City ", "new york city"),
+        ("Ærø", "aero"),
+        ("Straße", "strasse"),
+        ("!!!", ""),
+    ],
+)
 def test_normalize_key(text, key):
     assert normalize_key(text) == key
 
@@ -68,10 +80,16 @@ def test_exact_and_case_generators_unchanged_and_registered():
     assert [ids(c) for c in batch(kb, [span_of("US"), span_of("Zurich")])] == [["Q3", "Q4"], []]
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("Machine learning", ["Q1"]), ("machine-learning", ["Q1"]), ("MACHINE  LEARNING", ["Q1"]),
-    ("U.S.", ["Q3", "Q4"]), ("u.s", ["Q3", "Q4"]),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Machine learning", ["Q1"]),
+        ("machine-learning", ["Q1"]),
+        ("MACHINE  LEARNING", ["Q1"]),
+        ("U.S.", ["Q3", "Q4"]),
+        ("u.s", ["Q3", "Q4"]),
+    ],
+)
 def test_normalized_finds_what_case_misses(text, expected):
     kb = make_kb()
     assert ids(GENERATORS["normalized"](kb, span_of(text))) == expected
@@ -143,15 +161,20 @@ def test_garbage_finds_nothing(text):
 def test_ngram_search_is_exact_against_brute_force():
     rng = np.random.default_rng(0)
     syllables = ["ka", "ri", "to", "men", "sa", "lo", "ber", "un", "ic", "ha", "ne", "st"]
-    aliases = sorted({" ".join("".join(rng.choice(syllables, rng.integers(1, 4))) for _ in range(rng.integers(1, 3)))
-                      for _ in range(400)})
+    aliases = sorted(
+        {
+            " ".join("".join(rng.choice(syllables, rng.integers(1, 4))) for _ in range(rng.integers(1, 3)))
+            for _ in range(400)
+        }
+    )
     index = KBIndex(aliases)
     keys = [index.normalized.key(i) for i in range(index.normalized.n_keys)]
     assert sorted(keys) == sorted({normalize_key(a) for a in aliases})
     for query in ["karito", "menlo ber", "stic", "hane sa", "ka", "bermen unic"]:
         for s, limit in [(0.5, 5), (0.3, 10), (0.8, 3)]:
-            expected = sorted((-trigram_dice(query, k), i) for i, k in enumerate(keys)
-                              if trigram_dice(query, k) >= s - 1e-9)[:limit]
+            expected = sorted(
+                (-trigram_dice(query, k), i) for i, k in enumerate(keys) if trigram_dice(query, k) >= s - 1e-9
+            )[:limit]
             got = index.ngrams.search(query, s, limit)
             assert [(i, pytest.approx(-d)) for d, i in expected] == [(i, d) for i, d in got]
 
@@ -171,11 +194,15 @@ def test_entity_linker_runs_with_fuzzy_candidates():
     spacy.util.fix_random_seed(0)
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    el = nlp.add_pipe("entity_linker", config={
-        "entity_vector_length": DIM, "incl_prior": True,
-        "get_candidates": {"@misc": "wikiel.FuzzyCandidates.v1"},
-        "get_candidates_batch": {"@misc": "wikiel.FuzzyCandidatesBatch.v1"},
-    })
+    el = nlp.add_pipe(
+        "entity_linker",
+        config={
+            "entity_vector_length": DIM,
+            "incl_prior": True,
+            "get_candidates": {"@misc": "wikiel.FuzzyCandidates.v1"},
+            "get_candidates_batch": {"@misc": "wikiel.FuzzyCandidatesBatch.v1"},
+        },
+    )
     el.set_kb(make_kb)
     ref = nlp.make_doc("Zurich is big .")
     ref.ents = [Span(ref, 0, 1, label="X", kb_id="Q2")]
@@ -192,6 +219,7 @@ def recall_docs(vocab):
         d = Doc(vocab, words=words)
         d.ents = [Span(d, s, e, label="X", kb_id=q) for s, e, q in ents]
         return d
+
     return [
         doc(["machine", "Learning", "and", "US", "."], [(0, 2, "Q1"), (3, 4, "Q4")]),
         doc(["Zurich", ",", "U.S.", "and", "Albert", "Einstien"], [(0, 1, "Q2"), (2, 3, "Q3"), (4, 6, "Q5")]),
@@ -203,18 +231,44 @@ def test_candidate_recall_exact_numbers():
     kb = make_kb()
     result = candidate_recall(kb, recall_docs(kb.vocab))
     assert (result["mentions"], result["not_in_kb"], result["without_kb_id"]) == (6, 1, 1)
-    rows = {name: {k: v for k, v in row.items() if k not in ("us_per_mention", "first_call_seconds")}
-            for name, row in result["generators"].items()}
+    rows = {
+        name: {k: v for k, v in row.items() if k not in ("us_per_mention", "first_call_seconds")}
+        for name, row in result["generators"].items()
+    }
     # per mention (gold rank): machine Learning, US (Q4 after Q3), Zurich (Q2 after Q6), U.S., Albert Einstien, Qwxz
     assert rows == {
-        "exact": {"recall@1": 0.0, "recall@5": 0.1667, "recall@10": 0.1667, "oracle": 0.1667,
-                  "mean_candidates": 0.33, "no_candidates": 0.8333},
-        "case": {"recall@1": 0.1667, "recall@5": 0.3333, "recall@10": 0.3333, "oracle": 0.3333,
-                 "mean_candidates": 0.5, "no_candidates": 0.6667},
-        "normalized": {"recall@1": 0.3333, "recall@5": 0.6667, "recall@10": 0.6667, "oracle": 0.6667,
-                       "mean_candidates": 1.17, "no_candidates": 0.3333},
-        "fuzzy": {"recall@1": 0.5, "recall@5": 0.8333, "recall@10": 0.8333, "oracle": 0.8333,
-                  "mean_candidates": 1.5, "no_candidates": 0.1667},
+        "exact": {
+            "recall@1": 0.0,
+            "recall@5": 0.1667,
+            "recall@10": 0.1667,
+            "oracle": 0.1667,
+            "mean_candidates": 0.33,
+            "no_candidates": 0.8333,
+        },
+        "case": {
+            "recall@1": 0.1667,
+            "recall@5": 0.3333,
+            "recall@10": 0.3333,
+            "oracle": 0.3333,
+            "mean_candidates": 0.5,
+            "no_candidates": 0.6667,
+        },
+        "normalized": {
+            "recall@1": 0.3333,
+            "recall@5": 0.6667,
+            "recall@10": 0.6667,
+            "oracle": 0.6667,
+            "mean_candidates": 1.17,
+            "no_candidates": 0.3333,
+        },
+        "fuzzy": {
+            "recall@1": 0.5,
+            "recall@5": 0.8333,
+            "recall@10": 0.8333,
+            "oracle": 0.8333,
+            "mean_candidates": 1.5,
+            "no_candidates": 0.1667,
+        },
     }
     for row in result["generators"].values():
         assert row["us_per_mention"] > 0 and row["first_call_seconds"] >= 0

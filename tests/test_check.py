@@ -1,4 +1,5 @@
 """The `check` step: every asset of the manifest present, complete, of the right format, wiki and date."""
+
 import bz2
 import gzip
 import shutil
@@ -8,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from wikiel.check import BZ2_STREAM_START, HEAD_BYTES, check_assets, decompressed_head, dump_date_of
-from wikiel.fetch import use_excerpts, write_manifest
-from wikiel.world import generate_world
+from wikiel.sources.check import BZ2_STREAM_START, HEAD_BYTES, check_assets, decompressed_head, dump_date_of
+from wikiel.sources.fetch import use_excerpts, write_manifest
+from wikiel.synthetic.world import generate_world
 
 PROJECT = Path(__file__).resolve().parents[1]
 CLI = PROJECT / "scripts" / "check_assets.py"
@@ -59,8 +60,11 @@ def test_cli_prints_one_ok_line_per_asset(assets):
     proc = run_cli(manifest_of(assets), "--lang", "en")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert [line.split(":")[:2] for line in lines] == [["OK", " wikidata"], ["OK", " wikipedia"],
-                                                       ["OK", " wikipedia_index"]]
+    assert [line.split(":")[:2] for line in lines] == [
+        ["OK", " wikidata"],
+        ["OK", " wikipedia"],
+        ["OK", " wikipedia_index"],
+    ]
     assert proc.stderr == ""
 
 
@@ -96,7 +100,7 @@ def test_cli_names_each_problem_on_one_line(assets):
 
 def flip(path, start, n=16):
     data = bytearray(path.read_bytes())
-    data[start:start + n] = bytes(b ^ 0xFF for b in data[start:start + n])
+    data[start : start + n] = bytes(b ^ 0xFF for b in data[start : start + n])
     path.write_bytes(bytes(data))
 
 
@@ -118,24 +122,55 @@ BROKEN = [
     ("truncated bz2", "wikipedia_index", lambda p: cut(p, 1500), None, "ends inside a bz2 stream: it is truncated"),
     ("corrupt bz2", "wikipedia", lambda p: flip(p, 100), None, "is not valid bz2 data"),
     # A file cut short of the size the manifest was written with: only its end shows it.
-    ("cut inside the last stream", "wikipedia", lambda p: cut(p, p.stat().st_size - 100), None,
-     "ends inside its last bz2 stream: it is truncated"),
-    ("cut between streams", "wikipedia", lambda p: cut(p, last_stream_start(p)), None,
-     "does not end with </mediawiki>: it is cut short"),
+    (
+        "cut inside the last stream",
+        "wikipedia",
+        lambda p: cut(p, p.stat().st_size - 100),
+        None,
+        "ends inside its last bz2 stream: it is truncated",
+    ),
+    (
+        "cut between streams",
+        "wikipedia",
+        lambda p: cut(p, last_stream_start(p)),
+        None,
+        "does not end with </mediawiki>: it is cut short",
+    ),
     ("empty", "wikidata", lambda p: p.write_bytes(b""), None, ": is empty"),
-    ("not entities", "wikidata", lambda p: p.write_bytes(gzip.compress(b'[\n{"a": 1},\n]\n')), None,
-     "holds no Wikidata entity"),
-    ("bz2 named .gz", "wikidata", lambda p: p.write_bytes(bz2.compress(gzip.decompress(p.read_bytes()))), None,
-     "is named .gz but its content is bz2"),
-    ("not an index", "wikipedia_index", lambda p: p.write_bytes(bz2.compress(b"10:Foo\n")), None,
-     ":1: is not a multistream index: b'10:Foo' is not an offset:page_id:title line"),
-    ("index of another dump", "wikipedia_index", lambda p: p.write_bytes(bz2.compress(b"12345:10:Foo\n")), None,
-     ":1: does not belong to"),
+    (
+        "not entities",
+        "wikidata",
+        lambda p: p.write_bytes(gzip.compress(b'[\n{"a": 1},\n]\n')),
+        None,
+        "holds no Wikidata entity",
+    ),
+    (
+        "bz2 named .gz",
+        "wikidata",
+        lambda p: p.write_bytes(bz2.compress(gzip.decompress(p.read_bytes()))),
+        None,
+        "is named .gz but its content is bz2",
+    ),
+    (
+        "not an index",
+        "wikipedia_index",
+        lambda p: p.write_bytes(bz2.compress(b"10:Foo\n")),
+        None,
+        ":1: is not a multistream index: b'10:Foo' is not an offset:page_id:title line",
+    ),
+    (
+        "index of another dump",
+        "wikipedia_index",
+        lambda p: p.write_bytes(bz2.compress(b"12345:10:Foo\n")),
+        None,
+        ":1: does not belong to",
+    ),
 ]
 
 
-@pytest.mark.parametrize("key, before, after, expected", [case[1:] for case in BROKEN],
-                         ids=[case[0] for case in BROKEN])
+@pytest.mark.parametrize(
+    "key, before, after, expected", [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN]
+)
 def test_broken_asset(assets, key, before, after, expected):
     if before:
         before(assets[key])
@@ -179,14 +214,17 @@ def test_dump_date_from_file_name_must_match_manifest(assets):
     assert "is from 20240101, the manifest says 20240120" in found["wikidata"]
 
 
-@pytest.mark.parametrize("name, date", [
-    ("enwiki-20240101-pages-articles-multistream.xml.bz2", "20240101"),
-    ("enwiki-20240101-pages-articles-multistream-index.txt.bz2", "20240101"),
-    ("wikidata-20240101-all.json.gz", "20240101"),
-    ("latest-all.json.gz", "latest"),
-    ("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2", "latest"),
-    ("zh_min_nanwiki-20231120-pages-articles-multistream.xml.bz2", "20231120"),
-])
+@pytest.mark.parametrize(
+    "name, date",
+    [
+        ("enwiki-20240101-pages-articles-multistream.xml.bz2", "20240101"),
+        ("enwiki-20240101-pages-articles-multistream-index.txt.bz2", "20240101"),
+        ("wikidata-20240101-all.json.gz", "20240101"),
+        ("latest-all.json.gz", "latest"),
+        ("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2", "latest"),
+        ("zh_min_nanwiki-20231120-pages-articles-multistream.xml.bz2", "20231120"),
+    ],
+)
 def test_dump_date_of(name, date):
     assert dump_date_of(name) == date
 

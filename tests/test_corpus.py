@@ -1,7 +1,9 @@
 """Paragraph splitting of articles and training subsets."""
+
 import spacy
 
-from wikiel.corpus import count_mentions, paragraphs, subset_docs
+from wikiel.corpus.docs import count_mentions, subset_docs
+from wikiel.kb.tables import paragraphs
 
 
 def test_paragraphs_keep_link_offsets_relative():
@@ -19,8 +21,11 @@ def test_subset_docs_trims_to_exact_mention_count():
     docs = []
     for i in range(10):
         doc = nlp.make_doc("Paris and Rome and Oslo .")
-        doc.ents = [doc.char_span(0, 5, label="CITY", kb_id="Q90"), doc.char_span(10, 14, label="CITY", kb_id="Q220"),
-                    doc.char_span(19, 23, label="CITY", kb_id="Q585")]
+        doc.ents = [
+            doc.char_span(0, 5, label="CITY", kb_id="Q90"),
+            doc.char_span(10, 14, label="CITY", kb_id="Q220"),
+            doc.char_span(19, 23, label="CITY", kb_id="Q585"),
+        ]
         docs.append(doc)
     subset = subset_docs(docs, 7, seed=1)
     assert count_mentions(subset) == 7

@@ -1,6 +1,7 @@
 """Your own knowledge graph (`--vars.kb custom`): the input formats and their errors (file:line), the conversion into
 the parse steps' files, build-kb and extract-mentions on them, `.spacy` input, the fetch/check/parse wiring, and the
 worked example's generator."""
+
 import json
 import os
 import re
@@ -13,12 +14,14 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from wikiel import custom
-from wikiel.check import check_assets
-from wikiel.corpus import extract_mentions, read_docs
-from wikiel.custom import convert_custom, read_entities, read_mentions, read_priors
-from wikiel.fetch import read_manifest, use_custom
-from wikiel.kb import KBEntity, PruneSettings, build_kb, read_kb_entities, select_entities, title_index
+from wikiel.corpus.docs import read_docs
+from wikiel.corpus.mentions import extract_mentions
+from wikiel.kb.build import KBEntity, PruneSettings, build_kb, select_entities
+from wikiel.kb.tables import read_kb_entities, title_index
+from wikiel.sources import custom
+from wikiel.sources.check import check_assets
+from wikiel.sources.custom import convert_custom, read_entities, read_mentions, read_priors
+from wikiel.sources.fetch import read_manifest, use_custom
 from wikiel.util import InputError, OutputError, read_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,17 +29,31 @@ SCRIPTS = ROOT / "scripts"
 EXAMPLE = ROOT / "examples" / "custom_kb"
 
 ENTITIES = [
-    {"id": "ACME-1", "name": "Acme Corporation", "aliases": ["Acme", "ACME"], "description": "maker of anvils",
-     "types": ["COMPANY", "MANUFACTURER"], "frequency": 12},
+    {
+        "id": "ACME-1",
+        "name": "Acme Corporation",
+        "aliases": ["Acme", "ACME"],
+        "description": "maker of anvils",
+        "types": ["COMPANY", "MANUFACTURER"],
+        "frequency": 12,
+    },
     {"id": "acme_2", "name": "Acme River", "aliases": ["Acme"], "types": "RIVER"},
     {"id": "X", "name": "Initech"},
 ]
 DOCS = [
-    {"id": "d1", "text": "Acme sued Initech.", "split": "train",
-     "spans": [{"start": 0, "end": 4, "id": "ACME-1"}, {"start": 10, "end": 17, "id": "X"}]},
+    {
+        "id": "d1",
+        "text": "Acme sued Initech.",
+        "split": "train",
+        "spans": [{"start": 0, "end": 4, "id": "ACME-1"}, {"start": 10, "end": 17, "id": "X"}],
+    },
     {"id": "d2", "text": "The Acme flooded.", "split": "dev", "spans": [{"start": 4, "end": 8, "id": "acme_2"}]},
-    {"id": "d3", "text": "Acme again, near Gizmo.", "split": "train",
-     "spans": [{"start": 17, "end": 22, "id": "GIZMO"}, {"start": 0, "end": 4, "id": "acme_2"}]},
+    {
+        "id": "d3",
+        "text": "Acme again, near Gizmo.",
+        "split": "train",
+        "spans": [{"start": 17, "end": 22, "id": "GIZMO"}, {"start": 0, "end": 4, "id": "acme_2"}],
+    },
 ]
 
 
@@ -47,9 +64,11 @@ def write_jsonl(path: Path, records) -> Path:
 
 @pytest.fixture
 def tiny(tmp_path):
-    return {"entities": write_jsonl(tmp_path / "entities.jsonl", ENTITIES),
-            "mentions": write_jsonl(tmp_path / "mentions.jsonl", DOCS),
-            "priors": _write(tmp_path / "priors.tsv", "alias\tid\tcount\nAcme\tacme_2\t3\nthe river\tacme_2\t2\n")}
+    return {
+        "entities": write_jsonl(tmp_path / "entities.jsonl", ENTITIES),
+        "mentions": write_jsonl(tmp_path / "mentions.jsonl", DOCS),
+        "priors": _write(tmp_path / "priors.tsv", "alias\tid\tcount\nAcme\tacme_2\t3\nthe river\tacme_2\t2\n"),
+    }
 
 
 def _write(path: Path, text: str) -> Path:
@@ -66,16 +85,19 @@ def test_entities_are_read_with_defaults(tiny):
     assert entities["ACME-1"].aliases == ["Acme", "ACME"] and entities["ACME-1"].line == 1
 
 
-@pytest.mark.parametrize("line, message", [
-    ('{"id": "A", "name": "Alpha"', "is not JSON"),
-    ('{"id": "ACME-1", "name": "Again"}', "duplicate id 'ACME-1' (first at line 1)"),
-    ('{"id": "B", "name": "  "}', "entity 'B' has no name"),
-    ('{"name": "Nameless id"}', "'id' must be a non-empty string"),
-    ('{"id": "C\\tD", "name": "Tab"}', "has tabs, line breaks or surrounding spaces"),
-    ('{"id": "E", "name": "E", "frequency": -1}', "'frequency' must be a non-negative integer"),
-    ('{"id": "F", "name": "F", "aliases": ["F1", 2]}', "'aliases' must be a list of strings"),
-    ('["not", "an", "object"]', "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"id": "A", "name": "Alpha"', "is not JSON"),
+        ('{"id": "ACME-1", "name": "Again"}', "duplicate id 'ACME-1' (first at line 1)"),
+        ('{"id": "B", "name": "  "}', "entity 'B' has no name"),
+        ('{"name": "Nameless id"}', "'id' must be a non-empty string"),
+        ('{"id": "C\\tD", "name": "Tab"}', "has tabs, line breaks or surrounding spaces"),
+        ('{"id": "E", "name": "E", "frequency": -1}', "'frequency' must be a non-negative integer"),
+        ('{"id": "F", "name": "F", "aliases": ["F1", 2]}', "'aliases' must be a list of strings"),
+        ('["not", "an", "object"]', "expected a JSON object"),
+    ],
+)
 def test_entity_errors_name_file_and_line(tmp_path, line, message):
     path = write_jsonl(tmp_path / "entities.jsonl", [ENTITIES[0], "", line])
     with pytest.raises(InputError) as err:
@@ -89,28 +111,39 @@ def test_empty_entity_file(tmp_path):
         read_entities(_write(tmp_path / "entities.jsonl", "\n\n"))
 
 
-@pytest.mark.parametrize("spans, message", [
-    ([{"start": 0, "end": 40, "id": "X"}], "span [0, 40) -> 'X' is out of range (the text has 18 characters"),
-    ([{"start": 4, "end": 4, "id": "X"}], "is out of range"),
-    ([{"start": 0, "end": 4, "id": "X"}, {"start": 2, "end": 9, "id": "X"}], "spans [0, 4) -> 'X' and [2, 9) -> 'X' overlap"),
-    ([{"start": 4, "end": 5, "id": "X"}], "covers only whitespace"),
-    ([{"start": "0", "end": 4, "id": "X"}], "'start' and 'end' must be integers"),
-    ([{"start": 0, "end": 4}], "'spans[0].id' must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "spans, message",
+    [
+        ([{"start": 0, "end": 40, "id": "X"}], "span [0, 40) -> 'X' is out of range (the text has 18 characters"),
+        ([{"start": 4, "end": 4, "id": "X"}], "is out of range"),
+        (
+            [{"start": 0, "end": 4, "id": "X"}, {"start": 2, "end": 9, "id": "X"}],
+            "spans [0, 4) -> 'X' and [2, 9) -> 'X' overlap",
+        ),
+        ([{"start": 4, "end": 5, "id": "X"}], "covers only whitespace"),
+        ([{"start": "0", "end": 4, "id": "X"}], "'start' and 'end' must be integers"),
+        ([{"start": 0, "end": 4}], "'spans[0].id' must be a non-empty string"),
+    ],
+)
 def test_span_errors_name_file_and_line(tmp_path, spans, message):
-    path = write_jsonl(tmp_path / "mentions.jsonl", [DOCS[0], {"id": "bad", "text": "Acme sued Initech.", "spans": spans}])
+    path = write_jsonl(
+        tmp_path / "mentions.jsonl", [DOCS[0], {"id": "bad", "text": "Acme sued Initech.", "spans": spans}]
+    )
     with pytest.raises(InputError) as err:
         list(read_mentions(path))
     assert str(err.value).startswith(f"{path}:2: document 'bad': ") or str(err.value).startswith(f"{path}:2: ")
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize("record, message", [
-    ({"id": "d1", "text": "Again."}, "duplicate document id 'd1' (first at"),
-    ({"id": "d9", "text": "Text.", "split": "test"}, "'split' must be 'train' or 'dev'"),
-    ({"id": "d9", "text": ""}, "has no text"),
-    ({"id": "d9", "text": "Text.", "spans": {"start": 0}}, "'spans' must be a list"),
-])
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"id": "d1", "text": "Again."}, "duplicate document id 'd1' (first at"),
+        ({"id": "d9", "text": "Text.", "split": "test"}, "'split' must be 'train' or 'dev'"),
+        ({"id": "d9", "text": ""}, "has no text"),
+        ({"id": "d9", "text": "Text.", "spans": {"start": 0}}, "'spans' must be a list"),
+    ],
+)
 def test_document_errors(tmp_path, record, message):
     path = write_jsonl(tmp_path / "mentions.jsonl", [DOCS[0], record])
     with pytest.raises(InputError, match=f"^{re.escape(str(path))}:2: .*{re.escape(message)}"):
@@ -139,17 +172,30 @@ def test_conversion_writes_the_parse_files_exactly(tiny, tmp_path, capsys):
         '"aliases":["Acme","ACME"],"types":[],"type":"COMPANY"}',
         '{"qid":"X","title":"X","label":"Initech","description":"","aliases":[],"types":[],"type":"OTHER"}',
         '{"qid":"acme_2","title":"acme_2","label":"Acme River","description":"","aliases":["Acme"],"types":[],'
-        '"type":"RIVER"}']
+        '"type":"RIVER"}',
+    ]
     assert (wikidata / "subclass_of.tsv").read_text() == ""
     assert [orjson.loads(line) for line in (wikipedia / "articles.jsonl").read_bytes().splitlines()] == [
-        {"id": "d1", "title": "d1", "split": "train", "text": "Acme sued Initech.",
-         "links": [[0, 4, "ACME-1"], [10, 17, "X"]]},
+        {
+            "id": "d1",
+            "title": "d1",
+            "split": "train",
+            "text": "Acme sued Initech.",
+            "links": [[0, 4, "ACME-1"], [10, 17, "X"]],
+        },
         {"id": "d2", "title": "d2", "split": "dev", "text": "The Acme flooded.", "links": [[4, 8, "acme_2"]]},
-        {"id": "d3", "title": "d3", "split": "train", "text": "Acme again, near Gizmo.",
-         "links": [[0, 4, "acme_2"], [17, 22, "GIZMO"]]}]
+        {
+            "id": "d3",
+            "title": "d3",
+            "split": "train",
+            "text": "Acme again, near Gizmo.",
+            "links": [[0, 4, "acme_2"], [17, 22, "GIZMO"]],
+        },
+    ]
     # train spans (dev never feeds the counts) plus the priors; unknown ids stay links but are not counted
     assert (wikipedia / "link_counts.tsv").read_text() == (
-        "Acme\tACME-1\t1\nAcme\tacme_2\t4\nInitech\tX\t1\nthe river\tacme_2\t2\n")
+        "Acme\tACME-1\t1\nAcme\tacme_2\t4\nInitech\tX\t1\nthe river\tacme_2\t2\n"
+    )
     assert (wikipedia / "inlink_counts.tsv").read_text() == "ACME-1\t12\nX\t1\nacme_2\t1\n"
     assert (wikipedia / "redirects.tsv").read_text() == ""
     assert read_json(wikipedia / "siteinfo.json")["case"] == "case-sensitive"
@@ -159,7 +205,11 @@ def test_conversion_writes_the_parse_files_exactly(tiny, tmp_path, capsys):
     assert read_json(wikipedia / "stats.json")["step"] == "parse-wikipedia"
     w = read_json(wikidata / "stats.json")["counts"]
     assert (w["source"], w["entities"], w["with_description"], w["types"]) == (
-        "custom", 3, 1, {"COMPANY": 1, "OTHER": 1, "RIVER": 1})
+        "custom",
+        3,
+        1,
+        {"COMPANY": 1, "OTHER": 1, "RIVER": 1},
+    )
     assert "1 span(s) link to 1 id(s) not in" in capsys.readouterr().err
 
 
@@ -170,8 +220,10 @@ def test_strict_makes_unknown_ids_an_error(tiny, tmp_path):
 
 
 def test_hash_split_is_stable_and_follows_dev_percent(tmp_path, tiny):
-    docs = [{"id": f"doc{i}", "text": "Acme sued Initech.", "spans": [{"start": 0, "end": 4, "id": "ACME-1"}]}
-            for i in range(200)]
+    docs = [
+        {"id": f"doc{i}", "text": "Acme sued Initech.", "spans": [{"start": 0, "end": 4, "id": "ACME-1"}]}
+        for i in range(200)
+    ]
     path = write_jsonl(tmp_path / "many.jsonl", docs)
     splits = [custom.doc_split(d, 10) for d in read_mentions(path)]
     assert splits == [custom.doc_split(d, 10) for d in read_mentions(path)]
@@ -184,15 +236,19 @@ def test_hash_split_is_stable_and_follows_dev_percent(tmp_path, tiny):
 def test_spacy_docbin_input(tmp_path, tiny):
     nlp = spacy.blank("en")
     docbin = DocBin()
-    for text, ents in [("Acme sued Initech.", [(0, 4, "ACME-1"), (10, 17, "X")]),
-                       ("Initech and Acme merged.", [(0, 7, "X"), (12, 16, "NIL")])]:
+    for text, ents in [
+        ("Acme sued Initech.", [(0, 4, "ACME-1"), (10, 17, "X")]),
+        ("Initech and Acme merged.", [(0, 7, "X"), (12, 16, "NIL")]),
+    ]:
         doc = nlp.make_doc(text)
         doc.ents = [doc.char_span(s, e, label="ORG", kb_id=k) for s, e, k in ents]
         docbin.add(doc)
     docbin.to_disk(tmp_path / "train.spacy")
     docs = list(read_mentions(tmp_path / "train.spacy"))
     assert [(d.id, d.split, d.spans) for d in docs] == [
-        ("train.spacy#1", "train", [(0, 4, "ACME-1"), (10, 17, "X")]), ("train.spacy#2", "train", [(0, 7, "X")])]
+        ("train.spacy#1", "train", [(0, 4, "ACME-1"), (10, 17, "X")]),
+        ("train.spacy#2", "train", [(0, 7, "X")]),
+    ]
     folder = tmp_path / "mentions"
     folder.mkdir()
     (tmp_path / "train.spacy").rename(folder / "train.spacy")
@@ -226,10 +282,17 @@ def built(tmp_path_factory):
         docs.append({"id": f"doc{i}", "text": text, "spans": spans, "split": "dev" if i % 8 == 0 else "train"})
     mentions = write_jsonl(root / "mentions.jsonl", docs)
     convert_custom(entities, mentions, root / "corpus")
-    kb_stats = build_kb(root / "corpus" / "wikidata", root / "corpus" / "wikipedia", root / "kb",
-                        PruneSettings(min_freq=1, min_pair=1), vector_dim=16, vector_epochs=1)
-    mention_stats = extract_mentions(root / "corpus" / "wikipedia" / "articles.jsonl", root / "kb",
-                                     root / "corpus" / "wikipedia", root / "mentions")
+    kb_stats = build_kb(
+        root / "corpus" / "wikidata",
+        root / "corpus" / "wikipedia",
+        root / "kb",
+        PruneSettings(min_freq=1, min_pair=1),
+        vector_dim=16,
+        vector_epochs=1,
+    )
+    mention_stats = extract_mentions(
+        root / "corpus" / "wikipedia" / "articles.jsonl", root / "kb", root / "corpus" / "wikipedia", root / "mentions"
+    )
     return {"root": root, "kb": kb_stats, "mentions": mention_stats, "docs": docs}
 
 
@@ -238,10 +301,14 @@ def test_build_kb_keeps_entities_without_description_and_uses_their_types(built)
     assert counts["settings"]["require_description"] is False
     entities = read_kb_entities(built["root"] / "kb" / "entities.jsonl")
     assert {qid: (r["type"], r["description"]) for qid, r in entities.items()} == {
-        "ACME-1": ("COMPANY", "maker of anvils"), "acme_2": ("RIVER", ""), "X": ("OTHER", "")}
+        "ACME-1": ("COMPANY", "maker of anvils"),
+        "acme_2": ("RIVER", ""),
+        "X": ("OTHER", ""),
+    }
     assert counts["types"] == {"COMPANY": 1, "OTHER": 1, "RIVER": 1}
     assert title_index(entities)["acme_2"] == "acme_2"  # case-sensitive ids resolve as written
     from spacy.kb import InMemoryLookupKB
+
     kb = InMemoryLookupKB(spacy.blank("en").vocab, entity_vector_length=1)
     kb.from_disk(built["root"] / "kb" / "kb")
     assert sorted(c.entity_ for c in kb.get_alias_candidates("Acme")) == ["ACME-1", "acme_2"]
@@ -267,13 +334,24 @@ def test_description_still_required_for_wikidata():
 
 # ---- the workflow wiring: fetch, check, parse steps ------------------------------------------------------------
 def run(script, *args, cwd=None):
-    return subprocess.run([sys.executable, str(SCRIPTS / script), *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / script), *map(str, args)], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
 
 
 def test_fetch_check_and_parse_steps_with_a_custom_manifest(tiny, tmp_path):
-    proc = run("fetch_dumps.py", tmp_path / "assets", "--kb", "custom", "--custom-entities", tiny["entities"],
-               "--custom-mentions", tiny["mentions"], "--custom-priors", tiny["priors"])
+    proc = run(
+        "fetch_dumps.py",
+        tmp_path / "assets",
+        "--kb",
+        "custom",
+        "--custom-entities",
+        tiny["entities"],
+        "--custom-mentions",
+        tiny["mentions"],
+        "--custom-priors",
+        tiny["priors"],
+    )
     assert proc.returncode == 0, proc.stderr
     manifest = tmp_path / "assets" / "manifest.json"
     assert read_manifest(manifest)["source"] == "custom"
@@ -298,8 +376,16 @@ def test_fetch_check_and_parse_steps_with_a_custom_manifest(tiny, tmp_path):
 
 def test_fetch_validates_the_custom_files(tiny, tmp_path):
     bad = write_jsonl(tmp_path / "bad.jsonl", [ENTITIES[0], {"id": "Z"}])
-    proc = run("fetch_dumps.py", tmp_path / "assets", "--kb", "custom", "--custom-entities", bad,
-               "--custom-mentions", tiny["mentions"])
+    proc = run(
+        "fetch_dumps.py",
+        tmp_path / "assets",
+        "--kb",
+        "custom",
+        "--custom-entities",
+        bad,
+        "--custom-mentions",
+        tiny["mentions"],
+    )
     assert proc.returncode == 1 and f"ERROR: {bad}:2: entity 'Z' has no name" in proc.stderr
     proc = run("fetch_dumps.py", tmp_path / "assets", "--kb", "custom", "--custom-entities", tiny["entities"])
     assert proc.returncode == 1 and "needs --custom-entities and --custom-mentions" in proc.stderr
@@ -308,8 +394,9 @@ def test_fetch_validates_the_custom_files(tiny, tmp_path):
 
 
 def test_convert_cli(tiny, tmp_path):
-    proc = run("convert_custom_kb.py", tiny["entities"], tiny["mentions"], tmp_path / "corpus", "--priors",
-               tiny["priors"])
+    proc = run(
+        "convert_custom_kb.py", tiny["entities"], tiny["mentions"], tmp_path / "corpus", "--priors", tiny["priors"]
+    )
     assert proc.returncode == 0, proc.stderr
     assert "3 entities; 3 documents (2 train, 1 dev), 5 spans, 1 to unknown ids" in proc.stdout
     bad = write_jsonl(tmp_path / "m.jsonl", [{"id": "d", "text": "Acme", "spans": [{"start": 0, "end": 9, "id": "X"}]}])
@@ -323,8 +410,13 @@ def test_example_generator_is_deterministic_and_committed(tmp_path):
     outputs = []
     for hash_seed in ("1", "2"):
         out = tmp_path / f"run{hash_seed}"
-        proc = subprocess.run([sys.executable, str(EXAMPLE / "make_example.py"), str(out)], capture_output=True,
-                              text=True, timeout=300, env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        proc = subprocess.run(
+            [sys.executable, str(EXAMPLE / "make_example.py"), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
         assert proc.returncode == 0, proc.stderr
         outputs.append({name: (out / name).read_bytes() for name in ("entities.jsonl", "mentions.jsonl", "priors.tsv")})
     assert outputs[0] == outputs[1]
@@ -346,6 +438,6 @@ def test_example_is_valid_and_ambiguous():
             owners.setdefault(alias, set()).add(e.id)
     shared = [a for a, ids in owners.items() if len(ids) > 1]
     assert len(shared) >= 40 and {"MS", "PE", "Diabetes"} <= set(shared)
-    definitions = sum(d.text[e:e + 2] == " (" for d in docs for _, e, _ in d.spans)
+    definitions = sum(d.text[e : e + 2] == " (" for d in docs for _, e, _ in d.spans)
     assert definitions >= 300  # "long form (ABBR)" definitions
     assert any(e.description == "" for e in entities.values()) and any(not e.types for e in entities.values())

@@ -1,4 +1,5 @@
 """evaluate-benchmarks: ELEVANT reader, metrics on hand-made benchmarks with a stand-in pipeline, the CLI, real files."""
+
 import json
 import subprocess
 import sys
@@ -11,15 +12,27 @@ from spacy.tokens import Span
 from spacy.training import Example
 
 from conftest import ROOT, SHARED_DATA
-from wikiel.elevant import benchmark_files, evaluate_benchmark, evaluate_benchmarks, markdown_report, \
-    read_benchmark, summarize
+from wikiel.evaluation.elevant import (
+    benchmark_files,
+    evaluate_benchmark,
+    evaluate_benchmarks,
+    markdown_report,
+    read_benchmark,
+    summarize,
+)
 from wikiel.util import InputError
 
 SCRIPT = ROOT / "scripts" / "evaluate_benchmarks.py"
 BENCHMARKS = SHARED_DATA / "benchmarks"
 # docs and gold labels of the real files, as listed in ../shared/data/README.md
-REAL_COUNTS = {"kore50": (50, 144), "msnbc": (20, 755), "reuters-128": (128, 880), "rss-500": (500, 1000),
-               "spotlight": (58, 330), "wiki-fair-v2": (120, 3371)}
+REAL_COUNTS = {
+    "kore50": (50, 144),
+    "msnbc": (20, 755),
+    "reuters-128": (128, 880),
+    "rss-500": (500, 1000),
+    "spotlight": (58, 330),
+    "wiki-fair-v2": (120, 3371),
+}
 
 
 def build_stand_in():
@@ -41,12 +54,18 @@ def build_stand_in():
 
     def examples():
         doc = nlp.make_doc("Paris is lovely.")
-        return [Example.from_dict(doc, {"entities": [(0, 5, "GPE")], "links": {(0, 5): {"Q1": 1.0, "Q2": 0.0}},
-                                        "sent_starts": [1, 0, 0, 0]})]
+        return [
+            Example.from_dict(
+                doc,
+                {"entities": [(0, 5, "GPE")], "links": {(0, 5): {"Q1": 1.0, "Q2": 0.0}}, "sent_starts": [1, 0, 0, 0]},
+            )
+        ]
 
     nlp.initialize(get_examples=examples)
-    ruler.add_patterns([{"label": "GPE", "pattern": p} for p in ("Paris", "London", "Berlin", "Tokyo")]
-                       + [{"label": "PERSON", "pattern": "Paris Hilton"}])
+    ruler.add_patterns(
+        [{"label": "GPE", "pattern": p} for p in ("Paris", "London", "Berlin", "Tokyo")]
+        + [{"label": "PERSON", "pattern": "Paris Hilton"}]
+    )
     return nlp
 
 
@@ -69,13 +88,28 @@ def toy_docs():
     d = "London calling from Berlin. Paris later."
     return [
         {"id": 0, "title": "a", "text": a, "labels": [label(a, "Paris", "Q1"), label(a, "London", "Q3")]},
-        {"id": 1, "title": "b", "text": b, "labels": [
-            label(b, "Paris Hilton", "Q2", id=0, children=[1]), label(b, "Hilton", "Q2", id=1, parent=0),
-            label(b, "Berlin", "Q64"), label(b, "Tokyo", "Q1490"), label(b, "Bob", "<NIL>")]},
+        {
+            "id": 1,
+            "title": "b",
+            "text": b,
+            "labels": [
+                label(b, "Paris Hilton", "Q2", id=0, children=[1]),
+                label(b, "Hilton", "Q2", id=1, parent=0),
+                label(b, "Berlin", "Q64"),
+                label(b, "Tokyo", "Q1490"),
+                label(b, "Bob", "<NIL>"),
+            ],
+        },
         # the second Paris is Paris Hilton, and its span carries a trailing space (as in Reuters-128)
         {"id": 2, "title": "c", "text": c, "labels": [label(c, "Paris", "Q1"), label(c, "Paris", "Q2", nth=1, pad=1)]},
-        {"id": "d-4", "title": "d", "text": d, "evaluation_span": [0, d.index(" Paris")], "extra": {"x": 1},
-         "labels": [label(d, "London", "<NO_MAPPING>"), label(d, "Berlin", "Q4", optional=True)]},
+        {
+            "id": "d-4",
+            "title": "d",
+            "text": d,
+            "evaluation_span": [0, d.index(" Paris")],
+            "extra": {"x": 1},
+            "labels": [label(d, "London", "<NO_MAPPING>"), label(d, "Berlin", "Q4", optional=True)],
+        },
     ]
 
 
@@ -90,25 +124,57 @@ def test_metrics_on_toy_benchmark(tmp_path, nlp):
     assert (docs[2].labels[1].start, docs[2].labels[1].end) == (10, 15)
     s = summarize(evaluate_benchmark(nlp, docs))
     assert s["docs"] == 4
-    assert s["gold"] == {"labels": 11, "in_kb": 7, "out_of_kb": 2, "nil": 2, "nested": 1, "top_level": 10,
-                         "optional": 1, "coref": 0, "spans_trimmed": 1,
-                         "nil_kinds": {"<NIL>": 1, "<NO_MAPPING>": 1}}
+    assert s["gold"] == {
+        "labels": 11,
+        "in_kb": 7,
+        "out_of_kb": 2,
+        "nil": 2,
+        "nested": 1,
+        "top_level": 10,
+        "optional": 1,
+        "coref": 0,
+        "spans_trimmed": 1,
+        "nil_kinds": {"<NIL>": 1, "<NO_MAPPING>": 1},
+    }
     gs = s["gold_spans"]
     assert gs["overlap_dropped"] == 1 and gs["unaligned"] == 0  # the nested "Hilton" gives way to "Paris Hilton"
     # in-KB: Paris, London, Paris Hilton, Paris, Berlin right; "Paris" meaning Paris Hilton gets the city
     assert gs["in_kb"] == {"n": 6, "correct": 5, "accuracy": 0.8333}
     assert gs["out_of_kb"] == {"n": 2, "predicted_nil": 1, "nil_rate": 0.5}  # Tokyo NIL, Berlin (Q64) -> Q4
     assert gs["nil"] == {"n": 2, "predicted_nil": 1, "nil_rate": 0.5}  # Bob NIL, London (<NO_MAPPING>) -> Q3
-    assert gs["candidates"] == {"recall@1": 0.8333, "recall@5": 1.0, "recall@10": 1.0, "oracle": 1.0,
-                                "mean_candidates": 1.5}
+    assert gs["candidates"] == {
+        "recall@1": 0.8333,
+        "recall@5": 1.0,
+        "recall@10": 1.0,
+        "oracle": 1.0,
+        "mean_candidates": 1.5,
+    }
     assert gs["kb_score"] is None  # spaCy's EntityLinker sets no kb_score
     e2e = s["end_to_end"]
     # predictions: Paris, London, Paris Hilton (hits), Berlin->Q4 (gold Q64), Paris->Q1 (gold Q2), London->Q3 on NIL
     # gold (false positives), Berlin->Q4 on an optional label (neither), Paris outside the evaluation span (ignored)
-    assert {k: e2e[k] for k in ("gold", "gold_in_kb", "predictions", "tp", "fp", "fp_on_nil_gold",
-                                "matched_nested_or_optional", "outside_evaluation_span")} == {
-        "gold": 7, "gold_in_kb": 5, "predictions": 8, "tp": 4, "fp": 3, "fp_on_nil_gold": 1,
-        "matched_nested_or_optional": 1, "outside_evaluation_span": 1}
+    assert {
+        k: e2e[k]
+        for k in (
+            "gold",
+            "gold_in_kb",
+            "predictions",
+            "tp",
+            "fp",
+            "fp_on_nil_gold",
+            "matched_nested_or_optional",
+            "outside_evaluation_span",
+        )
+    } == {
+        "gold": 7,
+        "gold_in_kb": 5,
+        "predictions": 8,
+        "tp": 4,
+        "fp": 3,
+        "fp_on_nil_gold": 1,
+        "matched_nested_or_optional": 1,
+        "outside_evaluation_span": 1,
+    }
     assert (e2e["precision"], e2e["recall"], e2e["f1"], e2e["in_kb_recall"]) == (0.5714, 0.5714, 0.5714, 0.8)
     assert s["speed"]["gold_spans"]["docs_per_s"] > 0 and s["speed"]["end_to_end"]["mentions_per_s"] > 0
 
@@ -148,20 +214,23 @@ def test_kb_score_used_when_registered(tmp_path, nlp):
 GOOD = {"id": 1, "title": "t", "text": "Paris.", "labels": [{"span": [0, 5], "entity_id": "Q1"}]}
 
 
-@pytest.mark.parametrize("line, message", [
-    ('{"id": 1, "text": ', "malformed JSON"),
-    ('[1, 2]', "is not a JSON object"),
-    ('{"id": 1, "text": "x"}', "missing key(s) 'labels'"),
-    ('{"id": 1, "text": "Paris.", "labels": [{"span": [0, 5]}]}', "label 0: missing key 'entity_id'"),
-    ('{"id": 1, "text": "Paris.", "labels": [{"span": [0, 9], "entity_id": "Q1"}]}', "out of range"),
-    ('{"id": 1, "text": "Paris.", "labels": [{"span": [3, 3], "entity_id": "Q1"}]}', "out of range"),
-    ('{"id": 1, "text": "Paris.", "labels": [{"span": [0, 5.0], "entity_id": "Q1"}]}', "not a pair of integers"),
-    ('{"id": 1, "text": "Paris.", "labels": [{"span": [true, 5], "entity_id": "Q1"}]}', "not a pair of integers"),
-    ('{"id": 1, "text": "Paris.", "labels": [{"span": [0, 5], "entity_id": 7}]}', "is not a string"),
-    ('{"id": 1, "text": "a  b", "labels": [{"span": [1, 3], "entity_id": "Q1"}]}', "covers only whitespace"),
-    ('{"id": 1, "text": "Paris.", "labels": {}}', "'labels' is not a list"),
-    ('{"id": 1, "text": "Paris.", "labels": [], "evaluation_span": [0, 99]}', "evaluation_span"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"id": 1, "text": ', "malformed JSON"),
+        ("[1, 2]", "is not a JSON object"),
+        ('{"id": 1, "text": "x"}', "missing key(s) 'labels'"),
+        ('{"id": 1, "text": "Paris.", "labels": [{"span": [0, 5]}]}', "label 0: missing key 'entity_id'"),
+        ('{"id": 1, "text": "Paris.", "labels": [{"span": [0, 9], "entity_id": "Q1"}]}', "out of range"),
+        ('{"id": 1, "text": "Paris.", "labels": [{"span": [3, 3], "entity_id": "Q1"}]}', "out of range"),
+        ('{"id": 1, "text": "Paris.", "labels": [{"span": [0, 5.0], "entity_id": "Q1"}]}', "not a pair of integers"),
+        ('{"id": 1, "text": "Paris.", "labels": [{"span": [true, 5], "entity_id": "Q1"}]}', "not a pair of integers"),
+        ('{"id": 1, "text": "Paris.", "labels": [{"span": [0, 5], "entity_id": 7}]}', "is not a string"),
+        ('{"id": 1, "text": "a  b", "labels": [{"span": [1, 3], "entity_id": "Q1"}]}', "covers only whitespace"),
+        ('{"id": 1, "text": "Paris.", "labels": {}}', "'labels' is not a list"),
+        ('{"id": 1, "text": "Paris.", "labels": [], "evaluation_span": [0, 99]}', "evaluation_span"),
+    ],
+)
 def test_reader_errors_name_file_and_line(tmp_path, line, message):
     path = tmp_path / "bad.benchmark.jsonl"
     path.write_text(json.dumps(GOOD) + "\n\n" + line + "\n", encoding="utf8")
@@ -187,8 +256,7 @@ def test_reader_empty_binary_and_missing(tmp_path):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
 def test_cli_end_to_end(tmp_path, nlp):
@@ -214,8 +282,10 @@ def test_cli_end_to_end(tmp_path, nlp):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((out / "limited" / "benchmarks.json").read_text())["total"]["docs"] == 1
 
-    for args, message in [((model, tmp_path / "missing", out), "missing: does not exist"),
-                          ((tmp_path / "no-model", bench, out), "no-model: no such pipeline directory")]:
+    for args, message in [
+        ((model, tmp_path / "missing", out), "missing: does not exist"),
+        ((tmp_path / "no-model", bench, out), "no-model: no such pipeline directory"),
+    ]:
         proc = run_cli(*args)
         assert proc.returncode == 1 and "ERROR:" in proc.stderr and message in proc.stderr
         assert "Traceback" not in proc.stderr
@@ -239,8 +309,13 @@ def test_real_benchmark_files():
             assert sum(g.nested for g in labels) == 334 and sum(g.optional for g in labels) == 48
             assert sum(g.coref for g in labels) == 484
             assert all(d.evaluation_span[1] <= len(d.text) for d in docs)
-            assert {g.entity_id for g in labels if not g.qid} == {"QUANTITY", "DATETIME", "<NIL>", "",
-                                                                  "Q1134486Q4850082"}
+            assert {g.entity_id for g in labels if not g.qid} == {
+                "QUANTITY",
+                "DATETIME",
+                "<NIL>",
+                "",
+                "Q1134486Q4850082",
+            }
         if f.name.startswith("reuters"):
             assert sum(d.trimmed for d in docs) == 3
     assert found == REAL_COUNTS

@@ -1,7 +1,9 @@
 """The whole chain on the real excerpts in ../shared/data (enwiki XML excerpt + Wikidata excerpts), thresholds lowered."""
+
 import json
 
 import pytest
+
 from conftest import SHARED_DATA, run_project_copy
 
 pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real excerpts not found at {SHARED_DATA}")
@@ -9,16 +11,24 @@ pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real excerpts
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    overrides = {"source": "excerpts", "excerpts_dir": str(SHARED_DATA), "benchmarks_dir": str(SHARED_DATA / "benchmarks"),
-                 "min_freq": 1, "min_pair": 1,
-                 "max_epochs": 1, "curve_sizes": "50,100", "curve_epochs": 1, "n_process": 1}
+    overrides = {
+        "source": "excerpts",
+        "excerpts_dir": str(SHARED_DATA),
+        "benchmarks_dir": str(SHARED_DATA / "benchmarks"),
+        "min_freq": 1,
+        "min_pair": 1,
+        "max_epochs": 1,
+        "curve_sizes": "50,100",
+        "curve_epochs": 1,
+        "n_process": 1,
+    }
     return run_project_copy(tmp_path_factory.mktemp("excerpts"), overrides, timeout=1200)
 
 
 def test_kb_holds_china_with_prior_from_the_excerpt_links(project):
     import spacy
 
-    from wikiel.corpus import load_kb
+    from wikiel.kb.tables import load_kb
 
     kb = load_kb(project / "corpus/kb/kb", spacy.blank("en"))
     candidates = {c.entity_: c.prior_prob for c in kb.get_alias_candidates("China")}

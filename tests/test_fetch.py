@@ -1,4 +1,5 @@
 """fetch: URLs, offline behaviour, resumable downloads against a fake server, checksums, manifests."""
+
 import hashlib
 import io
 import subprocess
@@ -10,8 +11,8 @@ from urllib.request import Request
 
 import pytest
 
-from wikiel import fetch
-from wikiel.fetch import Download, FetchError, Unreachable
+from wikiel.sources import fetch
+from wikiel.sources.fetch import Download, FetchError, Unreachable
 from wikiel.util import InputError, read_json, write_json
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -85,17 +86,22 @@ def start_part(dest, n_bytes, etag='"v1"'):
 
 # --- URLs ---------------------------------------------------------------------------------------------
 
+
 def test_urls():
     assert fetch.wikidata_url() == f"{SITE}/wikidatawiki/entities/latest-all.json.gz"
     assert fetch.wikidata_url("latest", "bz2") == f"{SITE}/wikidatawiki/entities/latest-all.json.bz2"
     assert fetch.wikidata_url("20240101") == f"{SITE}/wikidatawiki/entities/20240101/wikidata-20240101-all.json.gz"
     assert fetch.wikipedia_url("en") == URL
-    assert fetch.wikipedia_url("de", "20240301", index=True) == \
-        f"{SITE}/dewiki/20240301/dewiki-20240301-pages-articles-multistream-index.txt.bz2"
+    assert (
+        fetch.wikipedia_url("de", "20240301", index=True)
+        == f"{SITE}/dewiki/20240301/dewiki-20240301-pages-articles-multistream-index.txt.bz2"
+    )
     assert fetch.wikipedia_checksum_urls("en", "latest")[0] == f"{SITE}/enwiki/latest/enwiki-latest-sha1sums.txt"
     assert fetch.wikidata_checksum_urls("latest") == []
-    assert fetch.wikidata_checksum_urls("20240101")[0] == \
-        f"{SITE}/wikidatawiki/entities/20240101/wikidata-20240101-sha1sums.txt"
+    assert (
+        fetch.wikidata_checksum_urls("20240101")[0]
+        == f"{SITE}/wikidatawiki/entities/20240101/wikidata-20240101-sha1sums.txt"
+    )
     with pytest.raises(ValueError):
         fetch.wikidata_url(fmt="zip")
 
@@ -105,11 +111,13 @@ def test_plan_names_files_as_on_the_server(tmp_path):
     assert [(d.key, d.path.name) for d in plan] == [
         ("wikidata", "latest-all.json.gz"),
         ("wikipedia", "enwiki-latest-pages-articles-multistream.xml.bz2"),
-        ("wikipedia_index", "enwiki-latest-pages-articles-multistream-index.txt.bz2")]
+        ("wikipedia_index", "enwiki-latest-pages-articles-multistream-index.txt.bz2"),
+    ]
     assert all(d.path.parent == tmp_path / "dumps" for d in plan)
 
 
 # --- offline --------------------------------------------------------------------------------------------
+
 
 def test_offline_error_says_where_to_put_files(tmp_path, monkeypatch):
     def no_network(request, timeout=None):
@@ -121,8 +129,11 @@ def test_offline_error_says_where_to_put_files(tmp_path, monkeypatch):
     message = str(err.value)
     assert isinstance(err.value, InputError)  # the CLIs print it as one line
     assert "name resolution" in message and fetch.wikidata_url() in message
-    for name in ("latest-all.json.gz", "enwiki-latest-pages-articles-multistream.xml.bz2",
-                 "enwiki-latest-pages-articles-multistream-index.txt.bz2"):
+    for name in (
+        "latest-all.json.gz",
+        "enwiki-latest-pages-articles-multistream.xml.bz2",
+        "enwiki-latest-pages-articles-multistream-index.txt.bz2",
+    ):
         assert str((tmp_path / "assets" / "dumps" / name).resolve()) in message
     assert "sha1sum" in message and "enwiki-latest-sha1sums.txt" in message
     assert "--source world" in message and "--source excerpts" in message
@@ -141,6 +152,7 @@ def test_offline_with_files_put_by_hand(tmp_path, monkeypatch):
 
 
 # --- downloads ------------------------------------------------------------------------------------------
+
 
 def test_download_from_scratch(tmp_path, server):
     dest = tmp_path / "dumps" / "enwiki.xml.bz2"
@@ -206,20 +218,28 @@ def test_fetch_dumps_downloads_all_and_writes_manifest(tmp_path, monkeypatch):
     monkeypatch.setattr(fetch, "urlopen", FakeServer(files).urlopen)
     monkeypatch.chdir(tmp_path)
     manifest = fetch.fetch_dumps(Path("assets"), date="20240101", wikidata_format="bz2", progress=False)
-    assert manifest["wikidata"] == [{"path": "assets/dumps/wikidata-20240101-all.json.bz2", "bytes": 800,
-                                     "sha1": hashlib.sha1(b"wikidata" * 100).hexdigest()}]
+    assert manifest["wikidata"] == [
+        {
+            "path": "assets/dumps/wikidata-20240101-all.json.bz2",
+            "bytes": 800,
+            "sha1": hashlib.sha1(b"wikidata" * 100).hexdigest(),
+        }
+    ]
     assert manifest["wikipedia"]["path"] == "assets/dumps/enwiki-20240101-pages-articles-multistream.xml.bz2"
     assert read_json(tmp_path / "assets" / "manifest.json") == manifest
 
 
 # --- checksums ------------------------------------------------------------------------------------------
 
+
 def test_verify_against_published_sha1(tmp_path, monkeypatch):
     dest = tmp_path / "enwiki-latest-pages-articles-multistream.xml.bz2"
     dest.write_bytes(BODY)
     sums_url = f"{SITE}/enwiki/latest/enwiki-latest-sha1sums.txt"
-    sums = (f"{'0' * 40}  enwiki-20240101-pages-articles.xml.bz2\n"
-            f"{hashlib.sha1(BODY).hexdigest()}  enwiki-20240101-pages-articles-multistream.xml.bz2\n")
+    sums = (
+        f"{'0' * 40}  enwiki-20240101-pages-articles.xml.bz2\n"
+        f"{hashlib.sha1(BODY).hexdigest()}  enwiki-20240101-pages-articles-multistream.xml.bz2\n"
+    )
     monkeypatch.setattr(fetch, "urlopen", FakeServer({sums_url: sums.encode()}).urlopen)
     item = Download("wikipedia", URL, dest, fetch.wikipedia_checksum_urls("en", "latest"))
     assert fetch.verify(item, progress=False) is True
@@ -240,19 +260,26 @@ def test_verify_without_published_checksum(tmp_path, monkeypatch):
 
 # --- excerpts, world, manifests ---------------------------------------------------------------------------
 
+
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"real excerpts not found at {DATA}")
 def test_excerpts_manifest(tmp_path):
     manifest = fetch.use_excerpts(tmp_path)
     assert manifest["source"] == "excerpts" and manifest["lang"] == "en" and manifest["dump_date"] is None
-    assert [Path(e["path"]) for e in manifest["wikidata"]] == \
-        [(DATA / "wikidata" / name).resolve() for name in fetch.EXCERPT_WIKIDATA]
+    assert [Path(e["path"]) for e in manifest["wikidata"]] == [
+        (DATA / "wikidata" / name).resolve() for name in fetch.EXCERPT_WIKIDATA
+    ]
     assert Path(manifest["wikipedia"]["path"]) == (DATA / "wikipedia" / fetch.EXCERPT_WIKIPEDIA).resolve()
     assert manifest["wikipedia_index"] is None
     q31 = manifest["wikidata"][3]
-    assert q31["bytes"] == 355296 and q31["sha1"] == hashlib.sha1((DATA / "wikidata" / "Q31.json").read_bytes()).hexdigest()
+    assert (
+        q31["bytes"] == 355296
+        and q31["sha1"] == hashlib.sha1((DATA / "wikidata" / "Q31.json").read_bytes()).hexdigest()
+    )
     assert read_json(tmp_path / "manifest.json") == manifest
-    assert fetch.manifest_paths(fetch.read_manifest(tmp_path / "manifest.json"), "wikidata")[0].name == \
-        "sample_wikidata_items.json.bz2"
+    assert (
+        fetch.manifest_paths(fetch.read_manifest(tmp_path / "manifest.json"), "wikidata")[0].name
+        == "sample_wikidata_items.json.bz2"
+    )
 
 
 def test_excerpts_missing(tmp_path):
@@ -292,15 +319,23 @@ def test_read_manifest_errors(tmp_path):
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"real excerpts not found at {DATA}")
 def test_cli_excerpts(tmp_path):
-    result = subprocess.run([sys.executable, "scripts/fetch_dumps.py", str(tmp_path), "--source", "excerpts"],
-                            cwd=PROJECT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "scripts/fetch_dumps.py", str(tmp_path), "--source", "excerpts"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert len(read_json(tmp_path / "manifest.json")["wikidata"]) == 6
 
 
 def test_cli_rejects_unknown_source(tmp_path):
-    result = subprocess.run([sys.executable, "scripts/fetch_dumps.py", str(tmp_path), "--source", "ftp"],
-                            cwd=PROJECT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "scripts/fetch_dumps.py", str(tmp_path), "--source", "ftp"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and result.stderr.startswith("ERROR: --source")
 
 

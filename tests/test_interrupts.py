@@ -1,5 +1,6 @@
 """Killed and interrupted steps: a step killed at any moment leaves no incomplete output under a final name, a rerun
 gives the bytes of an uninterrupted run, and Ctrl-C stops a multi-process step promptly without orphan workers."""
+
 import gzip
 import os
 import signal
@@ -12,8 +13,8 @@ from typing import Callable, Dict, List
 import orjson
 import pytest
 
-from wikiel.fetch import write_manifest
-from wikiel.world import generate_world
+from wikiel.sources.fetch import write_manifest
+from wikiel.synthetic.world import generate_world
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 # Seconds after the start at which each step is killed (build-kb trains floret vectors for most of its ~15 s).
@@ -31,10 +32,26 @@ def command(step: str, inputs: Dict[str, Path]) -> List[str]:
     if step == "parse-wikidata":
         return [sys.executable, str(SCRIPTS / "parse_wikidata.py"), "out", "--manifest", str(inputs["manifest"])]
     if step == "parse-wikipedia":
-        return [sys.executable, str(SCRIPTS / "parse_wikipedia.py"), "out", "--manifest", str(inputs["manifest"]),
-                "--n-process", "2"]
-    return [sys.executable, str(SCRIPTS / "build_kb.py"), str(inputs["parse-wikidata"]),
-            str(inputs["parse-wikipedia"]), "out", "--min-freq", "5", "--min-pair", "3"]
+        return [
+            sys.executable,
+            str(SCRIPTS / "parse_wikipedia.py"),
+            "out",
+            "--manifest",
+            str(inputs["manifest"]),
+            "--n-process",
+            "2",
+        ]
+    return [
+        sys.executable,
+        str(SCRIPTS / "build_kb.py"),
+        str(inputs["parse-wikidata"]),
+        str(inputs["parse-wikipedia"]),
+        "out",
+        "--min-freq",
+        "5",
+        "--min-pair",
+        "3",
+    ]
 
 
 def start(args: List[str], cwd: Path, **kwargs) -> subprocess.Popen:
@@ -139,6 +156,7 @@ def test_rerun_after_kills_leaves_no_temporary_files(interrupted):
 
 # --- Ctrl-C -------------------------------------------------------------------------------------------------
 
+
 def session_members(sid: int) -> List[int]:
     """Pids of the live (not zombie) processes of a session, from /proc."""
     members = []
@@ -147,7 +165,7 @@ def session_members(sid: int) -> List[int]:
             text = stat.read_text()
         except OSError:  # the process ended meanwhile
             continue
-        state, _ppid, _pgrp, session = text[text.rindex(")") + 2:].split()[:4]
+        state, _ppid, _pgrp, session = text[text.rindex(")") + 2 :].split()[:4]
         if state != "Z" and int(session) == sid:
             members.append(int(stat.parent.name))
     return members
@@ -158,8 +176,11 @@ def big_inputs(references, tmp_path_factory) -> Dict[str, Path]:
     """Inputs that keep a step with 2 processes busy for a few seconds: the world's entities repeated 25 times
     (about 45 MB of JSON), and a world of 1,500 articles with its multistream index."""
     root = tmp_path_factory.mktemp("big")
-    lines = [line.rstrip(b",") for line in gzip.open(references["world"] / "latest-all.json.gz").read().split(b"\n")
-             if line.strip() not in (b"[", b"]", b"")]
+    lines = [
+        line.rstrip(b",")
+        for line in gzip.open(references["world"] / "latest-all.json.gz").read().split(b"\n")
+        if line.strip() not in (b"[", b"]", b"")
+    ]
     entities = root / "entities.json"
     entities.write_bytes(b"[\n" + b",\n".join(lines * 25) + b"\n]\n")
     files = generate_world(root / "world", n_entities=6000, n_articles=5000, seed=1)
@@ -168,16 +189,21 @@ def big_inputs(references, tmp_path_factory) -> Dict[str, Path]:
 
 CTRL_C = [
     pytest.param("parse_wikidata.py", ["--dump", "{wikidata}"], id="parse-wikidata"),
-    pytest.param("parse_wikipedia.py", ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"],
-                 id="parse-wikipedia"),
+    pytest.param("parse_wikipedia.py", ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"], id="parse-wikipedia"),
 ]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the worker processes")
 @pytest.mark.parametrize("script, options", CTRL_C)
 def test_ctrl_c_stops_promptly_without_orphans(script, options, big_inputs, tmp_path):
-    args = [sys.executable, str(SCRIPTS / script), "out", *[o.format(**big_inputs) for o in options],
-            "--n-process", "2"]
+    args = [
+        sys.executable,
+        str(SCRIPTS / script),
+        "out",
+        *[o.format(**big_inputs) for o in options],
+        "--n-process",
+        "2",
+    ]
     proc = start(args, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: bool(temporary_files(tmp_path / "out")) or proc.poll() is not None)

@@ -1,6 +1,8 @@
 """Pruning rules, redirect resolution and coarse types on hand-made counts."""
-from wikiel.kb import KBEntity, PruneSettings, resolve, select_aliases, select_entities
-from wikiel.types import OTHER, TypeMapper
+
+from wikiel.kb.build import KBEntity, PruneSettings, select_aliases, select_entities
+from wikiel.kb.tables import resolve
+from wikiel.kb.types import OTHER, TypeMapper
 
 
 def entity(qid, freq, description="a thing"):
@@ -9,8 +11,7 @@ def entity(qid, freq, description="a thing"):
 
 def test_select_entities_applies_min_freq_description_and_max():
     settings = PruneSettings(min_freq=20, max_entities=2)
-    cands = [entity("Q1", 19), entity("Q2", 20), entity("Q3", 500, description=""), entity("Q4", 30),
-             entity("Q5", 25)]
+    cands = [entity("Q1", 19), entity("Q2", 20), entity("Q3", 500, description=""), entity("Q4", 30), entity("Q5", 25)]
     kept = select_entities(cands, settings)
     assert [e.qid for e in kept] == ["Q4", "Q5"]  # most linked first; Q3 has no description; Q1 too rare
 

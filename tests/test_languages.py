@@ -5,6 +5,7 @@ and the whole chain run on a German world.
 The end-to-end test (`test_end_to_end_german_world`) is slow: it runs the whole `all` workflow on a small world,
 about 2 minutes on 2 idle cores, 4-5 minutes when they are shared. Leave it out with `-k "not end_to_end"`.
 """
+
 import bz2
 import gzip
 import io
@@ -13,11 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_project_copy
 
-from wikiel.wikidata import parse_wikidata
-from wikiel.wikipedia import DumpReader, Page, Settings, SiteInfo, parse_wikipedia, redirect_target
-from wikiel.world import LANGUAGES, generate_world
+from conftest import run_project_copy
+from wikiel.sources.wikidata import parse_wikidata
+from wikiel.sources.wikipedia import DumpReader, Page, Settings, SiteInfo, parse_wikipedia, redirect_target
+from wikiel.synthetic.world import LANGUAGES, generate_world
 
 CANONICAL = {6: ("File", "Image"), 14: ("Category",)}
 
@@ -42,8 +43,15 @@ def _hidden_prefixes(lang: str) -> set:
     """Lower-cased link prefixes that must never give an article link: localized and canonical file and category
     namespaces (and the German alias `Bild`), and interlanguage codes."""
     language = LANGUAGES[lang]
-    names = {language.namespace(6), language.namespace(14), *language.file_prefixes, *language.category_prefixes,
-             *CANONICAL[6], *CANONICAL[14], *language.interlanguage}
+    names = {
+        language.namespace(6),
+        language.namespace(14),
+        *language.file_prefixes,
+        *language.category_prefixes,
+        *CANONICAL[6],
+        *CANONICAL[14],
+        *language.interlanguage,
+    }
     if lang == "de":
         names.add("Bild")
     return {name.lower() for name in names}
@@ -60,8 +68,18 @@ def test_siteinfo_is_localized(parsed):
     assert written["dbname"] == f"{lang}wiki" and written["lang"] == lang
     if lang == "de":
         assert {written["namespaces"][k] for k in ("-2", "-1", "1", "2", "4", "6", "10", "12", "14", "100", "828")} == {
-            "Medium", "Spezial", "Diskussion", "Benutzer", "Wikipedia", "Datei", "Vorlage", "Hilfe", "Kategorie",
-            "Portal", "Modul"}
+            "Medium",
+            "Spezial",
+            "Diskussion",
+            "Benutzer",
+            "Wikipedia",
+            "Datei",
+            "Vorlage",
+            "Hilfe",
+            "Kategorie",
+            "Portal",
+            "Modul",
+        }
     raw = bz2.decompress(files["wikipedia"].read_bytes()).decode("utf8")
     assert f'xml:lang="{lang}"' in raw and f"https://{lang}.wikipedia.org/wiki/" in raw
 
@@ -86,8 +104,11 @@ def test_file_category_and_interlanguage_links_are_not_entity_links(parsed):
         assert ".jpg" not in text and f"|{language.thumb}|" not in text, article["title"]
         assert not any(f"{prefix}:" in text.lower() for prefix in hidden), article["title"]
     link_counts = (root / "wikipedia" / "link_counts.tsv").read_text()
-    assert not any(line.split("\t")[1].split(":", 1)[0].lower() in hidden
-                   for line in link_counts.splitlines() if ":" in line.split("\t")[1])
+    assert not any(
+        line.split("\t")[1].split(":", 1)[0].lower() in hidden
+        for line in link_counts.splitlines()
+        if ":" in line.split("\t")[1]
+    )
 
 
 def test_localized_redirects_are_resolved(parsed):
@@ -116,8 +137,10 @@ def test_wikidata_takes_the_wiki_sitelink_and_labels_of_the_language(parsed):
     stats = json.loads((root / "wikidata" / "stats.json").read_text())["counts"]
     entities = [r for r in rows if r["qid"].startswith("Q1000")]
     assert len(entities) == 1500 and stats["meta_dropped"] > 0
-    titles = {line.split(":", 2)[2] for line in bz2.decompress(files["wikipedia_index"].read_bytes())
-              .decode("utf8").splitlines()}
+    titles = {
+        line.split(":", 2)[2]
+        for line in bz2.decompress(files["wikipedia_index"].read_bytes()).decode("utf8").splitlines()
+    }
     # Every article of the dump is the `<lang>wiki` sitelink of an item; labels and descriptions are the wiki's.
     assert len(titles & {r["title"] for r in entities}) >= 300
     assert all(r["label"] for r in entities)
@@ -142,8 +165,17 @@ def test_english_world_stays_english(tmp_path):
 
 # --- end to end (slow: a few minutes) ----------------------------------------------------------------------
 
-GERMAN_WORLD = {"lang": "de", "world_entities": 2500, "world_articles": 600, "min_freq": 3, "min_pair": 2,
-                "max_epochs": 1, "curve_sizes": "500,1000", "curve_epochs": 1, "n_process": 1}
+GERMAN_WORLD = {
+    "lang": "de",
+    "world_entities": 2500,
+    "world_articles": 600,
+    "min_freq": 3,
+    "min_pair": 2,
+    "max_epochs": 1,
+    "curve_sizes": "500,1000",
+    "curve_epochs": 1,
+    "n_process": 1,
+}
 
 
 def test_end_to_end_german_world(tmp_path):
@@ -161,5 +193,7 @@ def test_end_to_end_german_world(tmp_path):
     methods = json.loads((project / "training/evaluation/evaluation.json").read_text())["methods"]
     assert methods["context+prior"]["accuracy"] > methods["random"]["accuracy"]
     assert (project / "training/nel/model-best/config.cfg").read_text().count('lang = "de"') == 1
-    print(f"German world end to end: {seconds:.0f} s; " + ", ".join(
-        f"{m} {v['accuracy']:.3f}" for m, v in methods.items()))
+    print(
+        f"German world end to end: {seconds:.0f} s; "
+        + ", ".join(f"{m} {v['accuracy']:.3f}" for m, v in methods.items())
+    )

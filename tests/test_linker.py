@@ -1,8 +1,8 @@
 """The usable linker: mention detection, the scored EntityLinker, threshold tuning, the link CLI."""
+
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import orjson
@@ -13,9 +13,9 @@ from spacy.tokens import Span
 from spacy.training import Example
 
 from conftest import ROOT
-from wikiel import el_components  # noqa: F401
-from wikiel.detection import (as_scored_linker, best_row, count_link_probabilities, detection_table, nil_table)
-from wikiel.el_components import MENTION_LABEL, NIL, MentionDetector, ScoredEntityLinker
+from wikiel.linker.build import best_row, count_link_probabilities, detection_table, nil_table
+from wikiel.pipeline import components as el_components  # noqa: F401
+from wikiel.pipeline.components import MENTION_LABEL, NIL, MentionDetector, ScoredEntityLinker, as_scored_linker
 
 SCRIPTS = ROOT / "scripts"
 
@@ -77,8 +77,10 @@ def test_detector_serialises(tmp_path):
 # ---- scored entity linker ----------------------------------------------------------------------------------
 def test_scored_linker_predicts_what_spacy_predicts():
     nlp = tiny_pipeline()
-    texts = [("Paris is in Berlin. Paris Hilton too.", [(0, 1), (3, 4), (5, 7)]),
-             ("Berlin and Paris.", [(0, 1), (2, 3)])]
+    texts = [
+        ("Paris is in Berlin. Paris Hilton too.", [(0, 1), (3, 4), (5, 7)]),
+        ("Berlin and Paris.", [(0, 1), (2, 3)]),
+    ]
     expected = [nlp.get_pipe("entity_linker").predict([with_gold_spans(nlp, t, s)]) for t, s in texts]
     scored = as_scored_linker(nlp)
     assert isinstance(scored, ScoredEntityLinker)
@@ -123,7 +125,11 @@ def test_scored_linker_batches_context_per_sentence():
 def test_link_probability_counts(tmp_path):
     articles = tmp_path / "articles.jsonl"
     rows = [
-        {"split": "train", "text": "Paris is big. Paris is old. Berlin is far.", "links": [[0, 5, "Paris"], [28, 34, "Berlin"]]},
+        {
+            "split": "train",
+            "text": "Paris is big. Paris is old. Berlin is far.",
+            "links": [[0, 5, "Paris"], [28, 34, "Berlin"]],
+        },
         {"split": "dev", "text": "Paris Paris Paris", "links": [[0, 5, "Paris"]]},
         {"split": "train", "text": "New York is in New York state.", "links": [[0, 8, "New York"]]},
     ]
@@ -160,8 +166,9 @@ def linker_dir(tmp_path_factory):
 
 
 def run_link(*args):
-    return subprocess.run([sys.executable, str(SCRIPTS / "link.py"), *map(str, args)], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / "link.py"), *map(str, args)], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_link_cli_jsonl_and_text(linker_dir, tmp_path):
@@ -180,10 +187,13 @@ def test_link_cli_jsonl_and_text(linker_dir, tmp_path):
     assert [d["id"] for d in map(json.loads, (tmp_path / "out2.jsonl").read_text().splitlines())] == [1, 2]
 
 
-@pytest.mark.parametrize("content,message", [
-    ('{"text": "ok"}\n{"text": \n', "in.jsonl:2: not valid JSON"),
-    ('{"id": 1}\n', 'in.jsonl:1: expected an object with a "text" string'),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ('{"text": "ok"}\n{"text": \n', "in.jsonl:2: not valid JSON"),
+        ('{"id": 1}\n', 'in.jsonl:1: expected an object with a "text" string'),
+    ],
+)
 def test_link_cli_bad_input(linker_dir, tmp_path, content, message):
     src = tmp_path / "in.jsonl"
     src.write_text(content)

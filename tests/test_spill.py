@@ -1,16 +1,16 @@
 """Tests of the external sort behind the parse-wikipedia count and redirect tables."""
+
 from collections import Counter
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wikiel import spill
-from wikiel.spill import SpillingCounter, SpillingDict
+from wikiel.sources import spill
+from wikiel.sources.spill import SpillingCounter, SpillingDict
 
 # What a field may hold: no tab, line break or character below tab (other control and non-ASCII characters are fine).
-FIELD = st.text(st.characters(min_codepoint=0x0B, blacklist_characters="\r", blacklist_categories=("Cs",)),
-                max_size=6)
+FIELD = st.text(st.characters(min_codepoint=0x0B, blacklist_characters="\r", blacklist_categories=("Cs",)), max_size=6)
 PAIRS = st.tuples(FIELD, FIELD)
 
 
@@ -19,8 +19,9 @@ def joined(pair):
 
 
 @settings(max_examples=60, deadline=None)
-@given(updates=st.lists(st.dictionaries(PAIRS, st.integers(1, 5), max_size=8), max_size=30),
-       max_entries=st.integers(1, 12))
+@given(
+    updates=st.lists(st.dictionaries(PAIRS, st.integers(1, 5), max_size=8), max_size=30), max_entries=st.integers(1, 12)
+)
 def test_counter_matches_sorted_counter(tmp_path_factory, updates, max_entries):
     """Joined keys come out in the order of their fields as tuples, with the counts of an in-memory Counter."""
     table = SpillingCounter(tmp_path_factory.mktemp("runs"), "counts", max_entries)

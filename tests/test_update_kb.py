@@ -1,24 +1,26 @@
 """Merging custom entities into the KB, and swapping a rebuilt KB into a trained linker without retraining."""
+
 import subprocess
 import sys
 
 import numpy as np
 import orjson
-import pytest
 import spacy
 from spacy.kb import InMemoryLookupKB
 from spacy.tokens import Span
 
 from conftest import ROOT
 from test_linker import tiny_pipeline
-from wikiel.kb import KBEntity, merge_extra_entities
+from wikiel.kb.build import KBEntity, merge_extra_entities
 
 
 def test_merge_extra_entities(tmp_path):
     extra = tmp_path / "extra.jsonl"
-    extra.write_text('{"id": "Q1", "name": "Paris", "aliases": ["City of Light"], "types": ["CITY"]}\n'
-                     '{"id": "ACME-9", "name": "Acme Lyon", "aliases": ["Acme"], "description": "anvil maker", '
-                     '"frequency": 7}\n{"id": "X-1", "name": "Zed"}\n')
+    extra.write_text(
+        '{"id": "Q1", "name": "Paris", "aliases": ["City of Light"], "types": ["CITY"]}\n'
+        '{"id": "ACME-9", "name": "Acme Lyon", "aliases": ["Acme"], "description": "anvil maker", '
+        '"frequency": 7}\n{"id": "X-1", "name": "Zed"}\n'
+    )
     base = [KBEntity("Q1", "Paris", "Paris", "capital", ["Paname"], ["Q515"], 50, "LOCATION")]
     merged, counts = merge_extra_entities(base, extra)
     assert [e.qid for e in merged] == ["Q1", "ACME-9", "X-1"]
@@ -38,14 +40,20 @@ def write_kb_dir(path, vocab, dim=8):
     kb.add_alias("Lyon", ["Q9"], [1.0])
     (path / "kb").parent.mkdir(parents=True, exist_ok=True)
     kb.to_disk(path / "kb")
-    rows = [{"qid": q, "title": q, "label": q, "description": "", "type": t, "freq": 10}
-            for q, t in (("Q1", "CITY"), ("Q2", "PERSON"), ("Q9", "CITY"))]
+    rows = [
+        {"qid": q, "title": q, "label": q, "description": "", "type": t, "freq": 10}
+        for q, t in (("Q1", "CITY"), ("Q2", "PERSON"), ("Q9", "CITY"))
+    ]
     (path / "entities.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
 
 
 def run_update(*args):
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "update_kb.py"), *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "update_kb.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_update_kb_links_new_entities_without_retraining(tmp_path):
@@ -55,7 +63,7 @@ def test_update_kb_links_new_entities_without_retraining(tmp_path):
     proc = run_update(tmp_path / "model", tmp_path / "kb2", tmp_path / "updated")
     assert proc.returncode == 0, proc.stderr
     assert "+1" in proc.stdout and "-2" in proc.stdout  # Q9 added; Q3, Q4 gone
-    import wikiel.el_components  # noqa: F401
+    import wikiel.pipeline.components  # noqa: F401
 
     updated = spacy.load(tmp_path / "updated")
     doc = updated.make_doc("Lyon is big.")

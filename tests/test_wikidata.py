@@ -1,4 +1,5 @@
 """parse-wikidata: real excerpts in every input layout, hand-made edge cases, bad input, n-process equality."""
+
 import bz2
 import gzip
 import json
@@ -11,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from wikiel.sources.wikidata import META_CLASSES, claim_targets, entity_id, parse_batch, parse_entity, parse_wikidata
 from wikiel.util import InputError, OutputError, read_json
-from wikiel.wikidata import META_CLASSES, claim_targets, entity_id, parse_batch, parse_entity, parse_wikidata
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATA = PROJECT.parent / "shared" / "data"
@@ -31,8 +32,7 @@ def run(tmp_path, *inputs, **kwargs):
 
 def item(qid, title="", label="", description="", aliases=(), p31=(), p279=(), lang="en", **extra):
     """A hand-made item in the current dump format."""
-    entity = {"type": "item", "id": qid, "labels": {}, "descriptions": {}, "aliases": {}, "claims": {},
-              "sitelinks": {}}
+    entity = {"type": "item", "id": qid, "labels": {}, "descriptions": {}, "aliases": {}, "claims": {}, "sitelinks": {}}
     if title:
         entity["sitelinks"][f"{lang}wiki"] = {"site": f"{lang}wiki", "title": title, "badges": []}
     if label:
@@ -50,9 +50,16 @@ def item(qid, title="", label="", description="", aliases=(), p31=(), p279=(), l
 
 def claim(prop, target, rank="normal"):
     value = {"entity-type": "item", "numeric-id": int(target[1:]), "id": target}
-    return {"mainsnak": {"snaktype": "value", "property": prop, "datatype": "wikibase-item",
-                         "datavalue": {"value": value, "type": "wikibase-entityid"}},
-            "type": "statement", "rank": rank}
+    return {
+        "mainsnak": {
+            "snaktype": "value",
+            "property": prop,
+            "datatype": "wikibase-item",
+            "datavalue": {"value": value, "type": "wikibase-entityid"},
+        },
+        "type": "statement",
+        "rank": rank,
+    }
 
 
 def write_dump(path, entities, layout="dump"):
@@ -69,6 +76,7 @@ def write_dump(path, entities, layout="dump"):
 
 
 # --- real excerpts ------------------------------------------------------------------------------------
+
 
 @real_data
 def test_sample_items_dump_layout(tmp_path):
@@ -99,9 +107,14 @@ def test_short_stream_api_lines(tmp_path):
 
 
 @real_data
-@pytest.mark.parametrize("name, n_entities, n_distinct", [("short_stream.json.bz2", 635, 574),
-                                                         ("twenty_entities.json.bz2", 20, 20),
-                                                         ("sample_wikidata_items.json.bz2", 100, 100)])
+@pytest.mark.parametrize(
+    "name, n_entities, n_distinct",
+    [
+        ("short_stream.json.bz2", 635, 574),
+        ("twenty_entities.json.bz2", 20, 20),
+        ("sample_wikidata_items.json.bz2", 100, 100),
+    ],
+)
 def test_every_line_parses_without_the_prefilter(name, n_entities, n_distinct):
     lines = bz2.decompress((WIKIDATA / name).read_bytes()).splitlines()
     lines = [line for line in lines if line.strip() not in (b"[", b"]")]
@@ -129,8 +142,10 @@ def test_twenty_entities(tmp_path):
 
 
 @real_data
-@pytest.mark.parametrize("name, qid, title", [("Q31.json", "Q31", "Belgium"), ("syvb_Q1.json", "Q1", "Universe"),
-                                              ("syvb_Q42.json", "Q42", "Douglas Adams")])
+@pytest.mark.parametrize(
+    "name, qid, title",
+    [("Q31.json", "Q31", "Belgium"), ("syvb_Q1.json", "Q1", "Universe"), ("syvb_Q42.json", "Q42", "Douglas Adams")],
+)
 def test_single_entity_files(tmp_path, name, qid, title):
     counts, records, _ = run(tmp_path, WIKIDATA / name)
     assert [(r["qid"], r["title"]) for r in records] == [(qid, title)]
@@ -163,26 +178,41 @@ def test_gz_bz2_plain_give_identical_output(tmp_path):
 
 @real_data
 def test_n_process_output_is_identical(tmp_path):
-    inputs = [WIKIDATA / n for n in ("sample_wikidata_items.json.bz2", "short_stream.json.bz2",
-                                     "twenty_entities.json.bz2", "Q31.json")]
+    inputs = [
+        WIKIDATA / n
+        for n in ("sample_wikidata_items.json.bz2", "short_stream.json.bz2", "twenty_entities.json.bz2", "Q31.json")
+    ]
     results = []
     for n_process in (1, 3):
         out = tmp_path / f"n{n_process}"
         stats = parse_wikidata(inputs, out, n_process=n_process, batch_bytes=64 << 10, progress=False)
-        results.append(((out / "entities.jsonl").read_bytes(), (out / "subclass_of.tsv").read_bytes(),
-                        stats["counts"]))
+        results.append(((out / "entities.jsonl").read_bytes(), (out / "subclass_of.tsv").read_bytes(), stats["counts"]))
     assert results[0][:2] == results[1][:2]
-    assert {k: v for k, v in results[0][2].items() if k != "n_process"} == \
-           {k: v for k, v in results[1][2].items() if k != "n_process"}
+    assert {k: v for k, v in results[0][2].items() if k != "n_process"} == {
+        k: v for k, v in results[1][2].items() if k != "n_process"
+    }
 
 
 @real_data
 def test_cli_with_manifest(tmp_path):
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"wikidata": [{"path": str(WIKIDATA / "twenty_entities.json.bz2")}],
-                                    "wikipedia": None}))
-    result = subprocess.run([sys.executable, "scripts/parse_wikidata.py", "--manifest", str(manifest),
-                             str(tmp_path / "out"), "--n-process", "2"], cwd=PROJECT, capture_output=True, text=True)
+    manifest.write_text(
+        json.dumps({"wikidata": [{"path": str(WIKIDATA / "twenty_entities.json.bz2")}], "wikipedia": None})
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "scripts/parse_wikidata.py",
+            "--manifest",
+            str(manifest),
+            str(tmp_path / "out"),
+            "--n-process",
+            "2",
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert read_json(tmp_path / "out" / "stats.json")["counts"]["kept"] == 18
 
@@ -198,21 +228,45 @@ def test_xml_given_as_wikidata_dump(tmp_path):
 
 # --- hand-made formats and rules ------------------------------------------------------------------------
 
+
 def test_2014_numeric_id_format(tmp_path):
-    old = {"id": "Q64", "type": "item",
-           "labels": {"en": {"language": "en", "value": "Berlin"}},
-           "sitelinks": {"enwiki": {"site": "enwiki", "title": "Berlin", "badges": []}},
-           "claims": {"P31": [{"mainsnak": {"snaktype": "value", "property": "P31",
-                                            "datavalue": {"value": {"entity-type": "item", "numeric-id": 515},
-                                                          "type": "wikibase-entityid"}},
-                               "type": "statement", "rank": "normal"}],
-                      "P279": [{"mainsnak": {"snaktype": "value", "property": "P279",
-                                             "datavalue": {"value": {"entity-type": "item", "numeric-id": 1549591},
-                                                           "type": "wikibase-entityid"}},
-                                "type": "statement", "rank": "normal"}]}}
+    old = {
+        "id": "Q64",
+        "type": "item",
+        "labels": {"en": {"language": "en", "value": "Berlin"}},
+        "sitelinks": {"enwiki": {"site": "enwiki", "title": "Berlin", "badges": []}},
+        "claims": {
+            "P31": [
+                {
+                    "mainsnak": {
+                        "snaktype": "value",
+                        "property": "P31",
+                        "datavalue": {"value": {"entity-type": "item", "numeric-id": 515}, "type": "wikibase-entityid"},
+                    },
+                    "type": "statement",
+                    "rank": "normal",
+                }
+            ],
+            "P279": [
+                {
+                    "mainsnak": {
+                        "snaktype": "value",
+                        "property": "P279",
+                        "datavalue": {
+                            "value": {"entity-type": "item", "numeric-id": 1549591},
+                            "type": "wikibase-entityid",
+                        },
+                    },
+                    "type": "statement",
+                    "rank": "normal",
+                }
+            ],
+        },
+    }
     counts, records, pairs = run(tmp_path, write_dump(tmp_path / "old.json", [old]))
-    assert records == [{"qid": "Q64", "title": "Berlin", "label": "Berlin", "description": "", "aliases": [],
-                        "types": ["Q515"]}]
+    assert records == [
+        {"qid": "Q64", "title": "Berlin", "label": "Berlin", "description": "", "aliases": [], "types": ["Q515"]}
+    ]
     assert pairs == [("Q64", "Q1549591")]
     assert counts["no_description"] == 1
 
@@ -247,9 +301,13 @@ def test_meta_items_dropped_properties_and_others_ignored(tmp_path):
         item("Q2", "Paris (disambiguation)", p31=["Q4167410"]),
         item("Q3", "Category:Paris", p31=["Q4167836"]),
         item("Q4", "List of mayors of Paris", p31=["Q13406463"]),
-        {"type": "property", "id": "P31", "datatype": "wikibase-item",
-         "labels": {"en": {"language": "en", "value": "instance of"}},
-         "sitelinks": {"enwiki": {"site": "enwiki", "title": "x"}}},
+        {
+            "type": "property",
+            "id": "P31",
+            "datatype": "wikibase-item",
+            "labels": {"en": {"language": "en", "value": "instance of"}},
+            "sitelinks": {"enwiki": {"site": "enwiki", "title": "x"}},
+        },
         {"type": "lexeme", "id": "L1", "lemmas": {}, "sitelinks": {"enwiki": {"title": "y"}}},
         item("Q5", "Lyon", "Lyon", p31=["Q515", "Q484170"]),
     ]
@@ -257,20 +315,37 @@ def test_meta_items_dropped_properties_and_others_ignored(tmp_path):
     assert [r["qid"] for r in records] == ["Q1", "Q5"]
     assert counts["meta_dropped"] == 3 and counts["properties"] == 1 and counts["other_types"] == 1
     assert counts["items"] == 5 and counts["with_sitelink"] == 5 and counts["entities"] == 7
-    assert {"Q4167410", "Q4167836", "Q13406463", "Q11266439", "Q15184295", "Q14204246",
-            "Q17442446"} <= META_CLASSES
+    assert {"Q4167410", "Q4167836", "Q13406463", "Q11266439", "Q15184295", "Q14204246", "Q17442446"} <= META_CLASSES
 
 
 def test_parse_entity_fields_and_empty_list_maps():
     full = item("Q90", "Paris", "Paris", "capital of France", ["City of Light"], p31=["Q515", "Q515"])
-    assert parse_entity(full, "en") == {"qid": "Q90", "title": "Paris", "label": "Paris",
-                                        "description": "capital of France", "aliases": ["City of Light"],
-                                        "types": ["Q515"]}
+    assert parse_entity(full, "en") == {
+        "qid": "Q90",
+        "title": "Paris",
+        "label": "Paris",
+        "description": "capital of France",
+        "aliases": ["City of Light"],
+        "types": ["Q515"],
+    }
     assert parse_entity(full, "de") is None
-    bare = {"type": "item", "id": "Q9", "labels": [], "descriptions": [], "aliases": [], "claims": [],
-            "sitelinks": {"enwiki": {"title": "Nine"}}}
-    assert parse_entity(bare, "en") == {"qid": "Q9", "title": "Nine", "label": "", "description": "",
-                                        "aliases": [], "types": []}
+    bare = {
+        "type": "item",
+        "id": "Q9",
+        "labels": [],
+        "descriptions": [],
+        "aliases": [],
+        "claims": [],
+        "sitelinks": {"enwiki": {"title": "Nine"}},
+    }
+    assert parse_entity(bare, "en") == {
+        "qid": "Q9",
+        "title": "Nine",
+        "label": "",
+        "description": "",
+        "aliases": [],
+        "types": [],
+    }
     assert parse_entity({"id": "P31", "type": "property"}, "en") is None
 
 
@@ -297,10 +372,11 @@ def test_api_format_lines_with_several_entities(tmp_path):
 
 # --- bad input ----------------------------------------------------------------------------------------
 
+
 def test_bad_lines_are_skipped_and_counted(tmp_path):
     path = write_dump(tmp_path / "d.json", [item("Q1", "A", "A"), item("Q2", "B", "B")], layout="lines")
     with open(path, "ab") as f:
-        f.write(b'{"id": "Q3", "sitelinks": {"enwiki": \n')          # truncated JSON
+        f.write(b'{"id": "Q3", "sitelinks": {"enwiki": \n')  # truncated JSON
         f.write(b'{"id": "Q4", "sitelinks": {"enwiki": {"title": "\xff"}}}\n')  # valid JSON, not UTF-8
         f.write(json.dumps(item("Q5", "C", "C")).encode() + b"\n")
     counts, records, _ = run(tmp_path, path, max_bad_lines=2)
@@ -331,13 +407,16 @@ def test_truncated_compressed_file(tmp_path, suffix):
     assert not (tmp_path / "out" / "entities.jsonl").exists()
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>", "HTML page"),
-    (b'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/">\n<page>', "is XML"),
-    (b"", "is empty"),
-    (b"\n\n  \n", "is empty"),
-    (b"Q1\tQ5\n", "does not look like"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>", "HTML page"),
+        (b'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/">\n<page>', "is XML"),
+        (b"", "is empty"),
+        (b"\n\n  \n", "is empty"),
+        (b"Q1\tQ5\n", "does not look like"),
+    ],
+)
 def test_wrong_files(tmp_path, content, message):
     path = tmp_path / "wrong.json"
     path.write_bytes(content)
@@ -362,8 +441,12 @@ def test_no_kept_entity_raises_output_error(tmp_path):
 
 
 def test_cli_reports_one_error_line(tmp_path):
-    result = subprocess.run([sys.executable, "scripts/parse_wikidata.py", "--dump", str(tmp_path / "nope.json"),
-                             str(tmp_path / "out")], cwd=PROJECT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "scripts/parse_wikidata.py", "--dump", str(tmp_path / "nope.json"), str(tmp_path / "out")],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("ERROR: ")
     assert "Traceback" not in result.stderr

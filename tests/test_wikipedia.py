@@ -1,4 +1,5 @@
 """Tests of the parse-wikipedia stage: real excerpts, synthetic dumps, splits, parallelism and bad input."""
+
 import bz2
 import gzip
 import subprocess
@@ -10,10 +11,18 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 import pytest
 
-from wikiel import wikipedia
+from wikiel.sources import wikipedia
+from wikiel.sources.wikipedia import (
+    DumpReader,
+    Page,
+    Settings,
+    chunk_bounds,
+    parse_wikipedia,
+    redirect_target,
+    split_of,
+)
+from wikiel.synthetic.world import generate_world
 from wikiel.util import InputError, OutputError, open_dump, read_json
-from wikiel.wikipedia import DumpReader, Page, Settings, chunk_bounds, parse_wikipedia, redirect_target, split_of
-from wikiel.world import generate_world
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -38,17 +47,22 @@ SITEINFO = """  <siteinfo>
 def page_xml(title, text, page_id=1, ns=0, redirect=None):
     redirect_tag = f"<redirect title={quoteattr(redirect)} />" if redirect else ""
     text_tag = "<text />" if text is None else f'<text xml:space="preserve">{escape(text)}</text>'
-    return (f"  <page>\n    <title>{escape(title)}</title>\n    <ns>{ns}</ns>\n    <id>{page_id}</id>\n"
-            f"    {redirect_tag}\n    <revision>\n      <id>{page_id + 1000}</id>\n      {text_tag}\n"
-            f"    </revision>\n  </page>\n")
+    return (
+        f"  <page>\n    <title>{escape(title)}</title>\n    <ns>{ns}</ns>\n    <id>{page_id}</id>\n"
+        f"    {redirect_tag}\n    <revision>\n      <id>{page_id + 1000}</id>\n      {text_tag}\n"
+        f"    </revision>\n  </page>\n"
+    )
 
 
-def make_dump(path: Path, pages, siteinfo=True, dbname="enwiki", case="first-letter", file="File",
-              category="Category") -> Path:
-    xml = ('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10" xml:lang="en">\n'
-           + (SITEINFO.format(dbname=dbname, case=case, file=file, category=category) if siteinfo else "")
-           + "".join(page_xml(*page) if isinstance(page, tuple) else page_xml(**page) for page in pages)
-           + "</mediawiki>\n").encode("utf8")
+def make_dump(
+    path: Path, pages, siteinfo=True, dbname="enwiki", case="first-letter", file="File", category="Category"
+) -> Path:
+    xml = (
+        '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10" xml:lang="en">\n'
+        + (SITEINFO.format(dbname=dbname, case=case, file=file, category=category) if siteinfo else "")
+        + "".join(page_xml(*page) if isinstance(page, tuple) else page_xml(**page) for page in pages)
+        + "</mediawiki>\n"
+    ).encode("utf8")
     if path.suffix == ".bz2":
         xml = bz2.compress(xml)
     elif path.suffix == ".gz":
@@ -79,6 +93,7 @@ def excerpt_run(tmp_path_factory):
 
 
 # --- the real excerpt -------------------------------------------------------------------------------------------
+
 
 def test_real_excerpt_counts(excerpt_run):
     out, stats = excerpt_run
@@ -112,8 +127,7 @@ def test_real_excerpt_articles(excerpt_run):
     out, _ = excerpt_run
     articles = read_articles(out / "articles.jsonl")
     with open_dump(EXCERPT) as stream:
-        dump_order = [p.id for p in DumpReader(stream, EXCERPT)
-                      if isinstance(p, Page) and p.ns == 0 and not p.redirect]
+        dump_order = [p.id for p in DumpReader(stream, EXCERPT) if isinstance(p, Page) and p.ns == 0 and not p.redirect]
     assert [a["id"] for a in articles] == dump_order
     assert articles[0]["title"] == "Anarchism"
     assert articles[0]["text"].startswith("Anarchism is a political philosophy")
@@ -154,13 +168,18 @@ def test_link_counts_come_from_train_articles_only(excerpt_run):
 def test_table_excerpt_without_siteinfo(tmp_path):
     stats = parse_wikipedia(require(TABLES), tmp_path, Settings(), progress=False)
     assert stats["counts"]["articles"] == 5
-    assert read_json(tmp_path / "siteinfo.json") == {"lang": "en", "dbname": "", "case": "first-letter",
-                                                      "namespaces": {}}
+    assert read_json(tmp_path / "siteinfo.json") == {
+        "lang": "en",
+        "dbname": "",
+        "case": "first-letter",
+        "namespaces": {},
+    }
     for article in read_articles(tmp_path / "articles.jsonl"):
         assert "{|" not in article["text"] and "|}" not in article["text"]
 
 
 # --- parallelism, limits, splits --------------------------------------------------------------------------------
+
 
 def test_n_process_output_identical(excerpt_run, tmp_path, monkeypatch):
     monkeypatch.setattr(wikipedia, "BATCH_CHARS", 100_000)  # many batches in flight
@@ -173,8 +192,7 @@ def test_n_process_output_identical(excerpt_run, tmp_path, monkeypatch):
 
 def test_limits_stop_writing_not_counting(excerpt_run, tmp_path):
     out, stats = excerpt_run
-    limited = parse_wikipedia(EXCERPT, tmp_path, Settings(max_train_articles=5, max_dev_articles=2),
-                              progress=False)
+    limited = parse_wikipedia(EXCERPT, tmp_path, Settings(max_train_articles=5, max_dev_articles=2), progress=False)
     articles = read_articles(tmp_path / "articles.jsonl")
     assert Counter(a["split"] for a in articles) == {"train": 5, "dev": 2}
     assert articles == [a for a in read_articles(out / "articles.jsonl") if a["id"] in {x["id"] for x in articles}]
@@ -197,6 +215,7 @@ def test_split_of_is_deterministic_and_proportional():
 
 def test_split_of_matches_the_documented_formula():
     import hashlib
+
     for title in ("Anarchism", "Paris", "Ω", "AccessibleComputing"):
         bucket = int(hashlib.md5(title.encode("utf8")).hexdigest(), 16) % 100
         assert split_of(title, 10) == ("dev" if bucket < 10 else "train")
@@ -204,34 +223,55 @@ def test_split_of_matches_the_documented_formula():
 
 # --- synthetic dumps ----------------------------------------------------------------------------------------------
 
+
 def test_redirects_empty_pages_and_namespaces(tmp_path):
-    dump = make_dump(tmp_path / "dump.xml", [
-        ("Paris", "'''Paris''' is the capital of [[France]].", 1),
-        ("Lutece", "#REDIRECT [[paris#History]]", 2),
-        ("Lutetia", "#redirect:[[Paris]] {{R from alternative name}}", 3),
-        ("Parigi", "ignored", 4, 0, "Paris"),
-        ("Empty", None, 5),
-        ("Blank", "  \n", 6),
-        ("Talk:Paris", "chat [[France]]", 7, 1),
-        ("Redirected talk", "#REDIRECT [[Talk:Paris]]", 8, 1),
-    ])
+    dump = make_dump(
+        tmp_path / "dump.xml",
+        [
+            ("Paris", "'''Paris''' is the capital of [[France]].", 1),
+            ("Lutece", "#REDIRECT [[paris#History]]", 2),
+            ("Lutetia", "#redirect:[[Paris]] {{R from alternative name}}", 3),
+            ("Parigi", "ignored", 4, 0, "Paris"),
+            ("Empty", None, 5),
+            ("Blank", "  \n", 6),
+            ("Talk:Paris", "chat [[France]]", 7, 1),
+            ("Redirected talk", "#REDIRECT [[Talk:Paris]]", 8, 1),
+        ],
+    )
     stats = parse_wikipedia(dump, tmp_path / "out", Settings(dev_percent=0), progress=False)["counts"]
     assert (stats["pages"], stats["articles"], stats["redirects"]) == (8, 1, 3)
     assert (stats["empty_pages"], stats["other_namespace_pages"]) == (2, 2)
-    assert read_tsv(tmp_path / "out" / "redirects.tsv") == [["Lutece", "Paris"], ["Lutetia", "Paris"],
-                                                           ["Parigi", "Paris"]]
+    assert read_tsv(tmp_path / "out" / "redirects.tsv") == [
+        ["Lutece", "Paris"],
+        ["Lutetia", "Paris"],
+        ["Parigi", "Paris"],
+    ]
     assert read_tsv(tmp_path / "out" / "link_counts.tsv") == [["France", "France", "1"]]
     [article] = read_articles(tmp_path / "out" / "articles.jsonl")
-    assert article == {"id": 1, "title": "Paris", "split": "train", "text": "Paris is the capital of France.",
-                       "links": [[24, 30, "France"]]}
+    assert article == {
+        "id": 1,
+        "title": "Paris",
+        "split": "train",
+        "text": "Paris is the capital of France.",
+        "links": [[24, 30, "France"]],
+    }
 
 
 def test_localized_dump(tmp_path):
-    dump = make_dump(tmp_path / "dewiki.xml.bz2", [
-        ("Berlin", "'''Berlin''' ist die [[Hauptstadt]] [[Deutschland]]s.[[Datei:B.jpg|mini|[[Foo]]]]"
-                   "[[Kategorie:Stadt]]", 1),
-        ("Spree-Athen", "#WEITERLEITUNG [[Berlin]]", 2),
-    ], dbname="dewiki", file="Datei", category="Kategorie")
+    dump = make_dump(
+        tmp_path / "dewiki.xml.bz2",
+        [
+            (
+                "Berlin",
+                "'''Berlin''' ist die [[Hauptstadt]] [[Deutschland]]s.[[Datei:B.jpg|mini|[[Foo]]]][[Kategorie:Stadt]]",
+                1,
+            ),
+            ("Spree-Athen", "#WEITERLEITUNG [[Berlin]]", 2),
+        ],
+        dbname="dewiki",
+        file="Datei",
+        category="Kategorie",
+    )
     parse_wikipedia(dump, tmp_path / "out", Settings(lang="de", dev_percent=0), progress=False)
     assert read_tsv(tmp_path / "out" / "redirects.tsv") == [["Spree-Athen", "Berlin"]]
     [article] = read_articles(tmp_path / "out" / "articles.jsonl")
@@ -241,8 +281,12 @@ def test_localized_dump(tmp_path):
 
 
 def test_case_sensitive_wiki(tmp_path):
-    dump = make_dump(tmp_path / "wikt.xml.gz", [("word", "see [[other]]", 1), ("alias", "#REDIRECT [[word]]", 2)],
-                     dbname="enwiktionary", case="case-sensitive")
+    dump = make_dump(
+        tmp_path / "wikt.xml.gz",
+        [("word", "see [[other]]", 1), ("alias", "#REDIRECT [[word]]", 2)],
+        dbname="enwiktionary",
+        case="case-sensitive",
+    )
     parse_wikipedia(dump, tmp_path / "out", Settings(dev_percent=0), progress=False)
     assert read_tsv(tmp_path / "out" / "redirects.tsv") == [["alias", "word"]]
     assert read_tsv(tmp_path / "out" / "inlink_counts.tsv") == [["other", "1"]]
@@ -311,8 +355,9 @@ def stream_offsets(lines):
 
 
 @pytest.mark.parametrize("n_process, max_counter_entries", [(2, 2_000_000), (2, 10), (1, 10)])
-def test_multistream_and_spilling_give_identical_outputs(world, world_run, tmp_path, monkeypatch, n_process,
-                                                         max_counter_entries):
+def test_multistream_and_spilling_give_identical_outputs(
+    world, world_run, tmp_path, monkeypatch, n_process, max_counter_entries
+):
     monkeypatch.setattr(wikipedia, "CHUNK_BYTES", 30_000)  # several streams per chunk, several chunks
     settings = Settings(n_process=n_process, max_counter_entries=max_counter_entries)
     stats = parse_wikipedia(world["wikipedia"], tmp_path, settings, progress=False, index=world["wikipedia_index"])
@@ -328,7 +373,7 @@ def test_chunk_bounds(world):
     size = dump.stat().st_size
     assert len(offsets) > 5
     assert chunk_bounds(index, dump, 1) == offsets + [size]
-    assert chunk_bounds(index, dump, 10 ** 9) == [offsets[0], size]
+    assert chunk_bounds(index, dump, 10**9) == [offsets[0], size]
     bounds = chunk_bounds(index, dump, 50_000)
     assert bounds[0] == offsets[0] and bounds[-1] == size and set(bounds[:-1]) <= set(offsets)
     assert all(b - a >= 50_000 for a, b in zip(bounds[:-2], bounds[1:-1]))
@@ -341,8 +386,13 @@ def test_multistream_with_the_last_stream_missing(world, tmp_path):
     dump = tmp_path / "cut.xml.bz2"
     dump.write_bytes(data[:-tail])
     with pytest.raises(InputError, match=r"cut\.xml\.bz2 \(bz2 streams at bytes .*the XML ends in the middle"):
-        parse_wikipedia(dump, tmp_path / "out", Settings(n_process=2, max_counter_entries=10), progress=False,
-                        index=world["wikipedia_index"])
+        parse_wikipedia(
+            dump,
+            tmp_path / "out",
+            Settings(n_process=2, max_counter_entries=10),
+            progress=False,
+            index=world["wikipedia_index"],
+        )
     assert_no_outputs(tmp_path / "out")
 
 
@@ -351,10 +401,16 @@ def corrupt_index(lines, kind, dump_size):
     offsets = stream_offsets(lines)
     third = next(i for i, line in enumerate(lines) if line.startswith(f"{offsets[2]}:"))
     return {
-        "decreasing": (lines[:third] + [f"{offsets[0]}:999:Back\n"] + lines[third:], third + 1,
-                       f"offset {offsets[0]:,} is not after the previous stream at {offsets[1]:,}"),
-        "beyond": (lines[:-1] + [f"{dump_size + 10}:999:Beyond\n"], len(lines),
-                   rf"offset {dump_size + 10:,} is beyond the end of .*multistream\.xml\.bz2 \({dump_size:,} bytes\)"),
+        "decreasing": (
+            lines[:third] + [f"{offsets[0]}:999:Back\n"] + lines[third:],
+            third + 1,
+            f"offset {offsets[0]:,} is not after the previous stream at {offsets[1]:,}",
+        ),
+        "beyond": (
+            lines[:-1] + [f"{dump_size + 10}:999:Beyond\n"],
+            len(lines),
+            rf"offset {dump_size + 10:,} is beyond the end of .*multistream\.xml\.bz2 \({dump_size:,} bytes\)",
+        ),
         "garbage": (lines[:5] + ["not an index line\n"] + lines[5:], 6, "not an 'offset:page_id:title' line"),
         "zero": (["0:1:Header\n"] + lines, 1, "offset 0 is not after the previous stream at 0"),
         "empty": ([], None, "lists no pages"),
@@ -377,11 +433,18 @@ def test_index_of_another_dump(world, tmp_path, monkeypatch, shift_stream):
     monkeypatch.setattr(wikipedia, "CHUNK_BYTES", 1)
     lines = index_lines(world)
     shifted = stream_offsets(lines)[shift_stream]
-    index = write_index(tmp_path / "index.txt.bz2", [
-        f"{int(offset) + 1}:{rest}" if int(offset) == shifted else f"{offset}:{rest}"
-        for offset, rest in (line.split(":", 1) for line in lines)])
-    with pytest.raises(InputError, match=r"the bz2 stream at byte [\d,]+ (cannot be decompressed|is cut off at byte)"
-                                         r".*index does not belong"):
+    index = write_index(
+        tmp_path / "index.txt.bz2",
+        [
+            f"{int(offset) + 1}:{rest}" if int(offset) == shifted else f"{offset}:{rest}"
+            for offset, rest in (line.split(":", 1) for line in lines)
+        ],
+    )
+    with pytest.raises(
+        InputError,
+        match=r"the bz2 stream at byte [\d,]+ (cannot be decompressed|is cut off at byte)"
+        r".*index does not belong",
+    ):
         parse_wikipedia(world["wikipedia"], tmp_path / "out", Settings(n_process=2), progress=False, index=index)
     assert_no_outputs(tmp_path / "out")
 
@@ -393,8 +456,11 @@ def test_damaged_stream_inside_a_range(world, tmp_path):
     data[(offsets[2] + offsets[3]) // 2] ^= 0xFF
     dump = tmp_path / "damaged.xml.bz2"
     dump.write_bytes(data)
-    with pytest.raises(InputError, match=rf"damaged\.xml\.bz2 \(byte {offsets[2]}\): the bz2 stream at byte "
-                                         rf"{offsets[2]:,} cannot be decompressed"):
+    with pytest.raises(
+        InputError,
+        match=rf"damaged\.xml\.bz2 \(byte {offsets[2]}\): the bz2 stream at byte "
+        rf"{offsets[2]:,} cannot be decompressed",
+    ):
         parse_wikipedia(dump, tmp_path / "out", Settings(n_process=2), progress=False, index=world["wikipedia_index"])
     assert_no_outputs(tmp_path / "out")
 
@@ -403,8 +469,11 @@ def test_index_without_the_first_page_stream(world, tmp_path):
     lines = index_lines(world)
     first = stream_offsets(lines)[0]
     index = write_index(tmp_path / "index.txt.bz2", [line for line in lines if not line.startswith(f"{first}:")])
-    with pytest.raises(InputError, match=r"multistream\.xml\.bz2: bytes 0-.* before the first stream of the index, "
-                                         r"hold pages"):
+    with pytest.raises(
+        InputError,
+        match=r"multistream\.xml\.bz2: bytes 0-.* before the first stream of the index, "
+        r"hold pages",
+    ):
         parse_wikipedia(world["wikipedia"], tmp_path / "out", Settings(n_process=2), progress=False, index=index)
     assert_no_outputs(tmp_path / "out")
 
@@ -412,12 +481,14 @@ def test_index_without_the_first_page_stream(world, tmp_path):
 def test_index_is_ignored_where_it_cannot_help(world, tmp_path):
     plain = tmp_path / "plain.xml"
     plain.write_bytes(bz2.decompress(world["wikipedia"].read_bytes()))
-    stats = parse_wikipedia(plain, tmp_path / "plain", Settings(n_process=2), progress=False,
-                            index=world["wikipedia_index"])
+    stats = parse_wikipedia(
+        plain, tmp_path / "plain", Settings(n_process=2), progress=False, index=world["wikipedia_index"]
+    )
     assert stats["counts"]["index_chunks"] == 0 and stats["counts"]["articles"] == 300
 
 
 # --- bad input ------------------------------------------------------------------------------------------------------
+
 
 def assert_no_outputs(out: Path):
     assert not out.exists() or not list(out.iterdir()), list(out.iterdir())
@@ -426,7 +497,7 @@ def assert_no_outputs(out: Path):
 @pytest.mark.parametrize("suffix", [".xml", ".xml.bz2", ".xml.gz"])
 def test_truncated_dump(tmp_path, suffix):
     full = make_dump(tmp_path / "full.xml", [("Paris", "x [[France]] " * 2000, i) for i in range(1, 30)])
-    data = full.read_bytes()[:len(full.read_bytes()) * 2 // 3]
+    data = full.read_bytes()[: len(full.read_bytes()) * 2 // 3]
     data = {".xml": data, ".xml.bz2": bz2.compress(data), ".xml.gz": gzip.compress(data)}[suffix]
     dump = tmp_path / f"cut{suffix}"
     dump.write_bytes(data)
@@ -439,18 +510,21 @@ def test_truncated_dump(tmp_path, suffix):
 def test_truncated_compressed_stream(tmp_path):
     data = bz2.compress(make_dump(tmp_path / "full.xml", [("Paris", "x " * 100_000, 1)]).read_bytes())
     dump = tmp_path / "cut.xml.bz2"
-    dump.write_bytes(data[:len(data) // 2])
+    dump.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="cut.xml.bz2"):
         parse_wikipedia(dump, tmp_path / "out", progress=False)
     assert_no_outputs(tmp_path / "out")
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "is empty"),
-    (b"hello, this is not XML\n", r":1: is not XML"),
-    (b'<?xml version="1.0"?>\n<html><body/></html>\n', "not <mediawiki>"),
-    (b"<mediawiki><page><title>A</title></pag></mediawiki>", "malformed XML"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is empty"),
+        (b"hello, this is not XML\n", r":1: is not XML"),
+        (b'<?xml version="1.0"?>\n<html><body/></html>\n', "not <mediawiki>"),
+        (b"<mediawiki><page><title>A</title></pag></mediawiki>", "malformed XML"),
+    ],
+)
 def test_bad_files(tmp_path, content, message):
     dump = tmp_path / "bad.xml"
     dump.write_bytes(content)
@@ -484,6 +558,7 @@ def test_error_in_parallel_mode(tmp_path):
 
 # --- the CLI --------------------------------------------------------------------------------------------------------
 
+
 def run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, str(CLI), *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
@@ -503,12 +578,15 @@ def test_cli_with_manifest(tmp_path):
     assert result.returncode == 1 and "manifest says" in result.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--dump", "missing.xml"], "does not exist"),
-    ([], "exactly one of --dump and --manifest"),
-    (["--dump", "x", "--manifest", "y"], "exactly one of --dump and --manifest"),
-    (["--manifest", "nothing.json"], "manifest not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dump", "missing.xml"], "does not exist"),
+        ([], "exactly one of --dump and --manifest"),
+        (["--dump", "x", "--manifest", "y"], "exactly one of --dump and --manifest"),
+        (["--manifest", "nothing.json"], "manifest not found"),
+    ],
+)
 def test_cli_errors_are_one_line(tmp_path, args, message):
     result = run_cli(*args, tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 1
@@ -517,8 +595,10 @@ def test_cli_errors_are_one_line(tmp_path, args, message):
 
 
 def world_manifest(world, tmp_path, index="index"):
-    entries = {"wikipedia": {"path": str(world["wikipedia"]), "bytes": world["wikipedia"].stat().st_size},
-               "wikipedia_index": None}
+    entries = {
+        "wikipedia": {"path": str(world["wikipedia"]), "bytes": world["wikipedia"].stat().st_size},
+        "wikipedia_index": None,
+    }
     if index == "index":
         entries["wikipedia_index"] = {"path": str(world["wikipedia_index"])}
     elif index == "missing":
@@ -532,8 +612,9 @@ def world_manifest(world, tmp_path, index="index"):
 def test_cli_reads_the_index_from_the_manifest(world, world_run, tmp_path, index):
     """The manifest's index splits the dump; without one (null or deleted) the dump is read as one stream."""
     out = tmp_path / "out"
-    result = run_cli("--manifest", world_manifest(world, tmp_path, index), out, "--n-process", "2",
-                     "--max-counter-entries", "50")
+    result = run_cli(
+        "--manifest", world_manifest(world, tmp_path, index), out, "--n-process", "2", "--max-counter-entries", "50"
+    )
     assert result.returncode == 0, result.stderr
     stats = read_json(out / "stats.json")
     assert_same_run(out, stats, world_run)
@@ -542,10 +623,12 @@ def test_cli_reads_the_index_from_the_manifest(world, world_run, tmp_path, index
 
 
 def test_cli_index_with_dump(world, tmp_path):
-    result = run_cli("--dump", world["wikipedia"], "--index", world["wikipedia_index"], tmp_path / "out",
-                     "--n-process", "2")
+    result = run_cli(
+        "--dump", world["wikipedia"], "--index", world["wikipedia_index"], tmp_path / "out", "--n-process", "2"
+    )
     assert result.returncode == 0, result.stderr
     assert read_json(tmp_path / "out" / "stats.json")["counts"]["index_chunks"] > 0
-    result = run_cli("--manifest", world_manifest(world, tmp_path), "--index", world["wikipedia_index"],
-                     tmp_path / "out2")
+    result = run_cli(
+        "--manifest", world_manifest(world, tmp_path), "--index", world["wikipedia_index"], tmp_path / "out2"
+    )
     assert result.returncode == 1 and "--index goes with --dump" in result.stderr

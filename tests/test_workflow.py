@@ -4,6 +4,7 @@ The numbers in tests/expected_small_world.json come from this same run; a change
 the tolerance fails here and shows the new figures. Refresh them on purpose with
 `UPDATE_EXPECTED=1 python -m pytest tests/test_workflow.py`.
 """
+
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, run_project_copy
 
 EXPECTED = ROOT / "tests" / "expected_small_world.json"
@@ -42,15 +44,29 @@ def metrics(project: Path) -> dict:
     out.update({f"curve.{p['mentions']}": p["context+prior"] for p in curve["points"]})
     linker = json.loads((project / "training/linker/stats.json").read_text())["counts"]
     out.update({"linker.detection_f1": linker["detection"]["f1"], "linker.end_to_end_f1": linker["end_to_end"]["f1"]})
-    out.update({"kb.entities": kb["entities"], "kb.aliases": kb["aliases"],
-                "mentions.train": mentions["train"]["mentions"], "mentions.dev": mentions["dev"]["mentions"]})
+    out.update(
+        {
+            "kb.entities": kb["entities"],
+            "kb.aliases": kb["aliases"],
+            "mentions.train": mentions["train"]["mentions"],
+            "mentions.dev": mentions["dev"]["mentions"],
+        }
+    )
     return out
 
 
 def test_outputs_exist(project):
-    for rel in ["assets/manifest.json", "corpus/kb/kb", "training/nel/model-best", "training/evaluation/evaluation.md",
-                "training/curve/curve.png", "training/curve/curve.md", "training/linker/model",
-                "training/linker/detection.md", "training/benchmarks/benchmarks.md"]:
+    for rel in [
+        "assets/manifest.json",
+        "corpus/kb/kb",
+        "training/nel/model-best",
+        "training/evaluation/evaluation.md",
+        "training/curve/curve.png",
+        "training/curve/curve.md",
+        "training/linker/model",
+        "training/linker/detection.md",
+        "training/benchmarks/benchmarks.md",
+    ]:
         assert (project / rel).exists(), rel
 
 
@@ -91,8 +107,23 @@ def test_packaged_linker_installs_and_links_raw_text(project, tmp_path):
     tarballs = sorted((project / "packages").glob("*/dist/*.tar.gz"))
     assert len(tarballs) == 1, tarballs
     target = tmp_path / "site"
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                           "--target", str(target), str(tarballs[0])], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(tarballs[0]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     dev = [json.loads(line) for line in (project / "corpus/wikipedia/articles.jsonl").read_text().splitlines()]
     text = "\n\n".join(a["text"] for a in dev if a["split"] == "dev")[:20000]  # dev articles: many mentions
@@ -103,8 +134,15 @@ def test_packaged_linker_installs_and_links_raw_text(project, tmp_path):
         "print(json.dumps({'pipes': nlp.pipe_names, 'ents': [(e.text, e.kb_id_, e.label_, e._.kb_score) for e in doc.ents]}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(text), capture_output=True, text=True,
-                          timeout=600, cwd=tmp_path, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(text),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["pipes"] == ["sentencizer", "mention_detector", "entity_linker", "abbreviations"]
@@ -116,8 +154,21 @@ def test_packaged_linker_installs_and_links_raw_text(project, tmp_path):
 def test_link_command(project):
     src = project / "in.jsonl"
     src.write_text(json.dumps({"id": "x", "text": "Nothing to link here."}) + "\n")
-    proc = subprocess.run([sys.executable, "-m", "spacy", "project", "run", "link", str(project),
-                           f"--vars.link_input={src}", f"--vars.link_output={project / 'out.jsonl'}"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "project",
+            "run",
+            "link",
+            str(project),
+            f"--vars.link_input={src}",
+            f"--vars.link_output={project / 'out.jsonl'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((project / "out.jsonl").read_text()) == {"id": "x", "entities": []}

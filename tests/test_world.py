@@ -1,4 +1,5 @@
 """The generated world: deterministic, in the real dump formats, and posing a Wikipedia-like linking task."""
+
 import bz2
 import gzip
 import json
@@ -6,10 +7,10 @@ import json
 import orjson
 import pytest
 
-from wikiel.types import COARSE_TYPES
-from wikiel.wikidata import parse_wikidata
-from wikiel.wikipedia import Settings, parse_wikipedia
-from wikiel.world import META_CLASSES, TYPE_NOUNS, World, WorldConfig, generate_world
+from wikiel.kb.types import COARSE_TYPES
+from wikiel.sources.wikidata import parse_wikidata
+from wikiel.sources.wikipedia import Settings, parse_wikipedia
+from wikiel.synthetic.world import META_CLASSES, TYPE_NOUNS, World, WorldConfig, generate_world
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +56,8 @@ def test_wikipedia_dump_multistream_index_and_parse(world_files, tmp_path):
     data = world_files["wikipedia"].read_bytes()
     index = bz2.decompress(world_files["wikipedia_index"].read_bytes()).decode("utf8").splitlines()
     offsets = sorted({int(line.split(":", 1)[0]) for line in index})
-    assert all(data[o:o + 3] == b"BZh" for o in offsets)
-    first = bz2.BZ2Decompressor().decompress(data[offsets[0]:])
+    assert all(data[o : o + 3] == b"BZh" for o in offsets)
+    first = bz2.BZ2Decompressor().decompress(data[offsets[0] :])
     assert b"<page>" in first and index[0].split(":", 2)[2].encode() in first
     stats = parse_wikipedia(world_files["wikipedia"], tmp_path, Settings(), progress=False)["counts"]
     assert stats["articles"] == 300
@@ -66,8 +67,17 @@ def test_wikipedia_dump_multistream_index_and_parse(world_files, tmp_path):
         for start, end, _ in article["links"]:
             assert article["text"][start:end].strip()
     text = bz2.decompress(data).decode("utf8")
-    for form in ("[[File:", "{{Infobox", "<ref>", "{| class=", "[[Category:", "[[de:", "#REDIRECT", "<redirect title",
-                 "#History|"):
+    for form in (
+        "[[File:",
+        "{{Infobox",
+        "<ref>",
+        "{| class=",
+        "[[Category:",
+        "[[de:",
+        "#REDIRECT",
+        "<redirect title",
+        "#History|",
+    ):
         assert form in text or form.replace("<", "&lt;").replace(">", "&gt;") in text, form
 
 

@@ -1,4 +1,5 @@
 """Shared helpers: opening (compressed) dumps, atomic outputs, step statistics, title normalisation."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,8 +24,9 @@ BZIP2_MAGIC = b"BZh"
 class InputError(Exception):
     """Bad input: names the file and, where known, the line or byte offset, and what to do."""
 
-    def __init__(self, path: PathLike, message: str, line: Optional[int] = None,
-                 offset: Optional[int] = None, hint: str = ""):
+    def __init__(
+        self, path: PathLike, message: str, line: Optional[int] = None, offset: Optional[int] = None, hint: str = ""
+    ):
         self.path = str(path)
         self.line = line
         self.offset = offset
@@ -66,13 +68,16 @@ def open_dump(path: PathLike, threads: int = 1) -> Iterator[IO[bytes]]:
     kind = compression_of(path)
     if kind == "gz":
         import gzip
+
         raw: IO[bytes] = gzip.open(path, "rb")
     elif kind == "bz2":
         try:
             import indexed_bzip2
+
             raw = indexed_bzip2.open(str(path), parallelization=max(1, threads))
         except ImportError:  # pragma: no cover - the dependency is in requirements.txt
             import bz2
+
             raw = bz2.open(path, "rb")
     else:
         raw = open(path, "rb")

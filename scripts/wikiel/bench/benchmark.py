@@ -1,0 +1,803 @@
+"""The full-scale benchmark: one run that times raw decompression and every stage on generated worlds of 1x and
+Nx size (and on the real excerpts when present), then projects the hours for the real dumps.
+
+Every stage runs as a subprocess with the arguments project.yml gives it (vars read from project.yml, only
+`n_process` changed). Its stats.json gives the step's own seconds and peak memory (largest single process); a
+sampler adds the peak summed RSS of the whole process tree, workers included.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple
+
+import indexed_bzip2
+import spacy
+import srsly
+
+from wikiel.bench.speed import dev_texts, inference_rows, measure_inference
+from wikiel.corpus.docs import count_mentions, read_docs, subset_docs, write_docs
+from wikiel.linker.link import load_linker
+from wikiel.sources.fetch import EXCERPT_WIKIDATA, EXCERPT_WIKIPEDIA, write_manifest
+from wikiel.synthetic.world import generate_world
+from wikiel.util import InputError, compression_of, read_json
+
+ROOT = Path.cwd()  # the project directory: its project.yml vars and config are measured
+CLI = ["-m", "wikiel"]
+GIB = 1 << 30
+CHUNK = 1 << 20
+DECOMPRESS_REPEATS = 3  # raw decompression: best of at least this many passes
+DECOMPRESS_SECONDS = 1.0  # and of at least this much time, so small files are not timed on one short pass
+SAMPLE_SECONDS = 0.05  # process-tree memory sampling interval
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+TIME = "/usr/bin/time"
+
+# The real inputs the projection is for.
+REAL_WIKIDATA_BYTES = 115 * GIB  # latest-all.json.gz
+REAL_WIKIDATA_BZ2_BYTES = 76 * GIB  # latest-all.json.bz2, to cross-check the excerpt's ratio
+REAL_WIKIPEDIA_BYTES = 22 * GIB  # enwiki-latest-pages-articles-multistream.xml.bz2
+REAL_ENTITIES = 1_000_000
+REAL_TRAIN_MENTIONS, REAL_DEV_MENTIONS = 200_000, 10_000
+GZIP_LEVEL = 6  # to turn the bz2 Wikidata excerpt into a gz file like the real dump
+
+PARSE_TARGETS = {"wikidata": 0.8, "wikipedia": 0.6}  # parse MB/s over raw-decompression MB/s
+MEMORY_TARGET = 1.25  # peak memory at Nx over peak memory at 1x
+PROJECTION_CORES = (2, 16)
+EXCERPT = "excerpt"
+INFERENCE_DOCS = 500  # dev paragraphs linked for the inference speed
+
+
+class BenchmarkError(Exception):
+    """A stage failed during the benchmark; the message points at its log."""
+
+
+@dataclass
+class Settings:
+    """What to run: the 1x world's size, the large world's multiple, processes and the training subset."""
+
+    entities: int = 20_000
+    articles: int = 4_000
+    scale: int = 4
+    n_process: int = 2
+    train_mentions: int = 2_000
+    seed: int = 0
+
+    @property
+    def labels(self) -> Tuple[str, str]:
+        return "1x", f"{self.scale}x"
+
+
+@dataclass
+class DumpFile:
+    """A dump file's sizes and its best raw-decompression wall and CPU seconds per decompressor."""
+
+    path: str
+    compressed_bytes: int
+    decompressed_bytes: int
+    decompress_seconds: Dict[str, float]
+    decompress_cpu_seconds: Dict[str, float]
+
+    @property
+    def ratio(self) -> float:
+        return self.decompressed_bytes / self.compressed_bytes
+
+    @property
+    def main_decompressor(self) -> str:
+        """The first listed: what parse rates are compared with."""
+        return next(iter(self.decompress_seconds))
+
+    def rate(self, decompressor: str) -> float:
+        """Compressed MB per second (wall clock)."""
+        return self.compressed_bytes / 1e6 / self.decompress_seconds[decompressor]
+
+    def cpu_rate(self, decompressor: str) -> float:
+        """Decompressed MB per CPU second (all its threads together)."""
+        return self.decompressed_bytes / 1e6 / self.decompress_cpu_seconds[decompressor]
+
+
+@dataclass
+class StepRun:
+    """One stage subprocess: its stats.json figures, then from /usr/bin/time its wall and CPU seconds (user +
+    system of the process and its workers, interpreter start-up included), and the peak summed RSS of its tree."""
+
+    step: str
+    seconds: float
+    wall_seconds: float
+    cpu_seconds: float
+    peak_memory_mb: float
+    tree_peak_mb: float
+    counts: Dict[str, Any]
+
+
+@dataclass
+class Results:
+    """Everything one run measured; files and steps are keyed by input: '1x', 'Nx' or 'excerpt'."""
+
+    machine: Dict[str, Any]
+    command: str
+    settings: Settings
+    project_vars: Dict[str, Any]
+    files: Dict[str, Dict[str, DumpFile]] = field(default_factory=lambda: {"wikidata": {}, "wikipedia": {}})
+    steps: Dict[str, Dict[str, StepRun]] = field(default_factory=dict)
+    train_mentions: int = 0  # mentions of the training subset
+    dev_mentions: int = 0
+    wikidata_excerpt_bz2_bytes: int = 0  # the Wikidata excerpt as shipped (bz2), for the gz/bz2 check
+    inference: Dict[str, Dict[str, float]] = field(default_factory=dict)  # wikiel.speed.measure_inference
+
+
+# --- measuring ------------------------------------------------------------------------------------------
+
+
+def decompressors(path: Path, n_process: int) -> Dict[str, Callable[[], IO[bytes]]]:
+    """Ways to open `path` raw: gzip; or indexed_bzip2 with n_process threads (what wikiel.util.open_dump uses),
+    then plain bz2."""
+    kind = compression_of(path)
+    if kind == "gz":
+        return {"gzip": lambda: gzip.open(path, "rb")}
+    if kind == "bz2":
+        return {
+            f"indexed_bzip2 x{n_process}": lambda: indexed_bzip2.open(str(path), parallelization=n_process),
+            "bz2": lambda: bz2.open(path, "rb"),
+        }
+    raise InputError(path, "is neither gzip nor bzip2")
+
+
+def measure_decompression(
+    path: Path, n_process: int, repeats: int = DECOMPRESS_REPEATS, min_seconds: float = DECOMPRESS_SECONDS
+) -> DumpFile:
+    """Decompress `path` to nothing with each decompressor; keeps the best wall and CPU time of at least
+    `repeats` passes taking at least `min_seconds` together."""
+    wall: Dict[str, float] = {}
+    cpu: Dict[str, float] = {}
+    total = 0
+    for name, open_stream in decompressors(path, n_process).items():
+        wall[name] = cpu[name] = float("inf")
+        passes, spent = 0, 0.0
+        while passes < repeats or spent < min_seconds:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            total = 0
+            with open_stream() as stream:
+                while chunk := stream.read(CHUNK):
+                    total += len(chunk)
+            elapsed = time.perf_counter() - start
+            wall[name] = min(wall[name], round(elapsed, 4))
+            cpu[name] = min(cpu[name], round(time.process_time() - start_cpu, 4))
+            passes, spent = passes + 1, spent + elapsed
+    return DumpFile(str(path), path.stat().st_size, total, wall, cpu)
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Summed RSS of a process and all its descendants, in MB (processes that exit meanwhile count 0)."""
+    pages = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                pages += int(f.read().split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    stack.extend(int(child) for child in f.read().split())
+        except OSError:
+            continue
+    return pages * PAGE_BYTES / (1 << 20)
+
+
+def run_step(step: str, args: List[Any], out_dir: Path, log_path: Path) -> StepRun:
+    """Run `python ARGS`, sampling its process tree's memory; returns its figures."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    times = log_path.with_suffix(".time")
+    with open(log_path, "wb") as log:
+        # /usr/bin/time forks the step: exec'd straight from this process, the step would inherit this process's
+        # RSS high-water mark in its own ru_maxrss, and its stats.json peak would include it.
+        command = [TIME, "-f", "%e %U %S", "-o", times, sys.executable, *args]
+        proc = subprocess.Popen(list(map(str, command)), stdout=log, stderr=subprocess.STDOUT)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss_mb(proc.pid))
+            time.sleep(SAMPLE_SECONDS)
+    if proc.returncode:
+        tail = log_path.read_text(errors="replace")[-2000:]
+        raise BenchmarkError(f"{step} failed (exit {proc.returncode}), log {log_path}:\n{tail}")
+    wall, user, system = map(float, times.read_text().split()[-3:])
+    stats = read_json(Path(out_dir) / "stats.json")
+    run = StepRun(
+        step, stats["seconds"], wall, round(user + system, 2), stats["peak_memory_mb"], round(peak, 1), stats["counts"]
+    )
+    print(
+        f"  {step}: {run.seconds:.1f} s ({run.cpu_seconds:.1f} CPU s), peak {run.peak_memory_mb:.0f} MB "
+        f"(tree {run.tree_peak_mb:.0f} MB)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return run
+
+
+# --- the run --------------------------------------------------------------------------------------------
+
+
+def machine_info() -> Dict[str, Any]:
+    """CPU model, cores, RAM, OS and versions, and the load average when the run starts."""
+    with open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
+    with open("/proc/meminfo") as f:
+        mem_kb = next(int(line.split()[1]) for line in f if line.startswith("MemTotal"))
+    return {
+        "CPU": cpu,
+        "cores (os.cpu_count)": os.cpu_count(),
+        "RAM": f"{mem_kb / (1 << 20):.1f} GiB",
+        "OS": platform.platform(),
+        "Python": platform.python_version(),
+        "spaCy": spacy.__version__,
+        "indexed_bzip2": indexed_bzip2.__version__,
+        "load average at start": _load(),
+    }
+
+
+def _load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
+
+
+def parse_commands(
+    corpus: Path, v: Dict[str, Any], n: int, wikidata_src: List[Any], wikipedia_src: List[Any]
+) -> List[Tuple[str, List[Any], Path]]:
+    """(step, arguments, output dir) of the two parse stages; the sources are ["--manifest", PATH] or
+    ["--dump", PATH]."""
+    return [
+        (
+            "parse-wikidata",
+            [*CLI, "parse-wikidata", *wikidata_src, corpus / "wikidata", "--lang", v["lang"], "--n-process", n],
+            corpus / "wikidata",
+        ),
+        (
+            "parse-wikipedia",
+            [
+                *CLI,
+                "parse-wikipedia",
+                *wikipedia_src,
+                corpus / "wikipedia",
+                "--lang",
+                v["lang"],
+                "--dev-percent",
+                v["dev_percent"],
+                "--max-train-articles",
+                v["max_train_articles"],
+                "--max-dev-articles",
+                v["max_dev_articles"],
+                "--n-process",
+                n,
+            ],
+            corpus / "wikipedia",
+        ),
+    ]
+
+
+def later_commands(corpus: Path, v: Dict[str, Any]) -> List[Tuple[str, List[Any], Path]]:
+    """build-kb and extract-mentions with project.yml's arguments."""
+    return [
+        (
+            "build-kb",
+            [
+                *CLI,
+                "build-kb",
+                corpus / "wikidata",
+                corpus / "wikipedia",
+                corpus / "kb",
+                "--lang",
+                v["lang"],
+                "--min-freq",
+                v["min_freq"],
+                "--min-pair",
+                v["min_pair"],
+                "--max-per-alias",
+                v["max_per_alias"],
+                "--max-entities",
+                v["max_entities"],
+                "--max-aliases",
+                v["max_aliases"],
+                "--vectors",
+                v["vectors"],
+                "--vector-dim",
+                v["vector_dim"],
+                "--max-vector-text-mb",
+                v["max_vector_text_mb"],
+                "--vector-threads",
+                v["vector_threads"],
+                "--seed",
+                v["seed"],
+            ],
+            corpus / "kb",
+        ),
+        (
+            "extract-mentions",
+            [
+                *CLI,
+                "extract-mentions",
+                corpus / "wikipedia",
+                corpus / "kb",
+                corpus / "mentions",
+                "--lang",
+                v["lang"],
+                "--max-train",
+                v["max_train_mentions"],
+                "--max-dev",
+                v["max_dev_mentions"],
+            ],
+            corpus / "mentions",
+        ),
+    ]
+
+
+def write_subset(mentions_dir: Path, out_dir: Path, n_train: int, n_dev: int, lang: str, seed: int) -> Tuple[int, int]:
+    """train.spacy / dev.spacy with `n_train` / `n_dev` mentions (seeded, as the learning curve draws them)."""
+    nlp = spacy.blank(lang)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sizes = []
+    for split, n in (("train", n_train), ("dev", n_dev)):
+        docs = subset_docs(read_docs(mentions_dir / f"{split}.spacy", nlp), n, seed=seed)
+        write_docs(docs, out_dir / f"{split}.spacy")
+        sizes.append(count_mentions(docs))
+    return sizes[0], sizes[1]
+
+
+def bench_world(results: Results, base: Path, label: str, factor: int, train: bool) -> None:
+    """Generate one world, measure its dumps' decompression and run the stages on it."""
+    s, v = results.settings, results.project_vars
+    print(
+        f"[{label}] generating {s.entities * factor:,} entities, {s.articles * factor:,} articles",
+        file=sys.stderr,
+        flush=True,
+    )
+    paths = generate_world(base / "world", s.entities * factor, s.articles * factor, seed=s.seed, lang=v["lang"])
+    write_manifest(base, "world", v["lang"], None, [paths["wikidata"]], paths["wikipedia"], paths["wikipedia_index"])
+    for kind in ("wikidata", "wikipedia"):
+        results.files[kind][label] = measure_decompression(paths[kind], s.n_process)
+    corpus = base / "corpus"
+    manifest = ["--manifest", base / "manifest.json"]
+    commands = parse_commands(corpus, v, s.n_process, manifest, manifest)
+    runs = results.steps.setdefault(label, {})
+    for step, args, out in commands + later_commands(corpus, v):
+        runs[step] = run_step(step, args, out, base / "logs" / f"{step}.log")
+    if train:
+        subset = corpus / "train-subset"
+        results.train_mentions, results.dev_mentions = write_subset(
+            corpus / "mentions", subset, s.train_mentions, max(1, s.train_mentions // 4), v["lang"], s.seed
+        )
+        args = [
+            *CLI,
+            "train",
+            ROOT / v["config"],
+            subset,
+            corpus / "kb",
+            base / "training" / "nel",
+            "--lang",
+            v["lang"],
+            "--vectors",
+            v["vectors"],
+            "--max-epochs",
+            1,
+            "--seed",
+            v["seed"],
+        ]
+        runs["train"] = run_step("train", args, base / "training" / "nel", base / "logs" / "train.log")
+        linker = base / "training" / "linker"
+        args = [
+            *CLI,
+            "build-linker",
+            base / "training" / "nel" / "model-best",
+            corpus / "kb",
+            corpus / "wikipedia",
+            linker,
+            "--max-text-mb",
+            v["detector_text_mb"],
+            "--max-dev-articles",
+            v["tune_dev_articles"],
+        ]
+        runs["build-linker"] = run_step("build-linker", args, linker, base / "logs" / "build-linker.log")
+        results.inference = measure_inference(
+            load_linker(linker / "model"), dev_texts(corpus / "wikipedia" / "articles.jsonl", INFERENCE_DOCS)
+        )
+
+
+def bench_excerpts(results: Results, base: Path, excerpts_dir: Path) -> None:
+    """Decompression, compression ratio and parse rates of the real excerpts; the Wikidata one re-compressed
+    as gz (level GZIP_LEVEL) like the real latest-all.json.gz."""
+    print(f"[{EXCERPT}] {excerpts_dir}", file=sys.stderr, flush=True)
+    base.mkdir(parents=True, exist_ok=True)
+    shipped = excerpts_dir / "wikidata" / EXCERPT_WIKIDATA[0]
+    wikidata = base / shipped.name.replace(".bz2", ".gz")
+    with bz2.open(shipped) as f:
+        wikidata.write_bytes(gzip.compress(f.read(), GZIP_LEVEL, mtime=0))
+    results.wikidata_excerpt_bz2_bytes = shipped.stat().st_size
+    wikipedia = excerpts_dir / "wikipedia" / EXCERPT_WIKIPEDIA
+    n, v = results.settings.n_process, results.project_vars
+    results.files["wikidata"][EXCERPT] = measure_decompression(wikidata, n)
+    results.files["wikipedia"][EXCERPT] = measure_decompression(wikipedia, n)
+    runs = results.steps.setdefault(EXCERPT, {})
+    for step, args, out in parse_commands(base / "corpus", v, n, ["--dump", wikidata], ["--dump", wikipedia]):
+        runs[step] = run_step(step, args, out, base / "logs" / f"{step}.log")
+
+
+def run_benchmark(workdir: Path, settings: Settings, command: str, excerpts_dir: Optional[Path]) -> Results:
+    """The whole benchmark in `workdir`: both worlds, then the real excerpts if `excerpts_dir` has them."""
+    results = Results(machine_info(), command, settings, srsly.read_yaml(ROOT / "project.yml")["vars"])
+    small, large = settings.labels
+    bench_world(results, workdir / small, small, 1, train=False)
+    bench_world(results, workdir / large, large, settings.scale, train=True)
+    if excerpts_dir and all(
+        (excerpts_dir / sub / name).is_file()
+        for sub, name in (("wikidata", EXCERPT_WIKIDATA[0]), ("wikipedia", EXCERPT_WIKIPEDIA))
+    ):
+        bench_excerpts(results, workdir / EXCERPT, excerpts_dir)
+    results.machine["load average at end"] = _load()
+    return results
+
+
+# --- projecting -----------------------------------------------------------------------------------------
+
+
+def projection(decompressed_mb: float, rate_per_core: float, cores: int, decompress_limit: float) -> Tuple[float, str]:
+    """Hours to parse `decompressed_mb` at min(rate_per_core x cores, decompress_limit) MB/s (all in
+    decompressed MB), and the term that binds."""
+    parse_rate = rate_per_core * cores
+    hours = decompressed_mb / min(parse_rate, decompress_limit) / 3600
+    return hours, "parse" if parse_rate <= decompress_limit else "decompression"
+
+
+@dataclass
+class Projection:
+    step: str
+    real_input: str
+    model: str
+    hours: Dict[int, Tuple[float, str]]  # cores -> (hours, binding term)
+
+
+def reference(r: Results, kind: str) -> DumpFile:
+    """The file whose compression ratio and decompression speed stand for the real dump: the real excerpt,
+    or the Nx world's file without one."""
+    return r.files[kind].get(EXCERPT) or r.files[kind][r.settings.labels[1]]
+
+
+def projections(r: Results) -> List[Projection]:
+    """Each step's hours on the real inputs at PROJECTION_CORES cores, from the Nx world's run."""
+    large = r.settings.labels[1]
+    runs = r.steps[large]
+    out = []
+    for kind in ("wikidata", "wikipedia"):
+        ref, world, run = reference(r, kind), r.files[kind][large], runs[f"parse-{kind}"]
+        per_cpu_second = world.decompressed_bytes / 1e6 / run.cpu_seconds
+        limit = ref.cpu_rate(ref.main_decompressor)
+        if kind == "wikidata":  # gzip inflates on one thread whatever the cores
+            limits = {cores: limit for cores in PROJECTION_CORES}
+            decompression = f"gzip {limit:.0f} MB/s on one core"
+        else:  # bz2 decompression is assumed to scale linearly with cores (threads or workers)
+            limits = {cores: limit * cores for cores in PROJECTION_CORES}
+            decompression = f"indexed_bzip2 {limit:.1f} MB per CPU second x cores"
+        real = REAL_WIKIDATA_BYTES if kind == "wikidata" else REAL_WIKIPEDIA_BYTES
+        real_mb = real * ref.ratio / 1e6
+        out.append(
+            Projection(
+                f"parse-{kind}",
+                f"{real / GIB:.0f} GiB x ratio {ref.ratio:.2f} = {real_mb / 1e3:,.0f} GB",
+                f"GB / min({per_cpu_second:.2f} MB per CPU second x cores, {decompression})",
+                {cores: projection(real_mb, per_cpu_second, cores, limits[cores]) for cores in PROJECTION_CORES},
+            )
+        )
+
+    kb, mentions, train = runs["build-kb"], runs["extract-mentions"], runs["train"]
+    text_mb = kb.counts["vectors"]["vector_text_bytes"] / 1e6
+    real_text_mb, threads = r.project_vars["max_vector_text_mb"], r.project_vars["vector_threads"]
+    per_entity_hours = kb.cpu_seconds * REAL_ENTITIES / kb.counts["entities"] / 3600
+    n_mentions = mentions.counts["train"]["mentions"] + mentions.counts["dev"]["mentions"]
+    real_mentions = REAL_TRAIN_MENTIONS + REAL_DEV_MENTIONS
+    epochs = r.project_vars["max_epochs"]
+    train_per_k = train.cpu_seconds / r.train_mentions * 1e3
+    out.append(
+        Projection(
+            "build-kb",
+            f"{real_text_mb} MB of floret text (the cap), {REAL_ENTITIES:,} entities",
+            f"{kb.cpu_seconds / text_mb:.1f} CPU s per MB of vector text / min(floret threads = {threads}, cores) (all "
+            f"of it per KB entity instead: {per_entity_hours:.1f} CPU h)",
+            {
+                c: (kb.cpu_seconds * real_text_mb / text_mb / min(threads, c) / 3600, _threads(min(threads, c)))
+                for c in PROJECTION_CORES
+            },
+        )
+    )
+    single = [
+        (
+            mentions,
+            f"{real_mentions:,} mentions",
+            f"{mentions.cpu_seconds / n_mentions * 1e3:.2f} CPU s per 1K mentions; one process",
+            mentions.cpu_seconds * real_mentions / n_mentions,
+        ),
+        (
+            train,
+            f"{REAL_TRAIN_MENTIONS:,} mentions x {epochs} epochs",
+            f"{train_per_k:.2f} CPU s per 1K mentions per epoch; one process",
+            train_per_k * REAL_TRAIN_MENTIONS / 1e3 * epochs,
+        ),
+    ]
+    for run, real_input, model, seconds in single:
+        out.append(Projection(run.step, real_input, model, {c: (seconds / 3600, "one core") for c in PROJECTION_CORES}))
+    return out
+
+
+# --- the report -----------------------------------------------------------------------------------------
+
+
+def _table(headers: List[str], rows: List[List[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _threads(n: int) -> str:
+    return f"{n} thread" + ("s" if n > 1 else "")
+
+
+def _mark(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def parse_rows(r: Results) -> List[List[Any]]:
+    """One row per parse step and input: throughput against raw decompression of the same file."""
+    rows = []
+    for kind, unit in (("wikidata", "entities"), ("wikipedia", "pages")):
+        for label, f in r.files[kind].items():
+            run = r.steps[label][f"parse-{kind}"]
+            rate = f.compressed_bytes / 1e6 / run.seconds
+            ratio = rate / f.rate(f.main_decompressor)
+            raw = ", ".join(f"{name} {f.rate(name):.1f}" for name in f.decompress_seconds)
+            target = PARSE_TARGETS[kind]
+            rows.append(
+                [
+                    f"parse-{kind}",
+                    label,
+                    f"{f.compressed_bytes / 1e6:.1f}",
+                    f"{f.decompressed_bytes / 1e6:.1f}",
+                    f"{f.ratio:.2f}",
+                    f"{run.seconds:.2f}",
+                    f"{run.cpu_seconds:.2f}",
+                    f"{rate:.2f}",
+                    f"{rate * f.ratio:.1f}",
+                    f"{run.counts[unit] / run.seconds:,.0f} {unit}/s",
+                    raw,
+                    f"{ratio:.2f}",
+                    f">= {target}",
+                    _mark(ratio >= target),
+                ]
+            )
+    return rows
+
+
+def memory_rows(r: Results) -> List[List[Any]]:
+    """Peak memory at 1x and Nx and their ratio, judged against the target for the parse steps."""
+    small, large = r.settings.labels
+    rows = []
+    for step in ("parse-wikidata", "parse-wikipedia", "build-kb", "extract-mentions"):
+        a, b = r.steps[small][step], r.steps[large][step]
+        ratio, tree_ratio = b.peak_memory_mb / a.peak_memory_mb, b.tree_peak_mb / a.tree_peak_mb
+        target = mark = "-"
+        if step.startswith("parse-"):
+            target, mark = f"<= {MEMORY_TARGET}", _mark(max(ratio, tree_ratio) <= MEMORY_TARGET)
+        rows.append(
+            [
+                step,
+                f"{a.peak_memory_mb:.0f}",
+                f"{b.peak_memory_mb:.0f}",
+                f"{ratio:.2f}",
+                f"{a.tree_peak_mb:.0f}",
+                f"{b.tree_peak_mb:.0f}",
+                f"{tree_ratio:.2f}",
+                target,
+                mark,
+            ]
+        )
+    return rows
+
+
+def later_rows(r: Results) -> List[List[Any]]:
+    """build-kb, extract-mentions (both worlds) and train (Nx subset): seconds, memory, seconds per 1K mentions."""
+    rows = []
+    for label in r.settings.labels:
+        runs = r.steps[label]
+        counts = runs["extract-mentions"].counts
+        extracted = counts["train"]["mentions"] + counts["dev"]["mentions"]
+        for step in ("build-kb", "extract-mentions", "train"):
+            if step not in runs:
+                continue
+            run = runs[step]
+            mentions = r.train_mentions if step == "train" else extracted
+            what = (
+                f"{mentions:,} train (1 epoch, {r.dev_mentions:,} dev)"
+                if step == "train"
+                else f"{mentions:,} extracted"
+            )
+            rows.append(
+                [
+                    step,
+                    label,
+                    f"{run.seconds:.1f}",
+                    f"{run.wall_seconds:.1f}",
+                    f"{run.cpu_seconds:.1f}",
+                    f"{run.peak_memory_mb:.0f}",
+                    f"{run.tree_peak_mb:.0f}",
+                    what,
+                    f"{run.seconds / mentions * 1e3:.2f}",
+                ]
+            )
+    return rows
+
+
+def projection_rows(items: List[Projection]) -> List[List[Any]]:
+    rows = []
+    for p in items:
+        cells = [f"{p.hours[c][0]:.2f} ({p.hours[c][1]})" for c in PROJECTION_CORES]
+        rows.append([p.step, p.real_input, p.model, *cells])
+    totals = [f"**{sum(p.hours[c][0] for p in items):.1f}**" for c in PROJECTION_CORES]
+    return rows + [["**total**", "", "steps run one after another", *totals]]
+
+
+def render_markdown(r: Results) -> str:
+    """The report: machine, command, parse throughput, memory, later steps, projection and its assumptions."""
+    s, (small, large) = r.settings, r.settings.labels
+    items = projections(r)
+    wd, wp = reference(r, "wikidata"), reference(r, "wikipedia")
+    synthetic = {kind: r.files[kind][large].ratio for kind in ("wikidata", "wikipedia")}
+    has_excerpts = EXCERPT in r.files["wikidata"]
+    source = "the real excerpts" if has_excerpts else f"the {large} world (no real excerpts were found)"
+    per_process = {
+        label: {
+            kind: r.files[kind][label].decompressed_bytes / 1e6 / r.steps[label][f"parse-{kind}"].seconds / s.n_process
+            for kind in ("wikidata", "wikipedia")
+        }
+        for label in r.files["wikidata"]
+    }
+    gz_over_bz2 = f"{wd.compressed_bytes / r.wikidata_excerpt_bz2_bytes:.2f}" if has_excerpts else "unknown"
+    content = (
+        ", ".join(
+            f"{kind} {per_process[EXCERPT][kind]:.2f} vs {per_process[large][kind]:.2f}"
+            for kind in ("wikidata", "wikipedia")
+        )
+        if has_excerpts
+        else "not measured"
+    )
+    parts = [
+        "# Benchmark: throughput, memory and a projection to the full dumps",
+        "Generated by `wikiel benchmark` (logic in `scripts/wikiel/bench/benchmark.py`): two synthetic worlds "
+        f"(`wikiel.world`) at 1x and {s.scale}x size, every stage run as a subprocess with the arguments project.yml "
+        f"gives it and `--n-process {s.n_process}`, on the same files whose raw decompression is timed.",
+        "## Machine",
+        _table(["", ""], [[k, v] for k, v in r.machine.items()]),
+        "Other work may share the CPU during the run (see the load averages): rates are what this run got, "
+        "not what an idle machine gives.",
+        "## Command",
+        f"```\n{r.command}\n```",
+        f"Worlds: {small} = {s.entities:,} entities and {s.articles:,} articles; {large} = {s.entities * s.scale:,} "
+        f"entities and {s.articles * s.scale:,} articles (seed {s.seed}). Training subset: {r.train_mentions:,} "
+        f"train and {r.dev_mentions:,} dev mentions."
+        + (
+            f" Real excerpts: `{Path(wd.path).name}` (the Wikidata excerpt re-compressed with gzip -{GZIP_LEVEL}) "
+            f"and `{Path(wp.path).name}`."
+            if has_excerpts
+            else ""
+        ),
+        "## Parsing against raw decompression",
+        "MB are 10^6 bytes; seconds are the step's own (`stats.json`, interpreter start-up excluded). Raw "
+        f"decompression is the best of at least {DECOMPRESS_REPEATS} passes to nothing (and {DECOMPRESS_SECONDS:g} s), "
+        "in MB/s of compressed input; the ratio compares the "
+        f"parse rate with the first listed: gzip (single-threaded, as the stage reads it) or indexed_bzip2 with "
+        f"{s.n_process} threads (what {s.n_process} cores decompress; given the multistream index the stage's "
+        "workers decompress their own bz2 streams instead).",
+        _table(
+            [
+                "step",
+                "input",
+                "compressed MB",
+                "decompressed MB",
+                "ratio",
+                "seconds",
+                "CPU s",
+                "MB/s compressed",
+                "MB/s decompressed",
+                "items/s",
+                "raw decompression MB/s",
+                "parse / decompress",
+                "target",
+                "",
+            ],
+            parse_rows(r),
+        ),
+        "## Peak memory",
+        "`stats.json` peak: largest single process (the step or one of its workers); tree: peak of the summed RSS "
+        f"of the step and all its workers, sampled every {SAMPLE_SECONDS} s (pages shared between them count once "
+        "per process, so an upper bound). The target is judged on the larger ratio.",
+        _table(
+            [
+                "step",
+                f"peak {small} MB",
+                f"peak {large} MB",
+                "ratio",
+                f"tree {small} MB",
+                f"tree {large} MB",
+                "ratio",
+                "target",
+                "",
+            ],
+            memory_rows(r),
+        ),
+        "parse-wikipedia keeps its link and redirect tables in memory up to `--max-counter-entries` keys each "
+        "(default 2M) and spills them to disk beyond; tables of these sizes stay in memory (spilled runs at "
+        f"{large}: {r.steps[large]['parse-wikipedia'].counts.get('spilled_runs', 'not reported')}), so its growth "
+        "here stops at that bound on the full dump. extract-mentions holds the mention documents in memory until "
+        "it writes them.",
+        "## KB, mentions and training",
+        f"`train` is 1 epoch on a seeded subset of the {large} world's mentions (the learning curve's draw), "
+        "including its dev evaluations; seconds per 1K mentions include fixed set-up costs.",
+        _table(
+            ["step", "world", "seconds", "wall s", "CPU s", "peak MB", "tree MB", "mentions", "s per 1K mentions"],
+            later_rows(r),
+        ),
+        "## Inference speed",
+        f"The linker built from the {large} world's training subset (`build-linker`) on its first "
+        f"{INFERENCE_DOCS} dev paragraphs, one process, batches of 64 docs, after a warm-up. The linking step "
+        "computes each sentence's context encoding once for all its mentions in one model call per batch; spaCy's "
+        "own `EntityLinker.predict` (same weights, same mentions) calls the model once per mention.",
+        _table(["what", "docs", "mentions", "docs/s", "mentions/s", "K chars/s"], inference_rows(r.inference)),
+        "## Projection to the real dumps",
+        f"Hours per step on {PROJECTION_CORES[0]} and {PROJECTION_CORES[1]} cores for Wikidata "
+        f"`latest-all.json.gz` ({REAL_WIKIDATA_BYTES / GIB:.0f} GiB), enwiki `pages-articles-multistream.xml.bz2` "
+        f"({REAL_WIKIPEDIA_BYTES / GIB:.0f} GiB), {REAL_ENTITIES:,} KB entities and {REAL_TRAIN_MENTIONS:,} "
+        "training mentions, with `(term)` the term that binds.",
+        _table(
+            ["step", "real input", "model", f"{PROJECTION_CORES[0]} cores h", f"{PROJECTION_CORES[1]} cores h"],
+            projection_rows(items),
+        ),
+        "Assumptions:",
+        "\n".join(
+            f"- {line}"
+            for line in [
+                "All rates are per CPU second (user + system of the step and its workers, from /usr/bin/time, "
+                "interpreter start-up included), so that CPU time other work takes from the run does not count; a "
+                f"core is assumed to give one CPU second per second. Parse rates are those of the {large} world's run "
+                f"({s.n_process} processes), assumed to grow linearly with cores.",
+                "The parse cost is taken to follow decompressed bytes, so the real size in decompressed GB comes from "
+                f"the compression ratios of {source}: Wikidata {wd.ratio:.2f} (synthetic gz {synthetic['wikidata']:.2f}), "
+                f"Wikipedia {wp.ratio:.2f} (synthetic bz2 {synthetic['wikipedia']:.2f}). The synthetic dumps' ratio and "
+                "text/markup mix differ from the real ones. Decompressed MB/s per process (the steps' own seconds), "
+                f"real excerpt against {large} world: {content}. The projection uses the world's rates, as the excerpts "
+                "are too small to time on CPU seconds (start-up dominates), but where the excerpt is faster the parse "
+                "hours are on the safe side by about that factor.",
+                f"Decompression limits (CPU time, best pass) come from {source}: gzip inflates on a single thread "
+                "whatever the cores; bz2 decompression is assumed to scale linearly with cores (indexed_bzip2 threads, "
+                "or the workers decompressing their own streams of a multistream dump). min() assumes "
+                "decompression and parsing overlap on different cores; where they compete for the same cores the time "
+                "lies between min() and the sum of both.",
+                "Wikidata: the reader only substring-scans lines without an `enwiki` sitelink or P279. Fewer than a "
+                "tenth of the real dump's ~110M entities have an enwiki sitelink (English Wikipedia has ~7M articles), "
+                "while most synthetic and all excerpt items do, so the real per-MB parse rate should be higher and "
+                "this projection is on the safe side.",
+                f"Check of the Wikidata ratio: gz over bz2 size is {gz_over_bz2} for the excerpt and "
+                f"{REAL_WIKIDATA_BYTES / REAL_WIKIDATA_BZ2_BYTES:.2f} for the real dumps (115 GiB / 76 GiB). The "
+                "excerpt holds well-known items with many claims, so its ratio may still differ from the dump's average.",
+                "build-kb is dominated by floret training, linear in its text, which project.yml caps at "
+                f"{r.project_vars['max_vector_text_mb']} MB (`max_vector_text_mb`; full enwiki text is far larger), on "
+                f"{_threads(r.project_vars['vector_threads'])} (`vector_threads`); the rest (priors, KB writing) grows "
+                "with the entities and is not separated here: the model column shows the hours if all of it did.",
+                "extract-mentions is linear in mentions; training is linear in mentions x epochs "
+                f"({r.project_vars['max_epochs']} epochs, project.yml's `max_epochs`) on one process, measured on a "
+                "small subset, so set-up costs make it an overestimate. fetch (download), evaluate and the learning "
+                "curve are not projected.",
+            ]
+        ),
+    ]
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,717 @@
+"""The command line: `wikiel <command>` (or `python -m wikiel <command>`), one command per project.yml command.
+
+Each command parses its options, calls one stage function and prints a one-line summary; every default comes from
+`wikiel.defaults`. Errors in the input or output print one line naming the file and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import spacy
+import typer
+from spacy.cli.package import package as spacy_package
+from tqdm import tqdm
+
+from wikiel import defaults
+from wikiel.bench import benchmark as bench
+from wikiel.bench.speed import dev_texts, inference_rows, measure_inference
+from wikiel.bench.steps import step_table
+from wikiel.corpus.docs import read_docs
+from wikiel.corpus.mentions import extract_mentions
+from wikiel.evaluation import elevant
+from wikiel.evaluation.curve import learning_curve
+from wikiel.evaluation.evaluate import evaluate_candidates, evaluate_pipeline, load_pipeline, markdown_table
+from wikiel.evaluation.recall import recall_markdown
+from wikiel.kb.build import PruneSettings, build_kb
+from wikiel.linker.build import build_linker
+from wikiel.linker.link import link_file, load_linker
+from wikiel.linker.update import update_kb
+from wikiel.pipeline import abbreviations, candidates, components
+from wikiel.sources import custom, fetch
+from wikiel.sources.check import check_assets, missing_manifest
+from wikiel.sources.wikidata import parse_wikidata
+from wikiel.sources.wikipedia import (
+    DumpReader,
+    Page,
+    Settings,
+    dump_from_manifest,
+    index_from_manifest,
+    parse_wikipedia,
+)
+from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext
+from wikiel.synthetic.world import generate_world
+from wikiel.training.train import train_pipeline
+from wikiel.util import (
+    InputError,
+    StepStats,
+    atomic_open,
+    cli_errors,
+    fail,
+    open_dump,
+    read_json,
+    require_inputs,
+    require_spacy_lang,
+    resolve_processes,
+    write_json,
+)
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Wikidata + Wikipedia (or your own knowledge graph) -> a trained spaCy entity linker. "
+    "The steps run in this order by `spacy project run all`; each also runs on its own.",
+)
+
+PIPELINE_MODULES = (candidates, components, abbreviations)  # shipped inside a packaged pipeline (spacy package --code)
+
+
+def main() -> None:
+    """Entry point of the `wikiel` console script."""
+    app()
+
+
+# ---- sources ----------------------------------------------------------------------------------------------------------
+@app.command("fetch")
+def fetch_command(
+    output_dir: Path = typer.Argument(..., help="Directory for manifest.json (and dumps/ or world/)"),
+    source: str = typer.Option(defaults.SOURCE, help="world (generate, offline), dumps (download) or excerpts"),
+    lang: str = typer.Option(defaults.LANG, help="Wikipedia language"),
+    dump_date: str = typer.Option(defaults.DUMP_DATE, help="'latest' or a dump date such as 20240101"),
+    wikidata_format: str = typer.Option(defaults.WIKIDATA_FORMAT, help="gz or bz2"),
+    verify: bool = typer.Option(False, "--verify", help="Check the dumps against the published checksums (slow)"),
+    world_entities: int = typer.Option(defaults.WORLD_ENTITIES, min=1, help="Entities of the synthetic world"),
+    world_articles: int = typer.Option(defaults.WORLD_ARTICLES, min=1, help="Articles of the synthetic world"),
+    seed: int = typer.Option(defaults.SEED, help="Seed of the synthetic world"),
+    world_zipf: float = typer.Option(
+        defaults.WORLD_ZIPF, min=0.0, help="Popularity exponent of the synthetic world (lower = flatter)"
+    ),
+    excerpts_dir: Path = typer.Option(Path(defaults.EXCERPTS_DIR), help="Where the real excerpts are"),
+    kb: str = typer.Option(
+        defaults.KB, help="wikidata (the dumps of --source) or custom (your own knowledge graph: --custom-*)"
+    ),
+    custom_entities: str = typer.Option("", help="With --kb custom: entities JSONL"),
+    custom_mentions: str = typer.Option("", help="With --kb custom: annotated mentions (JSONL, .spacy or a directory)"),
+    custom_priors: str = typer.Option("", help="With --kb custom: optional alias priors (TSV or JSONL)"),
+) -> None:
+    """Write a manifest of the input files: generate the synthetic world, point at the excerpts or a custom KB,
+    or download the real dumps."""
+    with cli_errors():
+        if kb not in fetch.KBS:
+            fail(f"--kb must be one of {', '.join(fetch.KBS)}, not {kb!r}")
+        if kb == "custom":
+            if not custom_entities.strip() or not custom_mentions.strip():
+                fail(
+                    "--kb custom needs --custom-entities and --custom-mentions (vars.custom_entities, "
+                    "vars.custom_mentions)"
+                )
+            priors = Path(custom_priors) if custom_priors.strip() else None
+            manifest = fetch.use_custom(output_dir, lang, Path(custom_entities), Path(custom_mentions), priors)
+            entries = [manifest["entities"], *manifest["mentions"], manifest["priors"]]
+            n_bytes = sum(e["bytes"] for e in entries if e)
+            print(
+                f"custom: {manifest['entities']['path']} and {len(manifest['mentions'])} mention file(s), "
+                f"{n_bytes:,} bytes -> {output_dir / fetch.MANIFEST_FILE}"
+            )
+            return
+        if source not in fetch.SOURCES:
+            fail(f"--source must be one of {', '.join(fetch.SOURCES)}, not {source!r}")
+        if wikidata_format not in fetch.WIKIDATA_FORMATS:
+            fail(f"--wikidata-format must be one of {', '.join(fetch.WIKIDATA_FORMATS)}, not {wikidata_format!r}")
+        if source == "dumps":
+            manifest = fetch.fetch_dumps(output_dir, lang, dump_date, wikidata_format, verify_checksums=verify)
+        elif source == "excerpts":
+            manifest = fetch.use_excerpts(output_dir, lang, excerpts_dir)
+        else:
+            files = generate_world(
+                output_dir / "world", world_entities, world_articles, seed=seed, lang=lang, zipf=world_zipf
+            )
+            manifest = fetch.use_world(output_dir, lang, files)
+        n_bytes = sum(e["bytes"] for e in manifest["wikidata"]) + manifest["wikipedia"]["bytes"]
+        print(
+            f"{source}: {len(manifest['wikidata'])} Wikidata file(s), {n_bytes:,} bytes -> "
+            f"{output_dir / fetch.MANIFEST_FILE}"
+        )
+
+
+@app.command("check")
+def check_command(
+    manifest: Path = typer.Argument(..., help="Manifest written by `wikiel fetch` (assets/manifest.json)"),
+    lang: Optional[str] = typer.Option(None, help="The workflow's vars.lang: the manifest must be of it"),
+    dump_date: Optional[str] = typer.Option(None, help="The workflow's vars.dump_date"),
+    wikidata_format: str = typer.Option(defaults.WIKIDATA_FORMAT, help="gz or bz2 (names the files to fetch)"),
+) -> None:
+    """Check every input of the manifest before the long run: present, complete, right format, wiki and date.
+    One line per asset (OK, or the problem and what to do); non-zero exit on any problem."""
+    with cli_errors():
+        if not manifest.exists():
+            raise missing_manifest(manifest, lang or defaults.LANG, dump_date or defaults.DUMP_DATE, wikidata_format)
+        results = check_assets(manifest, lang, dump_date)
+        for result in results:
+            if result.problem is None:
+                print(f"OK: {result.key}: {result.path}: {result.summary}")
+            else:
+                print(f"ERROR: {result.key}: {result.problem}", file=sys.stderr)
+        problems = sum(result.problem is not None for result in results)
+        if problems:
+            fail(f"{problems} problem(s) with the assets of {manifest}: fix them before running the workflow")
+
+
+@app.command("parse-wikidata")
+def parse_wikidata_command(
+    output_dir: Path = typer.Argument(..., help="Directory for entities.jsonl, subclass_of.tsv, stats.json"),
+    dump: Optional[List[Path]] = typer.Option(None, "--dump", help="Wikidata entity dump (repeatable)"),
+    manifest: Optional[Path] = typer.Option(None, help="Manifest written by `wikiel fetch`"),
+    lang: str = typer.Option(defaults.LANG, help="Keep items with a <lang>wiki sitelink"),
+    n_process: int = typer.Option(defaults.N_PROCESS, help="Processes (main reads, the others parse); 0 = all cores"),
+    max_bad_lines: int = typer.Option(defaults.MAX_BAD_LINES, min=0, help="Malformed lines to skip before failing"),
+) -> None:
+    """Stream the Wikidata dump: items with a <lang>wiki sitelink, their label, aliases, description, P31 types.
+    Given the manifest of a custom knowledge graph, converts its entity file instead."""
+    with cli_errors():
+        if bool(dump) == bool(manifest):
+            fail("give either --dump PATH (repeatable) or --manifest PATH")
+        if manifest is not None and custom.is_custom_manifest(manifest):
+            stats = custom.convert_entities(custom.inputs_from_manifest(manifest).entities, output_dir)
+            print(f"custom KB: {stats['counts']['entities']:,} entities in {stats['seconds']} s -> {output_dir}")
+            return
+        inputs = list(dump) if dump else fetch.manifest_paths(fetch.read_manifest(manifest), "wikidata")
+        stats = parse_wikidata(
+            inputs, output_dir, lang=lang, n_process=resolve_processes(n_process), max_bad_lines=max_bad_lines
+        )
+        counts = stats["counts"]
+        print(
+            f"{counts['kept']:,} items kept of {counts['entities']:,} entities parsed "
+            f"({counts['prefiltered']:,} lines pre-filtered, {counts['bad_lines']:,} bad) "
+            f"in {stats['seconds']} s -> {output_dir}"
+        )
+
+
+@app.command("parse-wikipedia")
+def parse_wikipedia_command(
+    output_dir: Path = typer.Argument(..., help="Directory for articles.jsonl, the .tsv counts and stats.json"),
+    dump: Optional[Path] = typer.Option(None, help="pages-articles XML dump (plain, .bz2 or .gz)"),
+    index: Optional[Path] = typer.Option(
+        None, help="With --dump: the multistream index that lets each worker decompress its own part of the dump"
+    ),
+    manifest: Optional[Path] = typer.Option(None, help="Fetch manifest naming the dump (and its index)"),
+    lang: str = typer.Option(defaults.LANG, help="Wiki language code (redirect keywords, link trail, namespaces)"),
+    dev_percent: float = typer.Option(defaults.DEV_PERCENT, min=0, max=100, help="Share of articles put in dev"),
+    max_train_articles: int = typer.Option(defaults.MAX_TRAIN_ARTICLES, min=0, help="Train articles written (0 = all)"),
+    max_dev_articles: int = typer.Option(defaults.MAX_DEV_ARTICLES, min=0, help="Dev articles written (0 = all)"),
+    n_process: int = typer.Option(defaults.N_PROCESS, help="Worker processes; 0 = all cores"),
+    max_counter_entries: int = typer.Option(
+        defaults.MAX_COUNTER_ENTRIES, min=1, help="Entries of a count or redirect table kept in memory before spilling"
+    ),
+    strict: bool = typer.Option(False, help="Custom KB: a span id missing from the entity file is an error"),
+) -> None:
+    """Stream the Wikipedia XML: redirects, anchor/target link counts, inlink counts, clean text with link spans.
+    Given the manifest of a custom knowledge graph, converts its annotated mentions instead."""
+    with cli_errors():
+        if (dump is None) == (manifest is None):
+            raise InputError(dump or manifest or "(none)", "give exactly one of --dump and --manifest")
+        if index is not None and manifest is not None:
+            raise InputError(index, "--index goes with --dump; the manifest names its own index")
+        if manifest is not None and custom.is_custom_manifest(manifest):
+            inputs = custom.inputs_from_manifest(manifest)
+            stats = custom.convert_mentions(
+                inputs.entities,
+                inputs.mentions,
+                output_dir,
+                inputs.priors,
+                dev_percent,
+                lang=lang,
+                strict=strict,
+                max_train_articles=max_train_articles,
+                max_dev_articles=max_dev_articles,
+            )
+            counts = stats["counts"]
+            print(
+                f"custom KB: {counts['articles']:,} documents ({counts['train_articles']:,} train, "
+                f"{counts['dev_articles']:,} dev), {counts['links']:,} spans in {stats['seconds']}s -> {output_dir}"
+            )
+            return
+        if manifest is not None:
+            path, index = dump_from_manifest(manifest), index_from_manifest(manifest)
+        else:
+            assert dump is not None
+            path = dump
+        settings = Settings(
+            lang=lang,
+            dev_percent=dev_percent,
+            max_train_articles=max_train_articles,
+            max_dev_articles=max_dev_articles,
+            n_process=resolve_processes(n_process),
+            max_counter_entries=max_counter_entries,
+        )
+        stats = parse_wikipedia(path, output_dir, settings, index=index)
+        counts = stats["counts"]
+        print(
+            f"{counts['articles']:,} articles ({counts['train_articles']:,} train, {counts['dev_articles']:,} dev), "
+            f"{counts['redirects']:,} redirects, {counts['links']:,} links in {stats['seconds']}s -> {output_dir}"
+        )
+
+
+@app.command("convert-custom-kb")
+def convert_custom_kb_command(
+    entities: Path = typer.Argument(..., help="entities JSONL: {id, name, aliases, description, types, frequency}"),
+    mentions: Path = typer.Argument(
+        ..., help="annotated mentions: JSONL {id, text, spans, split} or .spacy, or a directory of them"
+    ),
+    output_corpus_dir: Path = typer.Argument(..., help="e.g. corpus: wikidata/ and wikipedia/ are written in it"),
+    priors: Optional[Path] = typer.Option(None, help="alias priors: TSV alias<TAB>id<TAB>count, or JSONL"),
+    dev_percent: float = typer.Option(defaults.DEV_PERCENT, min=0, max=100, help="share of unsplit documents in dev"),
+    seed: int = typer.Option(defaults.SEED, help="salt of the dev split hash (0: the hash of the document id)"),
+    lang: str = typer.Option(defaults.LANG, help="language of the texts"),
+    strict: bool = typer.Option(False, help="a span or prior id missing from the entity file is an error"),
+) -> None:
+    """Your own knowledge graph -> the parse steps' files (wikidata/, wikipedia/), ready for build-kb."""
+    with cli_errors():
+        stats = custom.convert_custom(entities, mentions, output_corpus_dir, priors, dev_percent, seed, lang, strict)
+        e, m = stats["wikidata"]["counts"], stats["wikipedia"]["counts"]
+        print(
+            f"custom KB: {e['entities']:,} entities; {m['articles']:,} documents ({m['train_articles']:,} train, "
+            f"{m['dev_articles']:,} dev), {m['links']:,} spans, {m['unknown_id_spans']:,} to unknown ids "
+            f"-> {output_corpus_dir}"
+        )
+
+
+# ---- knowledge base, corpus, training -------------------------------------------------------------------------------
+@app.command("build-kb")
+def build_kb_command(
+    wikidata_dir: Path = typer.Argument(..., help="parse-wikidata output directory"),
+    wikipedia_dir: Path = typer.Argument(..., help="parse-wikipedia output directory"),
+    output_dir: Path = typer.Argument(..., help="where kb/, vectors/, entities.jsonl and stats.json go"),
+    lang: str = typer.Option(defaults.LANG, help="language of the pipeline"),
+    min_freq: int = typer.Option(defaults.MIN_FREQ, help="minimum incoming links of an entity"),
+    min_pair: int = typer.Option(defaults.MIN_PAIR, help="minimum count of an anchor-entity pair"),
+    max_per_alias: int = typer.Option(defaults.MAX_PER_ALIAS, help="maximum candidates per alias"),
+    max_entities: int = typer.Option(defaults.MAX_ENTITIES, help="keep at most this many entities, most linked first"),
+    max_aliases: int = typer.Option(defaults.MAX_ALIASES, help="keep at most this many aliases, most frequent first"),
+    vectors: str = typer.Option(
+        "", help="a spaCy pipeline with vectors (e.g. en_core_web_lg); empty: floret vectors trained on the dump's text"
+    ),
+    vector_dim: int = typer.Option(defaults.VECTOR_DIM, help="dimension of the floret vectors (entity vector length)"),
+    vector_epochs: int = typer.Option(defaults.VECTOR_EPOCHS, help="floret training epochs"),
+    max_vector_text_mb: int = typer.Option(
+        defaults.MAX_VECTOR_TEXT_MB, help="article text used to train the vectors, in MB (~0.5 MB/s per epoch)"
+    ),
+    vector_threads: int = typer.Option(defaults.VECTOR_THREADS, help="floret threads; >1 is not deterministic"),
+    seed: int = typer.Option(defaults.SEED),
+    extra_entities: str = typer.Option(
+        "", help="custom entities (JSONL, see wikiel/sources/custom.py) added on top of the pruned KB, never pruned"
+    ),
+) -> None:
+    """Prune entities and aliases, compute priors, train description vectors, write the spaCy KB."""
+    with cli_errors():
+        require_spacy_lang(lang)
+        settings = PruneSettings(min_freq, min_pair, max_per_alias, max_entities, max_aliases)
+        stats = build_kb(
+            wikidata_dir,
+            wikipedia_dir,
+            output_dir,
+            settings,
+            lang=lang,
+            vectors=vectors or None,
+            vector_dim=vector_dim,
+            vector_epochs=vector_epochs,
+            max_vector_text_mb=max_vector_text_mb,
+            vector_threads=vector_threads,
+            seed=seed,
+            extra_entities=Path(extra_entities) if extra_entities else None,
+        )
+        c = stats["counts"]
+        print(
+            f"KB: {c['entities']} entities, {c['aliases']} aliases, {c['pairs']} pairs, "
+            f"{c['kb_bytes'] / 1e6:.1f} MB on disk -> {output_dir}"
+        )
+
+
+@app.command("extract-mentions")
+def extract_mentions_command(
+    wikipedia_dir: Path = typer.Argument(..., help="parse-wikipedia output directory (articles.jsonl, redirects.tsv)"),
+    kb_dir: Path = typer.Argument(..., help="build-kb output directory"),
+    output_dir: Path = typer.Argument(..., help="where train.spacy, dev.spacy and stats.json go"),
+    lang: str = typer.Option(defaults.LANG),
+    max_train: int = typer.Option(defaults.MAX_TRAIN_MENTIONS, help="maximum training mentions"),
+    max_dev: int = typer.Option(defaults.MAX_DEV_MENTIONS, help="maximum dev mentions"),
+) -> None:
+    """Gold mentions of KB entities from article links, typed, as train/dev .spacy files."""
+    with cli_errors():
+        require_spacy_lang(lang)
+        stats = extract_mentions(
+            wikipedia_dir / "articles.jsonl",
+            kb_dir,
+            wikipedia_dir,
+            output_dir,
+            lang=lang,
+            max_train=max_train,
+            max_dev=max_dev,
+        )
+        c = stats["counts"]
+        print(f"mentions: train {c['train']['mentions']}, dev {c['dev']['mentions']} -> {output_dir}")
+
+
+def _vectors_or_kb(vectors: str, kb_dir: Path) -> str:
+    return vectors or str(kb_dir / "vectors")
+
+
+@app.command("train")
+def train_command(
+    config: Path = typer.Argument(..., help="training config (configs/nel.cfg)"),
+    mentions_dir: Path = typer.Argument(..., help="extract-mentions output directory"),
+    kb_dir: Path = typer.Argument(..., help="build-kb output directory"),
+    output_dir: Path = typer.Argument(..., help="spaCy output directory (model-best, model-last)"),
+    lang: str = typer.Option(defaults.LANG),
+    vectors: str = typer.Option("", help="vectors pipeline; empty: the KB's floret vectors"),
+    max_epochs: int = typer.Option(defaults.MAX_EPOCHS, min=1, help="training epochs"),
+    seed: int = typer.Option(defaults.SEED),
+) -> None:
+    """Train the sentencizer + entity_linker pipeline (spacy train with the config, KB and vectors)."""
+    with cli_errors():
+        stats = train_pipeline(
+            config,
+            output_dir,
+            mentions_dir / "train.spacy",
+            mentions_dir / "dev.spacy",
+            kb_dir,
+            _vectors_or_kb(vectors, kb_dir),
+            lang=lang,
+            max_epochs=max_epochs,
+            seed=seed,
+        )
+        print(f"trained in {stats['seconds']:.0f}s -> {output_dir}/model-best")
+
+
+# ---- evaluation and the raw-text linker -----------------------------------------------------------------------------
+@app.command("evaluate")
+def evaluate_command(
+    model: Path = typer.Argument(..., help="trained pipeline (training/nel/model-best)"),
+    dev: Path = typer.Argument(..., help="dev mentions (.spacy)"),
+    output_dir: Path = typer.Argument(..., help="where evaluation.json/.md and candidates.json/.md go"),
+    seed: int = typer.Option(defaults.SEED),
+) -> None:
+    """Accuracy of the trained linker and the baselines on dev, overall and per type; candidate recall@k of each
+    candidate generator."""
+    with cli_errors():
+        stats = StepStats("evaluate")
+        nlp = load_pipeline(model)
+        dev_docs = read_docs(dev, spacy.blank(nlp.lang))
+        summary = evaluate_pipeline(nlp, dev_docs, seed=seed)
+        table = markdown_table(summary)
+        recall = evaluate_candidates(nlp, dev_docs)
+        recall_table = recall_markdown(recall)
+        write_json(output_dir / "evaluation.json", summary)
+        with atomic_open(output_dir / "evaluation.md") as f:
+            f.write(table)
+        write_json(output_dir / "candidates.json", recall)
+        with atomic_open(output_dir / "candidates.md") as f:
+            f.write(recall_table)
+        stats["mentions"] = summary["mentions"]
+        stats.write(output_dir / "stats.json")
+        print(table)
+        print(recall_table)
+
+
+@app.command("build-linker")
+def build_linker_command(
+    model: Path = typer.Argument(..., help="trained pipeline (training/nel/model-best)"),
+    kb_dir: Path = typer.Argument(..., help="build-kb output directory (entities.jsonl)"),
+    wikipedia_dir: Path = typer.Argument(..., help="parse-wikipedia output directory (articles.jsonl, redirects.tsv)"),
+    output_dir: Path = typer.Argument(..., help="where model/, detection.md and stats.json go"),
+    max_text_mb: int = typer.Option(
+        defaults.DETECTOR_TEXT_MB, min=1, help="train article text to count link probabilities on"
+    ),
+    max_dev_articles: int = typer.Option(defaults.TUNE_DEV_ARTICLES, min=1, help="dev articles to tune thresholds on"),
+) -> None:
+    """Add mention detection (KB aliases with their link probability) to the trained linker and tune its detection
+    and NIL thresholds on dev articles."""
+    with cli_errors():
+        stats = build_linker(
+            model, kb_dir, wikipedia_dir, output_dir, max_text_mb=max_text_mb, max_dev_articles=max_dev_articles
+        )
+        c = stats["counts"]
+        det, e2e = c["detection"], c["end_to_end"]
+        print(
+            f"mention detection: threshold {c['detection_threshold']}, P {det['precision']:.3f} "
+            f"R {det['recall']:.3f} F1 {det['f1']:.3f}; end to end: NIL threshold {c['nil_threshold']}, "
+            f"P {e2e['precision']:.3f} R {e2e['recall']:.3f} F1 {e2e['f1']:.3f} -> {output_dir / 'model'}"
+        )
+
+
+@app.command("evaluate-benchmarks")
+def evaluate_benchmarks_command(
+    pipeline: Path = typer.Argument(..., help="pipeline with an entity_linker (and a mention_detector for e2e)"),
+    benchmarks: List[Path] = typer.Argument(..., help="*.benchmark.jsonl files or directories holding them"),
+    output_dir: Path = typer.Argument(..., help="where benchmarks.json, benchmarks.md and stats.json go"),
+    limit_docs: Optional[int] = typer.Option(None, min=1, help="only the first N docs of each"),
+    skip_missing: bool = typer.Option(
+        False, "--skip-missing", help="when no benchmark path exists, write a note and exit 0"
+    ),
+) -> None:
+    """Score the linker on ELEVANT-format benchmarks: accuracy on gold spans, candidate recall@k, end-to-end
+    P/R/F1, with out-of-KB and NIL gold counted apart."""
+    with cli_errors():
+        stats = StepStats("evaluate-benchmarks")
+        if skip_missing and not any(p.exists() for p in benchmarks):
+            note = f"No benchmark files at {', '.join(map(str, benchmarks))}: skipped (set vars.benchmarks_dir).\n"
+            with atomic_open(output_dir / "benchmarks.md") as f:
+                f.write(note)
+            stats["benchmarks"] = 0
+            stats.write(output_dir / "stats.json")
+            print(note.strip())
+            return
+        data = {
+            elevant.benchmark_name(f): elevant.read_benchmark(f, limit=limit_docs)
+            for f in elevant.benchmark_files(benchmarks)
+        }
+        nlp = elevant.load_pipeline(pipeline)
+        with tqdm(total=sum(map(len, data.values())), unit="doc", desc="benchmarks") as bar:
+            result = elevant.evaluate_benchmarks(nlp, data, progress=bar.update)
+        result["pipeline"] = str(pipeline)
+        report = elevant.markdown_report(result)
+        write_json(output_dir / "benchmarks.json", result)
+        with atomic_open(output_dir / "benchmarks.md") as f:
+            f.write(report)
+        total = result["total"]
+        stats["benchmarks"] = len(data)
+        stats["docs"] = total["docs"]
+        stats["gold_labels"] = total["gold"]["labels"]
+        stats["gold_in_kb"] = total["gold"]["in_kb"]
+        if total["end_to_end"] is not None:
+            stats["predictions"] = total["end_to_end"]["predictions"]
+        stats.write(output_dir / "stats.json")
+        print(report)
+
+
+@app.command("package")
+def package_command(
+    model: Path = typer.Argument(..., help="the built linker (training/linker/model)"),
+    output_dir: Path = typer.Argument(..., help="where the package directory and its sdist go (packages)"),
+    name: str = typer.Option(defaults.PACKAGE_NAME, help="package name; spaCy prefixes the language: en_<name>"),
+    version: str = typer.Option(defaults.PACKAGE_VERSION),
+    force: bool = typer.Option(False, "--force", help="overwrite an existing package directory"),
+) -> None:
+    """Package the linker (mention detection + entity linker + KB) with `spacy package`; the components ship inside
+    the package, which installs and loads without this project."""
+    with cli_errors():
+        require_inputs({"build-linker:model": model / "meta.json"})
+        output_dir.mkdir(parents=True, exist_ok=True)
+        code = [Path(str(m.__file__)) for m in PIPELINE_MODULES]
+        spacy_package(model, output_dir, code_paths=code, name=name, version=version, force=force, silent=False)
+
+
+@app.command("link")
+def link_command(
+    pipeline: str = typer.Argument(..., help="pipeline directory (training/linker/model) or installed package"),
+    input_path: Path = typer.Argument(
+        ..., help='.jsonl with a "text" (and optional "id") per line, or plain text: one document per line'
+    ),
+    output_path: Path = typer.Argument(..., help="output JSONL"),
+    batch_size: int = typer.Option(defaults.LINK_BATCH_SIZE, min=1),
+    keep_nil: bool = typer.Option(False, "--keep-nil", help="also write mentions the linker left NIL (qid null)"),
+) -> None:
+    """Link a text or JSONL file with the built linker: the entities (QID, type, score, offsets) of every document."""
+    with cli_errors():
+        if input_path.resolve() == output_path.resolve():
+            fail(f"{output_path}: the output would overwrite the input")
+        counts = link_file(load_linker(pipeline), input_path, output_path, batch_size=batch_size, keep_nil=keep_nil)
+        print(f"{counts['documents']} documents, {counts['entities']} entities -> {output_path}")
+
+
+@app.command("update-kb")
+def update_kb_command(
+    model: Path = typer.Argument(..., help="trained pipeline (training/nel/model-best)"),
+    kb_dir: Path = typer.Argument(..., help="build-kb output directory with the new KB"),
+    output_dir: Path = typer.Argument(..., help="where the updated pipeline goes"),
+) -> None:
+    """Put a rebuilt KB (same vectors) into a trained linker without retraining."""
+    with cli_errors():
+        c = update_kb(model, kb_dir, output_dir)["counts"]
+        print(
+            f"KB {c['before']['entities']:,} -> {c['after']['entities']:,} entities (+{c['entities_added']:,} "
+            f"-{c['entities_removed']:,}), {c['before']['aliases']:,} -> {c['after']['aliases']:,} aliases "
+            f"-> {output_dir}"
+        )
+
+
+@app.command("learning-curve")
+def learning_curve_command(
+    config: Path = typer.Argument(..., help="training config (configs/nel.cfg)"),
+    mentions_dir: Path = typer.Argument(..., help="extract-mentions output directory"),
+    kb_dir: Path = typer.Argument(..., help="build-kb output directory"),
+    output_dir: Path = typer.Argument(..., help="where curve.png, curve.json and curve.md go"),
+    lang: str = typer.Option(defaults.LANG),
+    vectors: str = typer.Option("", help="vectors pipeline; empty: the KB's floret vectors"),
+    sizes: str = typer.Option(defaults.CURVE_SIZES, help="comma-separated numbers of training mentions"),
+    epochs: int = typer.Option(defaults.CURVE_EPOCHS, min=1, help="training epochs per point"),
+    seed: int = typer.Option(defaults.SEED),
+) -> None:
+    """Train on growing numbers of mentions and plot dev accuracy against them."""
+    with cli_errors():
+        try:
+            points = [int(s) for s in sizes.split(",") if s.strip()]
+        except ValueError:
+            fail(f"--sizes must be comma-separated numbers, not {sizes!r}")
+        output_dir.mkdir(parents=True, exist_ok=True)
+        learning_curve(
+            config,
+            mentions_dir / "train.spacy",
+            mentions_dir / "dev.spacy",
+            kb_dir,
+            _vectors_or_kb(vectors, kb_dir),
+            output_dir,
+            sizes=points,
+            lang=lang,
+            epochs=epochs,
+            seed=seed,
+        )
+        print((output_dir / "curve.md").read_text())
+
+
+# ---- benchmarks ----------------------------------------------------------------------------------------------------
+@app.command("benchmark")
+def benchmark_command(
+    output_md: Path = typer.Argument(..., help="Markdown report to write"),
+    entities: int = typer.Option(defaults.BENCH_ENTITIES, min=100, help="Entities of the 1x world"),
+    articles: int = typer.Option(defaults.BENCH_ARTICLES, min=10, help="Articles of the 1x world"),
+    scale: int = typer.Option(defaults.BENCH_SCALE, min=2, help="Size of the large world, in multiples of the 1x"),
+    n_process: int = typer.Option(defaults.N_PROCESS, help="--n-process of the parse stages; 0 = all cores"),
+    train_mentions: int = typer.Option(defaults.BENCH_TRAIN_MENTIONS, min=10, help="Training subset (1 epoch)"),
+    seed: int = typer.Option(defaults.SEED, help="Seed of the worlds and the subset"),
+    excerpts_dir: Path = typer.Option(Path(defaults.EXCERPTS_DIR), help="Real excerpts (skipped when missing)"),
+    workdir: Optional[Path] = typer.Option(
+        None, help="Keep worlds, outputs, logs and results.json here (default: a temporary directory)"
+    ),
+) -> None:
+    """Time raw decompression and every stage on 1x and Nx generated worlds and the real excerpts; project the
+    hours for the real dumps into a markdown report."""
+    settings = bench.Settings(entities, articles, scale, resolve_processes(n_process), train_mentions, seed)
+    command = shlex.join(["wikiel", "benchmark", *sys.argv[2:]])
+    scratch = contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory(prefix="wikiel-benchmark-")
+    with cli_errors(), scratch as work:
+        work_dir = Path(work)
+        try:
+            results = bench.run_benchmark(work_dir, settings, command, excerpts_dir)
+        except bench.BenchmarkError as err:
+            fail(str(err))
+        write_json(work_dir / "results.json", results)
+        report = bench.render_markdown(results)
+        with atomic_open(output_md) as f:
+            f.write(report)
+    print(report)
+    print(f"-> {output_md}", file=sys.stderr)
+
+
+@app.command("step-stats")
+def step_stats_command(
+    roots: List[Path] = typer.Argument(..., help="directories to search for stats.json (e.g. corpus training)"),
+    output: Optional[Path] = typer.Option(None, help="write the table here too"),
+) -> None:
+    """One markdown table of every step's stats.json (seconds, peak memory, main counts)."""
+    with cli_errors():
+        table = step_table(roots)
+        if output:
+            with atomic_open(output) as f:
+                f.write(table)
+        print(table)
+
+
+@app.command("bench-inference")
+def bench_inference_command(
+    pipeline: str = typer.Argument(..., help="pipeline directory or installed package"),
+    articles: Path = typer.Argument(..., help="parse-wikipedia's articles.jsonl (its dev paragraphs are linked)"),
+    docs: int = typer.Option(defaults.BENCH_INFERENCE_DOCS, min=1, help="dev paragraphs to link"),
+) -> None:
+    """Inference speed of a built linker on dev paragraphs (one process, CPU)."""
+    with cli_errors():
+        require_inputs({"parse-wikipedia:articles": articles})
+        result = measure_inference(load_linker(pipeline), dev_texts(articles, docs))
+        print("| what | docs | mentions | docs/s | mentions/s | K chars/s |\n|---|---|---|---|---|---|")
+        for row in inference_rows(result):
+            print("| " + " | ".join(row) + " |")
+        print(json.dumps(result))
+
+
+def _decompress(path: Path, threads: int = 1) -> Tuple[int, float]:
+    """(decompressed bytes, seconds) of reading the whole file in 1 MB chunks."""
+    start = time.perf_counter()
+    total = 0
+    with open_dump(path, threads) as stream:
+        while chunk := stream.read(1 << 20):
+            total += len(chunk)
+    return total, time.perf_counter() - start
+
+
+@app.command("bench-wikidata")
+def bench_wikidata_command(
+    dump: Path = typer.Argument(..., help="Wikidata dump file (plain, gz or bz2)"),
+    n_process: Optional[List[int]] = typer.Option(None, help="Process counts to measure (repeatable) [1, 2]"),
+    lang: str = typer.Option(defaults.LANG),
+) -> None:
+    """parse-wikidata on one dump file: decompression MB/s against parse MB/s (each parse in a fresh process, so
+    its peak memory is its own)."""
+    with cli_errors():
+        size, seconds = _decompress(dump)
+        raw_rate = size / 1e6 / seconds
+        print(f"{dump}: {dump.stat().st_size / 1e6:,.1f} MB on disk, {size / 1e6:,.1f} MB decompressed")
+        print(f"decompress      : {raw_rate:8.1f} MB/s ({seconds:.1f} s)")
+        for n in n_process or [1, 2]:
+            with tempfile.TemporaryDirectory() as out:
+                command = [sys.executable, "-m", "wikiel", "parse-wikidata", "--dump", str(dump), out]
+                command += ["--lang", lang, "--n-process", str(n)]
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                stats = read_json(Path(out) / "stats.json")
+            counts = stats["counts"]
+            rate = size / 1e6 / stats["seconds"]
+            print(
+                f"parse n_process={n}: {rate:8.1f} MB/s ({stats['seconds']:.1f} s) = {rate / raw_rate:.2f} x "
+                f"decompression; {counts['kept']:,} kept of {counts['entities']:,} parsed, "
+                f"{counts['prefiltered']:,} lines pre-filtered; peak memory {stats['peak_memory_mb']} MB"
+            )
+
+
+@app.command("bench-wikitext")
+def bench_wikitext_command(
+    dump: Path = typer.Argument(
+        Path(defaults.EXCERPTS_DIR) / "wikipedia" / fetch.EXCERPT_WIKIPEDIA, help="pages-articles dump"
+    ),
+    seconds: float = typer.Option(5.0, help="Minimum time to spend on the cleaner benchmark"),
+) -> None:
+    """Wikitext cleaner throughput (MB of wikitext per CPU second, one core) and the whole parse-wikipedia stage on
+    a dump (default: the real enwiki excerpt). CPU time, because wall time swings with the machine's load."""
+    with cli_errors():
+        require_inputs({"fetch:wikipedia dump": dump})
+        with open_dump(dump) as stream:
+            items = list(DumpReader(stream, dump))
+        namespaces = NamespaceInfo.from_siteinfo(items[0].namespaces)
+        texts = [p.text for p in items if isinstance(p, Page) and p.ns == 0 and p.redirect is None and p.text]
+        n_bytes = sum(len(t.encode("utf8")) for t in texts)
+        rounds, start, wall = 0, time.process_time(), time.perf_counter()
+        while rounds == 0 or time.process_time() - start < seconds:
+            for text in texts:
+                parse_wikitext(text, namespaces)
+            rounds += 1
+        cpu, wall = time.process_time() - start, time.perf_counter() - wall
+        mb = rounds * n_bytes / 1e6
+        print(
+            f"cleaner: {len(texts)} articles, {n_bytes / 1e6:.1f} MB x {rounds} rounds: "
+            f"{mb / cpu:.1f} MB/s of wikitext per CPU second ({mb / wall:.1f} MB/s wall)"
+        )
+        with tempfile.TemporaryDirectory() as out:
+            start = time.process_time()
+            stats = parse_wikipedia(dump, out, Settings(), progress=False)
+            cpu = time.process_time() - start
+        mb = stats["counts"]["bytes_read"] / 1e6
+        print(
+            f"stage:   {mb:.1f} MB of XML (decompressed) in {cpu:.2f} CPU s: {mb / cpu:.1f} MB/s "
+            f"({stats['seconds']} s wall), including decompression, XML parsing and writing"
+        )

@@ -1,0 +1,40 @@
+"""The mention corpus as spaCy DocBin files: reading, writing, seeded subsets (training, learning curve, benchmark)."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import List
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+
+
+def read_docs(path: Path, nlp) -> List[Doc]:
+    return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+
+
+def write_docs(docs: List[Doc], path: Path) -> None:
+    DocBin(docs=docs, store_user_data=False).to_disk(path)
+
+
+def subset_docs(docs: List[Doc], n_mentions: int, seed: int = 0) -> List[Doc]:
+    """The first docs of a seeded shuffle holding `n_mentions` mentions (the last doc's ents trimmed to fit)."""
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    out: List[Doc] = []
+    total = 0
+    for i in order:
+        if total >= n_mentions:
+            break
+        doc = docs[i]
+        ents = list(doc.ents)
+        if total + len(ents) > n_mentions:
+            doc = doc.copy()
+            doc.ents = ents[: n_mentions - total]
+        out.append(doc)
+        total += len(doc.ents)
+    return out
+
+
+def count_mentions(docs: List[Doc]) -> int:
+    return sum(len(doc.ents) for doc in docs)

@@ -1,0 +1,67 @@
+"""Every default of the project, defined once.
+
+The command line (`wikiel.cli`) and the stage functions take their defaults from here, and project.yml's vars
+repeat them (tests/test_cli.py checks that every option project.yml passes has the same default here). The model's
+hyperparameters live in configs/nel.cfg; the values the training code sets (epochs, evaluation frequency, seed,
+language, vectors) are not in that file.
+"""
+
+# ---- inputs -------------------------------------------------------------------------------------------------------
+SOURCE = "world"  # world (generated, offline) | dumps (download the real dumps) | excerpts (../shared/data)
+KB = "wikidata"  # wikidata | custom (your own knowledge graph)
+LANG = "en"
+DUMP_DATE = "latest"
+WIKIDATA_FORMAT = "gz"
+EXCERPTS_DIR = "../shared/data"  # relative to the project directory
+BENCHMARKS_DIR = "../shared/data/benchmarks"
+SEED = 0
+N_PROCESS = 0  # 0 = all cores
+
+# ---- the synthetic world ----------------------------------------------------------------------------------------
+WORLD_ENTITIES = 8000
+WORLD_ARTICLES = 2000
+WORLD_ZIPF = 0.85  # popularity exponent; the full-size rehearsal uses a flatter 0.3
+
+# ---- parsing ------------------------------------------------------------------------------------------------------
+MAX_BAD_LINES = 1000  # malformed Wikidata lines skipped before failing
+DEV_PERCENT = 10.0  # share of articles (by title hash) in dev; dev articles never feed the priors
+MAX_TRAIN_ARTICLES = 0  # 0 = all
+MAX_DEV_ARTICLES = 0
+MAX_COUNTER_ENTRIES = 2_000_000  # entries of a count table kept in memory before spilling to disk
+
+# ---- knowledge base -----------------------------------------------------------------------------------------------
+# The reference (spaCy 2019) used min_freq 20 and min_pair 5 on the full English Wikipedia; these suit the small
+# default world and are raised with --vars.min_freq / --vars.min_pair for the real dumps.
+MIN_FREQ = 5
+MIN_PAIR = 3
+MAX_PER_ALIAS = 10
+MAX_ENTITIES = 1_000_000
+MAX_ALIASES = 1_500_000
+VECTOR_DIM = 64
+VECTOR_EPOCHS = 5
+MAX_VECTOR_TEXT_MB = 100
+VECTOR_THREADS = 1  # floret: more than 1 is faster but not deterministic
+
+# ---- mentions, training ---------------------------------------------------------------------------------------------
+MAX_TRAIN_MENTIONS = 200_000
+MAX_DEV_MENTIONS = 10_000
+CONFIG = "configs/nel.cfg"
+MAX_EPOCHS = 2
+
+# ---- the raw-text linker ------------------------------------------------------------------------------------------
+DETECTOR_TEXT_MB = 50  # train article text on which each alias's link probability is counted
+TUNE_DEV_ARTICLES = 300  # dev articles on which the detection and NIL thresholds are tuned
+LINK_BATCH_SIZE = 64
+PACKAGE_NAME = "wikiel_linker"
+PACKAGE_VERSION = "0.1.0"
+
+# ---- learning curve -------------------------------------------------------------------------------------------------
+CURVE_SIZES = "1000,2000,5000,10000,20000,50000,100000,200000"
+CURVE_EPOCHS = 2
+
+# ---- benchmark ------------------------------------------------------------------------------------------------------
+BENCH_ENTITIES = 20_000
+BENCH_ARTICLES = 4_000
+BENCH_SCALE = 4
+BENCH_TRAIN_MENTIONS = 2_000
+BENCH_INFERENCE_DOCS = 500

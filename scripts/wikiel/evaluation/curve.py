@@ -1,0 +1,153 @@
+"""learning-curve: dev accuracy against the number of training mentions (1K ... 200K, capped at what exists).
+
+Every point trains from scratch on the first N mentions of one seeded shuffle of the train set, for the same number of
+epochs, and is scored on the same dev set with model-last (no checkpoint selection on dev). Baselines that do not
+depend on training (random, prior, oracle) are drawn as horizontal lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import spacy
+
+from wikiel import defaults
+from wikiel.corpus.docs import count_mentions, read_docs, subset_docs, write_docs
+from wikiel.evaluation.evaluate import evaluate_pipeline, load_pipeline
+from wikiel.training.train import train_pipeline
+from wikiel.util import StepStats, atomic_open, atomic_path, write_json
+
+DEFAULT_SIZES = tuple(int(n) for n in defaults.CURVE_SIZES.split(","))
+BASELINES = ("random", "prior", "oracle")
+TRAINED = ("context", "context+prior")
+
+
+def curve_sizes(sizes: Sequence[int], available: int) -> List[int]:
+    """The requested sizes up to what exists, plus `available` itself when it falls short of the largest size."""
+    out = [n for n in sorted(set(sizes)) if n <= available]
+    if available < max(sizes) and available not in out:
+        out.append(available)
+    return out
+
+
+def learning_curve(
+    config: Path,
+    train_path: Path,
+    dev_path: Path,
+    kb_dir: Path,
+    vectors: Optional[str],
+    output_dir: Path,
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    lang: str = defaults.LANG,
+    epochs: int = defaults.CURVE_EPOCHS,
+    seed: int = defaults.SEED,
+) -> dict:
+    """Train and score one pipeline per size; write curve.json, curve.md, curve.png, stats.json and the training
+    logs (logs/train-N.log)."""
+    output_dir = Path(output_dir)
+    stats = StepStats("learning-curve")
+    nlp = spacy.blank(lang)
+    train_docs = read_docs(train_path, nlp)
+    dev_docs = read_docs(dev_path, nlp)
+    available = count_mentions(train_docs)
+    points: List[Dict] = []
+    baselines: Dict[str, float] = {}
+    overrides = {"training.eval_frequency": 1_000_000, "training.patience": 0}  # no dev evaluation: model-last
+    with tempfile.TemporaryDirectory(prefix="curve-", dir=output_dir.parent) as tmp_name:
+        tmp = Path(tmp_name)
+        for n in curve_sizes(sizes, available):
+            subset = subset_docs(train_docs, n, seed=seed)
+            subset_path = tmp / f"train-{n}.spacy"
+            write_docs(subset, subset_path)
+            log_path = output_dir / "logs" / f"train-{n}.log"
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "w", encoding="utf8") as log, contextlib.redirect_stdout(log):
+                run = train_pipeline(
+                    config,
+                    tmp / f"model-{n}",
+                    subset_path,
+                    dev_path,
+                    kb_dir,
+                    vectors,
+                    lang=lang,
+                    max_epochs=epochs,
+                    seed=seed,
+                    overrides=overrides,
+                    quiet=True,
+                )
+            summary = evaluate_pipeline(load_pipeline(tmp / f"model-{n}" / "model-last"), dev_docs, seed=seed)
+            methods = summary["methods"]
+            baselines = {m: methods[m]["accuracy"] for m in BASELINES}
+            points.append(
+                {
+                    "mentions": count_mentions(subset),
+                    "train_seconds": run["seconds"],
+                    **{m: methods[m]["accuracy"] for m in TRAINED},
+                }
+            )
+            print(
+                f"{points[-1]['mentions']:>7} mentions: context+prior {points[-1]['context+prior']:.3f} "
+                f"context {points[-1]['context']:.3f} ({run['seconds']:.0f}s)",
+                flush=True,
+            )
+            shutil.rmtree(tmp / f"model-{n}")
+    result = {
+        "dev_mentions": count_mentions(dev_docs),
+        "train_mentions_available": available,
+        "epochs": epochs,
+        "baselines": baselines,
+        "points": points,
+    }
+    write_json(output_dir / "curve.json", result)
+    with atomic_open(output_dir / "curve.md") as f:
+        f.write(markdown_curve(result))
+    plot_curve(result, output_dir / "curve.png")
+    stats["points"] = len(points)
+    stats["train_mentions_available"] = available
+    stats.write(output_dir / "stats.json")
+    return result
+
+
+def markdown_curve(result: dict) -> str:
+    lines = [
+        f"Dev accuracy ({result['dev_mentions']} in-KB mentions) by number of training mentions, "
+        f"{result['epochs']} epochs each.",
+        "",
+        "| train mentions | context+prior | context | train seconds |",
+        "|---|---|---|---|",
+    ]
+    for p in result["points"]:
+        lines.append(f"| {p['mentions']} | {p['context+prior']:.3f} | {p['context']:.3f} | {p['train_seconds']:.0f} |")
+    lines.append("")
+    lines.append("Baselines: " + ", ".join(f"{m} {v:.3f}" for m, v in result["baselines"].items()))
+    return "\n".join(lines) + "\n"
+
+
+def plot_curve(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [p["mentions"] for p in result["points"]]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for m, style in zip(TRAINED, ("o-", "s--")):
+        ax.plot(xs, [p[m] for p in result["points"]], style, label=m)
+    colors = {"random": "grey", "prior": "tab:red", "oracle": "tab:green"}
+    for m, v in result["baselines"].items():
+        ax.axhline(v, color=colors[m], linestyle=":", label=f"{m} ({v:.3f})")
+    ax.set_xscale("log")
+    ax.set_xlabel("training mentions")
+    ax.set_ylabel("dev accuracy (in-KB mentions)")
+    ax.set_ylim(max(0.0, round(min(result["baselines"].values()) - 0.15, 1)), 1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Entity linking accuracy vs. number of training mentions")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)

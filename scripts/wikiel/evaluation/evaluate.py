@@ -1,0 +1,123 @@
+"""evaluate: accuracy of the trained linker and of baselines on the dev mentions, overall and per type.
+
+Every in-KB dev mention counts (also those whose gold entity is not among the candidates). Methods:
+random (a seeded uniform pick among candidates), prior (highest P(entity | alias)), oracle (gold among candidates),
+context (highest cosine between the sentence encoding and the entity vector), context+prior (spaCy's combination
+`p + s - p*s`) and pipeline (what the spaCy EntityLinker itself predicts; equal to context+prior up to ties).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional
+
+import numpy as np
+from spacy.language import Language
+from spacy.pipeline import EntityLinker
+from spacy.tokens import Doc, Span
+
+from wikiel.evaluation.recall import candidate_recall
+from wikiel.pipeline import candidates as linking  # noqa: F401  (registers the candidate generators the pipeline's config names)
+from wikiel.pipeline.components import as_scored_linker
+
+METHODS = ["random", "prior", "context", "context+prior", "pipeline", "oracle"]
+
+
+@dataclass
+class MentionResult:
+    gold: str
+    type: str
+    n_candidates: int
+    picks: Dict[str, Optional[str]]
+
+
+def _predicted_doc(nlp: Language, ref: Doc) -> Doc:
+    """The reference text re-tokenised, with the gold spans but no kb ids, and sentence boundaries set."""
+    doc = nlp.make_doc(ref.text)
+    doc.ents = [Span(doc, e.start, e.end, label=e.label_) for e in ref.ents]
+    return nlp.get_pipe("sentencizer")(doc)
+
+
+def score_mentions(nlp: Language, docs: Iterable[Doc], seed: int = 0) -> List[MentionResult]:
+    """Candidates and each method's pick for every gold mention of `docs`."""
+    el = as_scored_linker(nlp)
+    rng = random.Random(seed)
+    random.seed(seed)  # the EntityLinker shuffles candidates before its argmax
+    results: List[MentionResult] = []
+    for ref in docs:
+        doc = _predicted_doc(nlp, ref)
+        encodings = el.context_encodings([doc])[0]
+        pipeline_ids = EntityLinker.predict(el, [doc])  # spaCy's own prediction (one model call per mention)
+        for ent, ref_ent, enc, pipeline_id in zip(doc.ents, ref.ents, encodings, pipeline_ids):
+            candidates = sorted(el.get_candidates(el.kb, ent), key=lambda c: c.entity_)
+            picks: Dict[str, Optional[str]] = {m: None for m in METHODS}
+            picks["pipeline"] = pipeline_id if pipeline_id != el.NIL else None
+            if candidates:
+                ids = [c.entity_ for c in candidates]
+                priors = np.asarray([c.prior_prob for c in candidates])
+                vectors = np.asarray([c.entity_vector for c in candidates])
+                norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(enc)
+                sims = vectors @ enc / np.where(norms == 0, 1, norms)
+                picks["random"] = ids[rng.randrange(len(ids))]
+                picks["prior"] = ids[int(np.argmax(priors))]
+                picks["context"] = ids[int(np.argmax(sims))]
+                picks["context+prior"] = ids[int(np.argmax(priors + sims - priors * sims))]
+                picks["oracle"] = ref_ent.kb_id_ if ref_ent.kb_id_ in ids else ids[0]
+            results.append(MentionResult(ref_ent.kb_id_, ref_ent.label_, len(candidates), picks))
+    return results
+
+
+def summarize(results: List[MentionResult]) -> dict:
+    """Accuracy per method, overall and per coarse type, with counts."""
+    n = len(results)
+    by_type: Dict[str, List[MentionResult]] = defaultdict(list)
+    for r in results:
+        by_type[r.type].append(r)
+    methods = {}
+    for m in METHODS:
+        correct = sum(r.picks[m] == r.gold for r in results)
+        methods[m] = {
+            "accuracy": round(correct / n, 4) if n else 0.0,
+            "correct": correct,
+            "by_type": {
+                t: round(sum(r.picks[m] == r.gold for r in rs) / len(rs), 4) for t, rs in sorted(by_type.items())
+            },
+        }
+    return {
+        "mentions": n,
+        "mentions_by_type": {t: len(rs) for t, rs in sorted(by_type.items(), key=lambda kv: -len(kv[1]))},
+        "with_candidates": sum(r.n_candidates > 0 for r in results),
+        "mean_candidates": round(float(np.mean([r.n_candidates for r in results])), 2) if n else 0.0,
+        "methods": methods,
+    }
+
+
+def markdown_table(summary: dict, max_types: int = 8) -> str:
+    """Methods as rows; overall accuracy and the most frequent types as columns."""
+    types = list(summary["mentions_by_type"])[:max_types]
+    head = ["method", f"all (n={summary['mentions']})"] + [f"{t} ({summary['mentions_by_type'][t]})" for t in types]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in METHODS:
+        row = summary["methods"][m]
+        cells = [m, f"{row['accuracy']:.3f}"] + [f"{row['by_type'].get(t, 0):.3f}" for t in types]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_pipeline(nlp: Language, dev_docs: List[Doc], seed: int = 0) -> dict:
+    return summarize(score_mentions(nlp, dev_docs, seed=seed))
+
+
+def evaluate_candidates(nlp: Language, dev_docs: List[Doc]) -> dict:
+    """Recall@k of each candidate generator (`linking.GENERATORS`) on the dev mentions, with the KB of the
+    pipeline's entity_linker (see `recall.candidate_recall`)."""
+    return candidate_recall(nlp.get_pipe("entity_linker").kb, dev_docs)
+
+
+def load_pipeline(path: Path) -> Language:
+    import spacy
+
+    return spacy.load(path)

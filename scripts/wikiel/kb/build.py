@@ -1,0 +1,303 @@
+"""build-kb: Wikipedia titles -> QIDs, pruning, aliases with priors, entity vectors, spaCy KB.
+
+Pruning follows spaCy's 2019 Wikidata KB and is configurable: keep entities with at least `min_freq` incoming links
+(from train articles) and a description, the `max_entities` most linked; keep anchor->entity pairs seen at least
+`min_pair` times; at most `max_per_alias` candidates per alias, `max_aliases` aliases, most frequent first. Aliases come
+from anchor texts, Wikidata labels and aliases, and redirect titles; P(entity | alias) comes from link counts (a
+structured alias that was never used as an anchor counts as `structured_count` links).
+
+A custom knowledge graph (`wikiel.custom`) comes as the same files: its entity records carry their own `type` (used
+instead of the P31 walk), titles are its case-sensitive ids, and `require_description` is off for it (`is_custom`):
+an entity without a description is kept and gets the vector of its name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+
+import orjson
+from tqdm import tqdm
+
+from wikiel.kb.tables import read_redirects, read_tsv, resolve
+from wikiel.kb.types import TypeMapper
+from wikiel.util import OutputError, StepStats, atomic_open, atomic_path, require_inputs
+
+
+@dataclass
+class PruneSettings:
+    min_freq: int = 20
+    min_pair: int = 5
+    max_per_alias: int = 10
+    max_entities: int = 1_000_000
+    max_aliases: int = 1_500_000
+    structured_count: int = 1
+    require_description: bool = True
+
+
+@dataclass
+class KBEntity:
+    qid: str
+    title: str
+    label: str
+    description: str
+    aliases: List[str]
+    types: List[str]
+    freq: int
+    type: str = ""
+
+
+def resolved_inlinks(path: Path, redirects: Dict[str, str]) -> Dict[str, int]:
+    counts: Dict[str, int] = defaultdict(int)
+    for target, count in read_tsv(path, 2):
+        counts[resolve(target, redirects)] += int(count)
+    return counts
+
+
+# ---- pruning (pure functions, tested on hand-made counts) ----------------------------------------------------
+def select_entities(candidates: Iterable[KBEntity], settings: PruneSettings) -> List[KBEntity]:
+    """Entities with >= min_freq links and (if required) a description; the max_entities most linked (ties by QID,
+    then by id for ids that are not QIDs)."""
+    kept = (
+        e for e in candidates if e.freq >= settings.min_freq and (e.description or not settings.require_description)
+    )
+    top = heapq.nsmallest(settings.max_entities, kept, key=lambda e: (-e.freq, qid_number(e.qid), e.qid))
+    return sorted(top, key=lambda e: (-e.freq, qid_number(e.qid), e.qid))
+
+
+def qid_number(qid: str) -> int:
+    return int(qid[1:]) if qid[1:].isdigit() else 0
+
+
+def select_aliases(
+    pair_counts: Dict[str, Dict[str, int]], structured: Dict[str, set], settings: PruneSettings
+) -> Dict[str, List[Tuple[str, float]]]:
+    """alias -> [(qid, prior)] sorted by prior, after the pair, per-alias and total-alias limits.
+
+    `pair_counts[alias][qid]` are anchor link counts to KB entities; `structured[alias]` the QIDs that carry the alias
+    as a label, Wikidata alias or redirect. Priors are count / all counts of the alias among kept pairs.
+    """
+    aliases: Dict[str, List[Tuple[str, int]]] = {}
+    names = set(pair_counts) | set(structured)
+    for alias in names:
+        counts = dict(pair_counts.get(alias, {}))
+        for qid in structured.get(alias, ()):
+            if counts.get(qid, 0) < settings.structured_count:
+                counts[qid] = max(counts.get(qid, 0), settings.structured_count)
+        pairs = [(qid, c) for qid, c in counts.items() if c >= settings.min_pair or qid in structured.get(alias, ())]
+        if not pairs:
+            continue
+        pairs.sort(key=lambda p: (-p[1], qid_number(p[0]), p[0]))
+        aliases[alias] = pairs[: settings.max_per_alias]
+    ranked = sorted(aliases, key=lambda a: (-sum(c for _, c in aliases[a]), a))[: settings.max_aliases]
+    out: Dict[str, List[Tuple[str, float]]] = {}
+    for alias in sorted(ranked):
+        pairs = aliases[alias]
+        total = sum(c for _, c in pairs)
+        out[alias] = [(qid, c / total) for qid, c in pairs]
+    return out
+
+
+# ---- the stage -----------------------------------------------------------------------------------------------
+def load_candidate_entities(entities_path: Path, inlinks: Dict[str, int]) -> Iterator[KBEntity]:
+    with open(entities_path, "rb") as f:
+        for line in f:
+            r = orjson.loads(line)
+            freq = inlinks.get(r["title"], 0)
+            if freq:
+                yield KBEntity(
+                    r["qid"],
+                    r["title"],
+                    r["label"] or r["title"],
+                    r["description"],
+                    r["aliases"],
+                    r["types"],
+                    freq,
+                    r.get("type") or "",
+                )
+
+
+def collect_pairs(
+    link_counts_path: Path, redirects: Dict[str, str], title_to_qid: Dict[str, str]
+) -> Tuple[Dict[str, Dict[str, int]], int]:
+    """Anchor -> QID -> count over anchor links whose (redirect-resolved) target is a KB entity."""
+    pairs: Dict[str, Dict[str, int]] = defaultdict(dict)
+    n_rows = 0
+    for anchor, target, count in read_tsv(link_counts_path, 3):
+        n_rows += 1
+        qid = title_to_qid.get(resolve(target, redirects))
+        if qid is not None and anchor.strip():
+            row = pairs[anchor]
+            row[qid] = row.get(qid, 0) + int(count)
+    return pairs, n_rows
+
+
+def structured_aliases(
+    entities: List[KBEntity], redirects: Dict[str, str], title_to_qid: Dict[str, str]
+) -> Dict[str, set]:
+    out: Dict[str, set] = defaultdict(set)
+    for e in entities:
+        for alias in [e.label, *e.aliases]:
+            if alias and "\t" not in alias:
+                out[alias].add(e.qid)
+    for source, target in redirects.items():
+        qid = title_to_qid.get(resolve(target, redirects))
+        if qid is not None:
+            out[source].add(qid)
+    return out
+
+
+def is_custom(wikidata_dir: Path) -> bool:
+    """True for the entities of a custom knowledge graph (`wikiel.custom`: its stats.json says source custom)."""
+    try:
+        return orjson.loads((Path(wikidata_dir) / "stats.json").read_bytes())["counts"].get("source") == "custom"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def merge_extra_entities(entities: List[KBEntity], path: Path) -> Tuple[List[KBEntity], Dict[str, int]]:
+    """Add the entities of a custom JSONL file (`wikiel.custom` format) on top of the pruned ones, never pruned:
+    an id already in the KB gets the file's aliases (and its description and type where the file gives them);
+    a new id enters with count max(frequency, 1). Returns the entities (same order, new ones last by id)."""
+    from wikiel.sources.custom import read_entities
+
+    extra = read_entities(path)
+    by_qid = {e.qid: e for e in entities}
+    counts = {"extra_entities": len(extra), "extra_merged": 0, "extra_added": 0}
+    added = []
+    for ce in extra.values():
+        e = by_qid.get(ce.id)
+        if e is not None:
+            e.aliases = list(dict.fromkeys([*e.aliases, ce.name, *ce.aliases]))
+            e.description = ce.description or e.description
+            e.type = ce.types[0] if ce.types else e.type
+            counts["extra_merged"] += 1
+        else:
+            added.append(
+                KBEntity(
+                    ce.id, ce.id, ce.name, ce.description, list(ce.aliases), [], max(ce.frequency or 0, 1), ce.type
+                )
+            )
+            counts["extra_added"] += 1
+    return entities + sorted(added, key=lambda e: e.qid), counts
+
+
+def build_kb(
+    wikidata_dir: Path,
+    wikipedia_dir: Path,
+    output_dir: Path,
+    settings: PruneSettings,
+    lang: str = "en",
+    vectors: Optional[str] = None,
+    vector_dim: int = 64,
+    vector_epochs: int = 5,
+    max_vector_text_mb: int = 100,
+    vector_threads: int = 1,
+    seed: int = 0,
+    extra_entities: Optional[Path] = None,
+) -> dict:
+    """Build the spaCy KB under `output_dir/kb`, plus `entities.jsonl`, the vectors pipeline and `stats.json`."""
+    from spacy.kb import InMemoryLookupKB
+
+    from wikiel.kb.vectors import description_vectors, load_vectors_nlp, train_floret_vectors
+
+    wikidata_dir, wikipedia_dir, output_dir = Path(wikidata_dir), Path(wikipedia_dir), Path(output_dir)
+    require_inputs({f"parse-wikidata:{name}": wikidata_dir / name for name in ("entities.jsonl", "subclass_of.tsv")})
+    require_inputs(
+        {
+            f"parse-wikipedia:{name}": wikipedia_dir / name
+            for name in ("redirects.tsv", "inlink_counts.tsv", "link_counts.tsv", "articles.jsonl")
+        }
+    )
+    stats = StepStats("build-kb")
+    if is_custom(wikidata_dir):
+        settings = dataclasses.replace(settings, require_description=False)
+    stats["settings"] = settings.__dict__
+    redirects = read_redirects(wikipedia_dir / "redirects.tsv")
+    inlinks = resolved_inlinks(wikipedia_dir / "inlink_counts.tsv", redirects)
+    stats["redirects"] = len(redirects)
+    stats["linked_titles"] = len(inlinks)
+    entities = select_entities(
+        tqdm(
+            load_candidate_entities(wikidata_dir / "entities.jsonl", inlinks),
+            desc="entities",
+            unit=" ent",
+            mininterval=2,
+        ),
+        settings,
+    )
+    if not entities:
+        raise OutputError(
+            f"no entity passed pruning (min_freq={settings.min_freq}, description "
+            f"{'required' if settings.require_description else 'optional'}; "
+            f"{len(inlinks)} linked titles in {wikipedia_dir}): lower vars.min_freq or check that the Wikidata and "
+            f"Wikipedia dumps are of the same wiki (vars.lang)"
+        )
+    mapper = TypeMapper.from_tsv(wikidata_dir / "subclass_of.tsv")
+    for e in entities:
+        e.type = e.type or mapper.entity_type(e.types)  # a custom KB's records carry their type
+    if extra_entities:
+        entities, extra_counts = merge_extra_entities(entities, Path(extra_entities))
+        stats.counts.update(extra_counts)
+    title_to_qid = {e.title: e.qid for e in entities}
+    pairs, n_rows = collect_pairs(wikipedia_dir / "link_counts.tsv", redirects, title_to_qid)
+    aliases = select_aliases(pairs, structured_aliases(entities, redirects, title_to_qid), settings)
+    stats["link_count_rows"] = n_rows
+    if not aliases:
+        raise OutputError(f"no alias passed pruning (min_pair={settings.min_pair}): lower vars.min_pair")
+
+    vectors_dir = output_dir / "vectors"
+    if vectors is None:
+        stats["vectors"] = train_floret_vectors(
+            wikipedia_dir / "articles.jsonl",
+            vectors_dir,
+            lang,
+            dim=vector_dim,
+            epochs=vector_epochs,
+            max_text_mb=max_vector_text_mb,
+            threads=vector_threads,
+            seed=seed,
+        )
+        vectors = str(vectors_dir)
+    vec_nlp = load_vectors_nlp(vectors)
+    vecs = description_vectors(
+        vec_nlp, [e.description or e.label for e in tqdm(entities, desc="vectors", mininterval=2)]
+    )
+    kb = InMemoryLookupKB(vec_nlp.vocab, entity_vector_length=vecs.shape[1])
+    kb.set_entities([e.qid for e in entities], [e.freq for e in entities], list(vecs))
+    n_pairs = 0
+    for alias, cands in aliases.items():
+        kb.add_alias(alias, [q for q, _ in cands], [p for _, p in cands])
+        n_pairs += len(cands)
+    with atomic_path(output_dir / "kb") as tmp:
+        kb.to_disk(tmp)
+    with atomic_open(output_dir / "entities.jsonl", "wb") as f:
+        for e in entities:
+            f.write(
+                orjson.dumps(
+                    {
+                        "qid": e.qid,
+                        "title": e.title,
+                        "label": e.label,
+                        "description": e.description,
+                        "type": e.type,
+                        "freq": e.freq,
+                    }
+                )
+                + b"\n"
+            )
+    type_counts: Dict[str, int] = defaultdict(int)
+    for e in entities:
+        type_counts[e.type] += 1
+    stats["entities"] = len(entities)
+    stats["aliases"] = len(aliases)
+    stats["pairs"] = n_pairs
+    stats["vector_length"] = int(vecs.shape[1])
+    stats["types"] = dict(sorted(type_counts.items()))
+    stats["kb_bytes"] = sum(p.stat().st_size for p in (output_dir / "kb").rglob("*") if p.is_file())
+    stats["vectors_source"] = vectors
+    return stats.write(output_dir / "stats.json")

@@ -1,0 +1,264 @@
+"""build-linker: the trained linker plus mention detection on raw text, with its thresholds tuned on dev articles.
+
+1. Link probability of every KB alias, counted on train article text (the clean text with link spans that
+   parse-wikipedia writes): `links / (occurrences + 1)`, where occurrences are all places the alias's token sequence
+   appears and links those that are link anchors (the +1 is one unlinked pseudo-occurrence, so a string seen once
+   and linked once gets 0.5, not 1.0).
+2. The mention detector's threshold: the one with the best F1 of detected spans against the in-KB link spans of dev
+   articles. Wikipedia links an entity once per article (later mentions are plain text), so precision is a lower
+   bound.
+3. The NIL threshold on the linker score: the one with the best end-to-end F1 (span and QID right) on the same dev
+   paragraphs; mentions scoring below it are NIL.
+The pipeline (tokenizer, sentencizer, mention_detector, entity_linker with scores and entity types, abbreviations:
+later "SHORT" forms of "long form (SHORT)" definitions take the long form's entity) is written to
+OUTPUT_DIR/model, ready for `spacy package`; tables go to OUTPUT_DIR/detection.md and the figures to stats.json.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+from tqdm import tqdm
+
+from wikiel.kb.tables import article_paragraphs, read_kb_entities, read_redirects, resolve, title_index
+from wikiel.pipeline import candidates as linking  # noqa: F401  (register the factories and candidate generators)
+from wikiel.pipeline import components as el_components  # noqa: F401  (register the factories and candidate generators)
+from wikiel.pipeline.abbreviations import find_abbreviations as abbr_pairs
+from wikiel.pipeline.components import MENTION_LABEL, NIL, ScoredEntityLinker, alias_key, as_scored_linker
+from wikiel.util import OutputError, StepStats, atomic_open, atomic_path, require_inputs
+
+DETECTION_THRESHOLDS = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+NIL_THRESHOLDS = [None] + [round(-0.5 + 0.05 * i, 2) for i in range(30)]
+
+
+def alias_keys(aliases: Sequence[str], nlp: Language) -> Dict[str, str]:
+    """Lookup key (token texts joined by a space) -> alias, for aliases that tokenise to at most 8 tokens."""
+    out: Dict[str, str] = {}
+    for alias, doc in zip(aliases, nlp.tokenizer.pipe(aliases, batch_size=5000)):
+        if 0 < len(doc) <= 8:
+            out.setdefault(alias_key([t.text for t in doc]), alias)
+    return out
+
+
+def count_link_probabilities(
+    articles_path: Path, keys: Set[str], nlp: Language, max_bytes: int
+) -> Tuple[Dict[str, float], dict]:
+    """Link probability per alias key over train article text (see the module docstring), and counts."""
+    first = {k.split(" ", 1)[0] for k in keys}
+    max_len = max((k.count(" ") + 1 for k in keys), default=0)
+    seen: Counter = Counter()
+    linked: Counter = Counter()
+    n_words = n_links = 0
+    texts = article_paragraphs(articles_path, "train", max_bytes=max_bytes)
+    for para, links in tqdm(texts, desc="link probability", unit=" para", mininterval=2):
+        doc = nlp.make_doc(para)
+        words = [t.text for t in doc]
+        n_words += len(words)
+        for i, word in enumerate(words):
+            if word in first:
+                for length in range(1, min(max_len, len(words) - i) + 1):
+                    key = alias_key(words[i : i + length])
+                    if key in keys:
+                        seen[key] += 1
+        for start, end, _ in links:
+            n_links += 1
+            span = doc.char_span(start, end)
+            if span is not None:
+                key = alias_key([t.text for t in span])
+                if key in keys:
+                    linked[key] += 1
+    probs = {key: linked[key] / (seen[key] + 1) for key in seen if linked[key]}
+    counts = {"words": n_words, "links": n_links, "aliases_seen": len(seen), "aliases_linked": len(probs)}
+    return probs, counts
+
+
+def gold_paragraphs(
+    articles_path: Path, kb_dir: Path, wikipedia_dir: Path, nlp: Language, max_articles: int
+) -> List[Doc]:
+    """Dev paragraphs as Docs whose ents are the link spans to KB entities (QID as kb_id), with sentences."""
+    entities = read_kb_entities(Path(kb_dir) / "entities.jsonl")
+    titles = title_index(entities)
+    redirects = read_redirects(Path(wikipedia_dir) / "redirects.tsv")
+    sentencizer = nlp.get_pipe("sentencizer")
+    docs = []
+    for para, links in article_paragraphs(articles_path, "dev", max_articles=max_articles):
+        doc = nlp.make_doc(para)
+        spans = []
+        for start, end, target in links:
+            qid = titles.get(resolve(target, redirects))
+            span = doc.char_span(start, end, label=MENTION_LABEL, kb_id=qid) if qid else None
+            if span is not None:
+                spans.append(span)
+        doc.ents = spacy.util.filter_spans(spans)
+        docs.append(sentencizer(doc))
+    return docs
+
+
+def prf(tp: int, n_pred: int, n_gold: int) -> Dict[str, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return {
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+        "predicted": n_pred,
+        "gold": n_gold,
+        "correct": tp,
+    }
+
+
+def detection_table(detector, gold_docs: List[Doc], thresholds: Sequence[float]) -> List[dict]:
+    """Span precision/recall/F1 of the detector at each threshold against the gold ents."""
+    gold = [{(e.start, e.end) for e in doc.ents} for doc in gold_docs]
+    n_gold = sum(len(g) for g in gold)
+    rows = []
+    for t in thresholds:
+        detector.threshold = t
+        found = [set(detector.find(doc)) for doc in gold_docs]
+        tp = sum(len(f & g) for f, g in zip(found, gold))
+        rows.append({"threshold": t, **prf(tp, sum(len(f) for f in found), n_gold)})
+    return rows
+
+
+def linked_predictions(nlp: Language, gold_docs: List[Doc]) -> Tuple[List[Tuple[bool, Optional[float]]], int]:
+    """Run detector + linker (no NIL threshold) on the gold texts: (span and QID right, score) per detected mention
+    that got a QID, and the number of gold mentions."""
+    el: ScoredEntityLinker = nlp.get_pipe("entity_linker")
+    saved, el.nil_threshold = el.nil_threshold, None
+    out = []
+    try:
+        texts = [doc.text for doc in gold_docs]
+        for doc, ref in zip(nlp.pipe(texts, batch_size=64), gold_docs):
+            gold = {(e.start, e.end, e.kb_id_) for e in ref.ents}
+            for ent in doc.ents:
+                if ent.kb_id_ and ent.kb_id_ != NIL:
+                    out.append(((ent.start, ent.end, ent.kb_id_) in gold, ent._.kb_score))
+    finally:
+        el.nil_threshold = saved
+    return out, sum(len(doc.ents) for doc in gold_docs)
+
+
+def end_to_end(nlp: Language, gold_docs: List[Doc]) -> Dict[str, float]:
+    """Strict end-to-end precision/recall/F1 (same span, same QID) of the pipeline as it is, on the gold texts."""
+    tp = n_pred = 0
+    for doc, ref in zip(nlp.pipe([d.text for d in gold_docs], batch_size=64), gold_docs):
+        gold = {(e.start, e.end, e.kb_id_) for e in ref.ents}
+        pred = {(e.start, e.end, e.kb_id_) for e in doc.ents if e.kb_id_ and e.kb_id_ != NIL}
+        tp += len(pred & gold)
+        n_pred += len(pred)
+    return prf(tp, n_pred, sum(len(d.ents) for d in gold_docs))
+
+
+def nil_table(predictions: List[Tuple[bool, Optional[float]]], n_gold: int, thresholds: Sequence) -> List[dict]:
+    rows = []
+    for t in thresholds:
+        kept = [ok for ok, score in predictions if t is None or (score is not None and score >= t)]
+        rows.append({"threshold": t, **prf(sum(kept), len(kept), n_gold)})
+    return rows
+
+
+def best_row(rows: List[dict]) -> dict:
+    """Highest F1; ties go to the lowest threshold (None counts as lowest)."""
+    return max(rows, key=lambda r: (r["f1"], -(r["threshold"] if r["threshold"] is not None else -1e9)))
+
+
+def build_linker(
+    model_dir: Path,
+    kb_dir: Path,
+    wikipedia_dir: Path,
+    output_dir: Path,
+    max_text_mb: int = 50,
+    max_dev_articles: int = 300,
+) -> dict:
+    """Write OUTPUT_DIR/model (the full pipeline), detection.md and stats.json."""
+    model_dir, kb_dir, wikipedia_dir, output_dir = map(Path, (model_dir, kb_dir, wikipedia_dir, output_dir))
+    articles = wikipedia_dir / "articles.jsonl"
+    require_inputs(
+        {
+            "train:model": model_dir / "meta.json",
+            "build-kb:entities": kb_dir / "entities.jsonl",
+            "parse-wikipedia:articles": articles,
+            "parse-wikipedia:redirects": wikipedia_dir / "redirects.tsv",
+        }
+    )
+    stats = StepStats("build-linker")
+    nlp = spacy.load(model_dir)
+    el = as_scored_linker(nlp)
+    el.entity_types = {qid: r["type"] for qid, r in read_kb_entities(kb_dir / "entities.jsonl").items()}
+    keys = alias_keys(sorted(el.kb.get_alias_strings()), nlp)
+    started = time.perf_counter()
+    probs, counts = count_link_probabilities(articles, set(keys), nlp, max_text_mb << 20)
+    stats["link_probability"] = {**counts, "kb_aliases": len(keys), "seconds": round(time.perf_counter() - started, 1)}
+    if not probs:
+        raise OutputError(f"no KB alias occurs as a link in the train articles of {articles}")
+    detector = nlp.add_pipe("wikiel_mention_detector", name="mention_detector", before="entity_linker")
+    detector.set_probabilities(probs)
+    gold_docs = gold_paragraphs(articles, kb_dir, wikipedia_dir, nlp, max_dev_articles)
+    if not any(doc.ents for doc in gold_docs):
+        raise OutputError(f"no dev paragraph with an in-KB link in {articles}: raise vars.dev_percent")
+    detection = detection_table(detector, gold_docs, DETECTION_THRESHOLDS)
+    detector.threshold = best_row(detection)["threshold"]
+    started = time.perf_counter()
+    predictions, n_gold = linked_predictions(nlp, gold_docs)
+    seconds = time.perf_counter() - started
+    nil = nil_table(predictions, n_gold, NIL_THRESHOLDS)
+    el.nil_threshold = best_row(nil)["threshold"]
+    stats["dev"] = {
+        "articles": max_dev_articles,
+        "paragraphs": len(gold_docs),
+        "gold_mentions": n_gold,
+        "words": sum(len(d) for d in gold_docs),
+        "pipeline_seconds": round(seconds, 2),
+    }
+    stats["detection_threshold"] = detector.threshold
+    stats["detection"] = best_row(detection)
+    stats["nil_threshold"] = el.nil_threshold
+    stats["end_to_end"] = best_row(nil)
+    stats["end_to_end_without_nil"] = nil[0]
+    nlp.add_pipe("wikiel_abbreviations", name="abbreviations", after="entity_linker")
+    abbreviations = end_to_end(nlp, gold_docs)
+    stats["end_to_end_with_abbreviations"] = abbreviations
+    stats["abbreviation_definitions"] = sum(len(abbr_pairs(doc)) for doc in gold_docs)
+    with atomic_path(output_dir / "model") as tmp:
+        nlp.meta["name"] = "wikiel_linker"
+        nlp.meta["description"] = "Entity linker to Wikidata QIDs: alias mention detection + EntityLinker (wikiel)"
+        nlp.to_disk(tmp)
+    with atomic_open(output_dir / "detection.md", "w") as f:
+        f.write(detection_markdown(detection, nil, stats))
+    return stats.write(output_dir / "stats.json")
+
+
+def _table(rows: List[dict], chosen) -> str:
+    lines = ["| threshold | precision | recall | F1 | predicted | gold |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        mark = " **(chosen)**" if r["threshold"] == chosen else ""
+        t = "none" if r["threshold"] is None else f"{r['threshold']:g}"
+        lines.append(
+            f"| {t}{mark} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['predicted']} | {r['gold']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def detection_markdown(detection: List[dict], nil: List[dict], stats: dict) -> str:
+    dev = stats["dev"]
+    return (
+        f"# Mention detection and NIL threshold\n\n"
+        f"Dev: {dev['paragraphs']} paragraphs of the first {dev['articles']} dev articles, {dev['gold_mentions']} "
+        f"gold mentions (link spans to KB entities). Wikipedia links an entity once per article, so precision is a "
+        f"lower bound.\n\n## Mention detection (link probability threshold)\n\n{_table(detection, stats['detection_threshold'])}"
+        f"\n## End to end: span and QID right (linker score threshold; below it, NIL)\n\n"
+        f"{_table(nil, stats['nil_threshold'])}"
+        f"\n## With the abbreviation component\n\n"
+        f'Later short forms of "long form (SHORT)" definitions take the long form\'s entity '
+        f"({stats['abbreviation_definitions']} definitions found in these paragraphs). End to end at the chosen "
+        f"thresholds: without it P {stats['end_to_end']['precision']:.3f} R {stats['end_to_end']['recall']:.3f} "
+        f"F1 {stats['end_to_end']['f1']:.3f}; with it P {stats['end_to_end_with_abbreviations']['precision']:.3f} "
+        f"R {stats['end_to_end_with_abbreviations']['recall']:.3f} "
+        f"F1 {stats['end_to_end_with_abbreviations']['f1']:.3f}.\n"
+    )

@@ -1,0 +1,348 @@
+"""Check the input assets of a fetch manifest before the long run starts.
+
+For each file of `assets/manifest.json`: present, a readable file, of the manifest's size (and sha1 when it has one),
+and of the right format by content: the first ~64 KB are decompressed (gzip or bz2, by magic bytes) and must be
+Wikidata entity JSON, a MediaWiki XML export of the manifest's wiki, or `offset:page_id:title` index lines whose first
+offset is a bz2 stream of the dump. The last stream of a multistream bz2 file (all Wikipedia dumps) is decompressed
+too, so that a file cut short is found although its size matches. Problems are InputErrors naming the file, what is
+wrong and what to do. A custom knowledge graph's manifest (`source: custom`) has its entity, mention and prior files
+read in full and validated by `wikiel.custom` (file:line of the first problem).
+"""
+
+from __future__ import annotations
+
+import bz2
+import re
+import zlib
+from pathlib import Path
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+
+from wikiel.sources.fetch import file_digest, plan_downloads, read_manifest
+from wikiel.sources.wikidata import site_id
+from wikiel.util import BZIP2_MAGIC, InputError, PathLike, compression_of
+
+HEAD_BYTES = 64 << 10  # decompressed bytes looked at
+READ_BYTES = 16 << 10  # compressed bytes read at a time
+TAIL_BYTES = 4 << 20  # compressed bytes at the end searched for the start of the last bz2 stream
+REFETCH = "delete it and run `spacy project run fetch` again"
+CUSTOM_REFETCH = "if the file changed on purpose, run `spacy project run fetch . --force` with the same vars"
+NAME_DATE = re.compile(r"[a-z_]+-(\d{8})-")  # enwiki-20240101-..., wikidata-20240101-all.json.gz
+ENTITY_ID = re.compile(rb'"id"\s*:\s*"[QPL]\d+"')
+ENTITY_FIELD = re.compile(rb'"(?:labels|claims|sitelinks)"\s*:')
+XML_START = re.compile(rb"\s*(?:<\?xml[^>]*\?>\s*)?<mediawiki[\s>]")
+INDEX_LINE = re.compile(rb"(\d+):(\d+):(.+)")
+BZ2_STREAM_START = re.compile(rb"BZh[1-9]1AY&SY")  # stream header and the magic of its first block
+
+
+class Result(NamedTuple):
+    """One checked asset: what it is (`wikidata`, `wikipedia`, `wikipedia_index` or `manifest`), its path, and
+    either a summary of what was found or the problem."""
+
+    key: str
+    path: str
+    summary: str = ""
+    problem: Optional[InputError] = None
+
+
+def missing_manifest(manifest: PathLike, lang: str, dump_date: str, wikidata_format: str) -> InputError:
+    """The error for a manifest that does not exist: run fetch, or where to put the real dumps by hand."""
+    plan = plan_downloads(Path(manifest).parent, lang, dump_date, wikidata_format)
+    places = ", ".join(str(item.path) for item in plan)
+    return InputError(
+        manifest,
+        "does not exist",
+        hint=f"run `spacy project run fetch` first; for the real dumps offline, download them "
+        f"elsewhere, put them at {places}, then run `spacy project run fetch . --vars.source dumps`",
+    )
+
+
+def check_assets(manifest_path: PathLike, lang: Optional[str] = None, dump_date: Optional[str] = None) -> List[Result]:
+    """Check every asset of a manifest (InputError if the manifest itself cannot be read). `lang` and `dump_date`
+    are the workflow's vars: when given, the manifest must be of that wiki (and, for real dumps, that date)."""
+    manifest_path = Path(manifest_path)
+    if manifest_path.is_dir():
+        raise InputError(manifest_path, "is a directory, expected the manifest.json the fetch step writes")
+    manifest = read_manifest(manifest_path)
+    results = []
+    mismatch = _vars_mismatch(manifest, lang, dump_date)
+    if mismatch:
+        results.append(
+            Result(
+                "manifest",
+                str(manifest_path),
+                problem=InputError(
+                    manifest_path, mismatch, hint="run `spacy project run fetch` again with the same vars"
+                ),
+            )
+        )
+    if manifest.get("source") == "custom":
+        return results + check_custom(manifest_path, manifest)
+    dump = None
+    for key in ("wikidata", "wikipedia", "wikipedia_index"):
+        entries = manifest.get(key) or []
+        for entry in entries if isinstance(entries, list) else [entries]:
+            path = _resolve(manifest_path, entry)
+            try:
+                summary = _check(key, path, entry, manifest, dump)
+            except InputError as err:
+                results.append(Result(key, str(path), problem=err))
+            else:
+                results.append(Result(key, str(path), summary))
+            if key == "wikipedia":
+                dump = path
+    return results
+
+
+def check_custom(manifest_path: Path, manifest: Dict[str, Any]) -> List[Result]:
+    """Results for the entity, mention and prior files of a custom knowledge graph: present, unchanged since fetch,
+    every record valid; span ids missing from the entity file are reported in the summary."""
+    from wikiel.sources.custom import resolve_entry, summarize_entities, summarize_mentions, summarize_priors
+
+    results = []
+    entity_ids: Optional[set] = None
+    mentions = [resolve_entry(manifest_path, e) for e in manifest.get("mentions") or []]
+    planned = [
+        ("entities", [manifest.get("entities")]),
+        ("mentions", manifest.get("mentions") or []),
+        ("priors", [manifest["priors"]] if manifest.get("priors") else []),
+    ]
+    for key, entries in planned:
+        if key == "priors" and not entries:
+            continue  # optional
+        paths = [resolve_entry(manifest_path, e) for e in entries]
+        try:
+            if key == "mentions" and not paths:
+                raise InputError(manifest_path, "names no mention files", hint=CUSTOM_REFETCH)
+            for path, entry in zip(paths, entries):
+                try:
+                    check_file(path, entry)
+                except InputError as err:  # the user's own file: never advise deleting it
+                    message = str(err).removeprefix(f"{err.path}: ").removesuffix(f" ({err.hint})")
+                    raise InputError(path, message, hint=CUSTOM_REFETCH) from err
+            if key == "entities":
+                entities, summary = summarize_entities(paths[0])
+                entity_ids = set(entities)
+            elif key == "mentions":
+                summary = summarize_mentions(mentions, entity_ids)
+            else:
+                summary = summarize_priors(paths[0], entity_ids)
+        except InputError as err:
+            results.append(Result(key, ", ".join(map(str, paths)), problem=err))
+        else:
+            results.append(Result(key, ", ".join(map(str, paths)), summary))
+    return results
+
+
+def _vars_mismatch(manifest: Dict[str, Any], lang: Optional[str], dump_date: Optional[str]) -> str:
+    if lang is not None and manifest.get("lang") != lang:
+        return f"was written for lang {manifest.get('lang')!r}, the workflow's vars.lang is {lang!r}"
+    if dump_date is not None and manifest.get("source") == "dumps" and manifest.get("dump_date") != dump_date:
+        return (
+            f"was written for dump date {manifest.get('dump_date')!r}, the workflow's vars.dump_date is {dump_date!r}"
+        )
+    return ""
+
+
+def _resolve(manifest_path: Path, entry: Dict[str, Any]) -> Path:
+    """A manifest path as the steps find it: as given (relative to the working directory), else relative to the
+    project directory the manifest is in."""
+    path = Path(entry["path"])
+    beside = manifest_path.resolve().parent.parent / path
+    return beside if not path.is_absolute() and not path.exists() and beside.exists() else path
+
+
+def _check(key: str, path: Path, entry: Dict[str, Any], manifest: Dict[str, Any], dump: Optional[Path]) -> str:
+    check_file(path, entry)
+    kind, head = decompressed_head(path)
+    end = last_bz2_stream(path) if kind == "bz2" else None
+    date = dump_date_of(path)
+    expected_date = manifest.get("dump_date")
+    if date != "latest" and expected_date not in (None, "latest", date):
+        raise InputError(path, f"is from {date}, the manifest says {expected_date}", hint=REFETCH)
+    if key == "wikidata":
+        found = check_wikidata(path, head)
+    elif key == "wikipedia":
+        found = check_wikipedia(path, head, end, manifest.get("lang", "en"))
+    else:
+        found = check_index(path, head, dump)
+    return f"{entry['bytes']:,} bytes, {kind}{', end intact' if end is not None else ''}, {found}, dump date {date}"
+
+
+def check_file(path: Path, entry: Dict[str, Any]) -> None:
+    """Present, a readable file, with the manifest's size and (if it has one) sha1."""
+    if not path.exists():
+        raise InputError(path, "does not exist", hint="run `spacy project run fetch` again, or put the file there")
+    if not path.is_file():
+        raise InputError(path, "is a directory, not a dump file", hint="point the manifest at the file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        raise InputError(path, f"cannot be read ({err.strerror})", hint="check its permissions") from err
+    size = path.stat().st_size
+    if size != entry["bytes"]:
+        raise InputError(
+            path,
+            f"has {size:,} bytes, the manifest says {entry['bytes']:,}: an interrupted or replaced download",
+            hint=REFETCH,
+        )
+    if entry.get("sha1") and file_digest(path) != entry["sha1"]:
+        raise InputError(
+            path, "has another sha1 than the manifest says: the file changed since it was fetched", hint=REFETCH
+        )
+
+
+def decompressed_head(path: Path, limit: int = HEAD_BYTES) -> Tuple[str, bytes]:
+    """(compression, its first `limit` decompressed bytes). Concatenated streams (multistream bz2, multi-member gzip)
+    are followed; InputError if the data does not decompress or ends inside a stream."""
+    kind = compression_of(path)
+    if path.stat().st_size == 0:
+        raise InputError(path, "is empty", hint=REFETCH)
+    suffix = path.suffix.lstrip(".")
+    if suffix in ("gz", "bz2") and suffix != kind:
+        raise InputError(path, f"is named .{suffix} but its content is {kind}", hint=REFETCH)
+    if kind == "plain":
+        with open(path, "rb") as f:
+            return kind, f.read(limit)
+    new = bz2.BZ2Decompressor if kind == "bz2" else (lambda: zlib.decompressobj(31))
+    decompressor = new()
+    out = bytearray()
+    offset = 0  # compressed bytes read
+    with open(path, "rb") as f:
+        while len(out) < limit:
+            if decompressor.eof:  # a stream ended: another may follow
+                data = decompressor.unused_data or f.read(READ_BYTES)
+                if not data:
+                    break
+                offset += len(data) - len(decompressor.unused_data)
+                decompressor = new()
+            else:
+                data = f.read(READ_BYTES)
+                if not data:
+                    raise InputError(path, f"ends inside a {kind} stream: it is truncated", offset=offset, hint=REFETCH)
+                offset += len(data)
+            try:
+                out += decompressor.decompress(data)
+            except (OSError, EOFError, zlib.error) as err:
+                raise InputError(
+                    path,
+                    f"is not valid {kind} data in the {len(data):,} bytes from there ({err})",
+                    offset=offset - len(data),
+                    hint=REFETCH,
+                ) from err
+    return kind, bytes(out[:limit])
+
+
+def last_bz2_stream(path: Path) -> Optional[bytes]:
+    """The decompressed last stream of a bz2 file, or None if no stream starts in its last TAIL_BYTES (a big
+    single-stream file); InputError if that stream is damaged or cut."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        f.seek(max(0, size - TAIL_BYTES))
+        tail = f.read()
+    starts = [match.start() for match in BZ2_STREAM_START.finditer(tail)]
+    if not starts:
+        return None
+    offset = size - len(tail) + starts[-1]
+    decompressor = bz2.BZ2Decompressor()
+    try:
+        data = decompressor.decompress(tail[starts[-1] :])
+    except OSError as err:
+        raise InputError(path, f"its last bz2 stream is damaged ({err})", offset=offset, hint=REFETCH) from err
+    if not decompressor.eof:
+        raise InputError(path, "ends inside its last bz2 stream: it is truncated", offset=offset, hint=REFETCH)
+    return data
+
+
+def check_wikidata(path: Path, head: bytes) -> str:
+    """Wikidata entity JSON: starts with `[` or `{` and holds an object with an entity id and entity fields."""
+    start = head.lstrip()[:1]
+    if not start:
+        raise InputError(path, "is empty", hint=REFETCH)
+    if start == b"<":
+        raise InputError(
+            path,
+            "is XML (a Wikipedia dump?), not Wikidata entity JSON",
+            hint="the manifest's 'wikidata' entry must be the ...-all.json.gz dump",
+        )
+    if start not in (b"[", b"{"):
+        raise InputError(
+            path, f"does not start like JSON ({head.lstrip()[:20]!r}), expected Wikidata entity JSON", hint=REFETCH
+        )
+    if not (ENTITY_ID.search(head) and ENTITY_FIELD.search(head)):
+        raise InputError(
+            path,
+            f'holds no Wikidata entity (an object with an id like "Q42" and labels, claims or '
+            f"sitelinks) in its first {len(head):,} bytes",
+            hint=REFETCH,
+        )
+    return "Wikidata entity JSON"
+
+
+def check_wikipedia(path: Path, head: bytes, end: Optional[bytes], lang: str) -> str:
+    """A MediaWiki XML export with a <siteinfo> whose <dbname> is the manifest's wiki, ending (if `end`, its
+    decompressed last bz2 stream, is known) with </mediawiki>."""
+    if not XML_START.match(head):
+        what = "JSON (the Wikidata dump?)" if head.lstrip()[:1] in (b"[", b"{") else repr(head.lstrip()[:20])
+        raise InputError(
+            path,
+            f"is {what}, not a MediaWiki XML export (<mediawiki ...>)",
+            hint="the manifest's 'wikipedia' entry must be the pages-articles XML dump",
+        )
+    if b"<siteinfo>" not in head:
+        raise InputError(path, f"has no <siteinfo> in its first {len(head):,} bytes", hint=REFETCH)
+    dbname = _element(head, b"dbname")
+    if dbname and dbname != site_id(lang):
+        raise InputError(
+            path,
+            f"is the {dbname} dump, the manifest's lang {lang!r} needs {site_id(lang)}",
+            hint="fetch the dump of that wiki, or set vars.lang to its language",
+        )
+    if end is not None and not end.rstrip().endswith(b"</mediawiki>"):
+        raise InputError(path, "does not end with </mediawiki>: it is cut short", hint=REFETCH)
+    generator = _element(head, b"generator")
+    return f"{dbname or 'unnamed wiki'} XML export" + (f" ({generator})" if generator else "")
+
+
+def check_index(path: Path, head: bytes, dump: Optional[Path]) -> str:
+    """`offset:page_id:title` lines whose first offset is the start of a bz2 stream of the dump."""
+    lines = head.split(b"\n")
+    if len(head) == HEAD_BYTES:
+        lines.pop()  # may be cut
+    lines = [line for line in lines if line]
+    if not lines:
+        raise InputError(path, "is empty", hint=REFETCH)
+    for number, line in enumerate(lines, 1):
+        if not INDEX_LINE.fullmatch(line):
+            raise InputError(
+                path,
+                f"is not a multistream index: {line[:60]!r} is not an offset:page_id:title line",
+                line=number,
+                hint=REFETCH,
+            )
+    first = int(INDEX_LINE.fullmatch(lines[0]).group(1))
+    if dump is not None and dump.is_file() and not _stream_starts_at(dump, first):
+        raise InputError(
+            path,
+            f"does not belong to {dump}: its first offset {first:,} is not a bz2 stream of it",
+            line=1,
+            hint="fetch the index of the same dump",
+        )
+    return "multistream index"
+
+
+def _stream_starts_at(dump: Path, offset: int) -> bool:
+    with open(dump, "rb") as f:
+        f.seek(offset)
+        return 0 < offset and f.read(3) == BZIP2_MAGIC
+
+
+def _element(head: bytes, name: bytes) -> str:
+    match = re.search(b"<" + name + b">([^<]*)</" + name + b">", head)
+    return match.group(1).decode("utf8", "replace").strip() if match else ""
+
+
+def dump_date_of(path: PathLike) -> str:
+    """The dump date in a dump's file name (`enwiki-20240101-...`, `wikidata-20240101-all.json.gz`), else 'latest'."""
+    match = NAME_DATE.match(Path(path).name)
+    return match.group(1) if match else "latest"

@@ -1,0 +1,768 @@
+"""The parse-wikipedia stage: stream a MediaWiki `pages-articles` XML export into clean article text,
+article links, redirects and link/anchor counts.
+
+Outputs (in the output directory, each written atomically): `siteinfo.json`, `redirects.tsv`,
+`link_counts.tsv` and `inlink_counts.tsv` (train articles only), `articles.jsonl`, `stats.json`.
+
+Two ways to read the dump, with the same outputs: one decompression stream read here, whose pages worker
+processes clean (any dump); or, for a `pages-articles-multistream` bz2 dump with its index, ranges of whole bz2
+streams that the workers read, decompress and parse themselves (scales with the cores). Either way the results
+are merged here in dump order, and the count and redirect tables spill to disk (`wikiel.spill`) beyond
+`max_counter_entries`, so memory does not grow with the dump.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import hashlib
+import io
+import multiprocessing
+import multiprocessing.pool
+import os
+import re
+import sys
+import tempfile
+import threading
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import (
+    IO,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+)
+
+import orjson
+from tqdm import tqdm
+
+from wikiel.sources.spill import SpillingCounter, SpillingDict
+from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext
+from wikiel.util import (
+    InputError,
+    OutputError,
+    PathLike,
+    StepStats,
+    atomic_open,
+    compression_of,
+    ignore_interrupts,
+    normalize_title,
+    open_dump,
+    read_json,
+    write_json,
+)
+
+# Redirect keywords by language (lower-case, with the '#'); English works on every wiki.
+REDIRECT_KEYWORDS: Dict[str, Tuple[str, ...]] = {
+    "en": ("#redirect",),
+    "de": ("#weiterleitung",),
+    "fr": ("#redirection",),
+    "es": ("#redirección",),
+    "it": ("#rinvia", "#rinvio"),
+    "nl": ("#doorverwijzing",),
+    "pt": ("#redirecionamento",),
+    "sv": ("#omdirigering",),
+    "pl": ("#patrz", "#przekieruj", "#tam"),
+    "ru": ("#перенаправление",),
+}
+READ_CHUNK = 1 << 20
+BATCH_CHARS = 1 << 21  # wikitext characters per worker task (one decompression stream)
+CHUNK_BYTES = 2 << 20  # compressed bytes per worker task (multistream dump with its index)
+IN_FLIGHT_PER_PROCESS = 2  # worker tasks queued, running or awaiting the main process, per worker
+HINT_REFETCH = "the file is truncated or not a pages-articles XML dump: delete it and re-run the fetch step"
+HINT_INDEX = "the multistream index does not belong to this dump, or one of them is damaged: re-run the fetch step"
+T = TypeVar("T")
+
+
+def split_of(title: str, dev_percent: float) -> str:
+    """'dev' for a stable `dev_percent` share of titles (by MD5 of the title), else 'train'."""
+    return "dev" if int(hashlib.md5(title.encode("utf8")).hexdigest(), 16) % 100 < dev_percent else "train"
+
+
+@dataclass
+class SiteInfo:
+    """The dump's `<siteinfo>`: database name, title case rule and namespaces (key -> localized name)."""
+
+    dbname: str = ""
+    case: str = "first-letter"
+    namespaces: Dict[int, str] = field(default_factory=dict)
+
+    @property
+    def first_letter_case(self) -> bool:
+        return self.case != "case-sensitive"
+
+    def as_json(self, lang: str) -> dict:
+        return {
+            "lang": lang,
+            "dbname": self.dbname,
+            "case": self.case,
+            "namespaces": {str(k): v for k, v in sorted(self.namespaces.items())},
+        }
+
+
+@dataclass
+class Page:
+    """One `<page>` of the export; `redirect` is the normalised target title of a redirect page."""
+
+    id: int
+    title: str
+    ns: int
+    text: str
+    redirect: Optional[str] = None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+class _CountingReader:
+    """Counts the (decompressed) bytes read and turns decompression failures into InputError."""
+
+    def __init__(self, stream: IO[bytes], path: PathLike):
+        self.stream = stream
+        self.path = path
+        self.bytes = 0
+
+    def read(self, size: int) -> bytes:
+        try:
+            data = self.stream.read(size)
+        except (OSError, EOFError, RuntimeError, ValueError) as err:
+            raise InputError(
+                self.path,
+                f"cannot read or decompress after {self.bytes:,} decompressed bytes: {err}",
+                offset=self._file_offset(),
+                hint=HINT_REFETCH,
+            ) from err
+        self.bytes += len(data)
+        return data
+
+    def _file_offset(self) -> Optional[int]:
+        """How far into the (compressed) file the reader got, where the stream has a file descriptor."""
+        try:
+            return os.lseek(self.stream.fileno(), 0, os.SEEK_CUR)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return None
+
+
+def _siteinfo_of(elem: ET.Element) -> SiteInfo:
+    info = SiteInfo()
+    for child in elem:
+        name = _local(child.tag)
+        if name == "dbname":
+            info.dbname = (child.text or "").strip()
+        elif name == "case":
+            info.case = (child.text or "").strip() or info.case
+        elif name == "namespaces":
+            for ns in child:
+                info.namespaces[int(ns.get("key", "0"))] = (ns.text or "").strip()
+    return info
+
+
+def _page_of(elem: ET.Element, first_letter_case: bool) -> Page:
+    page = Page(id=0, title="", ns=0, text="")
+    for child in elem:
+        name = _local(child.tag)
+        if name == "title":
+            page.title = child.text or ""
+        elif name == "ns":
+            page.ns = int(child.text or 0)
+        elif name == "id":
+            page.id = int(child.text or 0)
+        elif name == "redirect":
+            page.redirect = normalize_title(child.get("title", ""), first_letter_case) or None
+        elif name == "revision":
+            for sub in child:
+                if _local(sub.tag) == "text":
+                    page.text = sub.text or ""
+    return page
+
+
+class DumpReader:
+    """Stream a MediaWiki export: iterating yields first a SiteInfo (defaults if the dump has none), then
+    every Page. Memory stays bounded: each page element is dropped once read. Malformed XML -> InputError."""
+
+    def __init__(self, stream: IO[bytes], path: PathLike):
+        self.path = path
+        self.reader = _CountingReader(stream, path)
+
+    @property
+    def bytes_read(self) -> int:
+        """Decompressed bytes read so far."""
+        return self.reader.bytes
+
+    def __iter__(self) -> Iterator[Union[SiteInfo, Page]]:
+        root: Optional[ET.Element] = None
+        siteinfo: Optional[SiteInfo] = None
+        depth = 0
+        for event, elem in self._events():
+            if event == "start":
+                depth += 1
+                if root is None:
+                    root = elem
+                    if _local(elem.tag) != "mediawiki":
+                        raise InputError(
+                            self.path,
+                            f"root element is <{_local(elem.tag)}>, not <mediawiki>",
+                            hint="give a MediaWiki pages-articles XML export",
+                        )
+                continue
+            depth -= 1
+            if depth != 1:
+                continue
+            name = _local(elem.tag)
+            if name == "siteinfo":
+                siteinfo = _siteinfo_of(elem)
+                yield siteinfo
+            elif name == "page":
+                if siteinfo is None:
+                    siteinfo = SiteInfo()
+                    yield siteinfo
+                yield self._page(elem, siteinfo.first_letter_case)
+            assert root is not None
+            root.clear()  # drop the finished page
+
+    def _events(self) -> Iterator[Tuple[str, ET.Element]]:
+        """XML start/end events; parse errors become InputError."""
+        parser = ET.XMLPullParser(events=("start", "end"))
+        while True:
+            chunk = self.reader.read(READ_CHUNK)
+            try:
+                if chunk:
+                    parser.feed(chunk)
+                else:
+                    parser.close()
+                yield from parser.read_events()
+            except ET.ParseError as err:
+                raise self._xml_error(err, at_end=not chunk) from err
+            if not chunk:
+                return
+
+    def _xml_error(self, err: ET.ParseError, at_end: bool) -> InputError:
+        line, column = err.position
+        if self.bytes_read == 0:
+            return InputError(self.path, "is empty", hint="re-run the fetch step")
+        if line <= 1 and column == 0:
+            return InputError(self.path, f"is not XML ({err})", line=line, hint=HINT_REFETCH)
+        if at_end:
+            return InputError(
+                self.path, f"the XML ends in the middle of an element ({err})", line=line, hint=HINT_REFETCH
+            )
+        return InputError(self.path, f"malformed XML ({err})", line=line, hint=HINT_REFETCH)
+
+    def _page(self, elem: ET.Element, first_letter_case: bool) -> Page:
+        try:
+            return _page_of(elem, first_letter_case)
+        except ValueError as err:
+            raise InputError(self.path, f"bad <page> ({err})", hint=HINT_REFETCH) from err
+
+
+def redirect_target(text: str, lang: str = "en", first_letter_case: bool = True) -> Optional[str]:
+    """The normalised target of a `#REDIRECT [[Target]]` text (localized keywords allowed), else None."""
+    match = _redirect_re(lang).match(text)
+    if match is None:
+        return None
+    return normalize_title(match.group(1), first_letter_case) or None
+
+
+_REDIRECT_RES: Dict[str, re.Pattern[str]] = {}
+
+
+def _redirect_re(lang: str) -> re.Pattern[str]:
+    if lang not in _REDIRECT_RES:
+        keywords = sorted(set(REDIRECT_KEYWORDS["en"] + REDIRECT_KEYWORDS.get(lang, ())), key=len, reverse=True)
+        _REDIRECT_RES[lang] = re.compile(
+            r"\s*(?:" + "|".join(map(re.escape, keywords)) + r")\s*:?\s*\[\[([^\[\]|\n]+)", re.I
+        )
+    return _REDIRECT_RES[lang]
+
+
+# --- parsing pages, in this process or in workers -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    """What a worker needs besides the pages."""
+
+    namespaces: NamespaceInfo
+    first_letter_case: bool
+    dev_percent: float
+    lang: str
+
+    @classmethod
+    def of(cls, siteinfo: SiteInfo, settings: Settings) -> ParseOptions:
+        return cls(
+            NamespaceInfo.from_siteinfo(siteinfo.namespaces, settings.lang),
+            siteinfo.first_letter_case,
+            settings.dev_percent,
+            settings.lang,
+        )
+
+
+@dataclass
+class Chunk:
+    """What a run of consecutive pages yields; the main process merges chunks in dump order."""
+
+    counts: Counter = field(default_factory=Counter)  # stats counts: pages, articles, redirects ...
+    redirects: List[Tuple[str, str]] = field(default_factory=list)  # (title, target), in dump order
+    articles: List[Tuple[str, bytes]] = field(default_factory=list)  # (split, articles.jsonl line)
+    links: Counter = field(default_factory=Counter)  # "anchor\ttarget" -> count, train articles only
+    bytes_read: int = 0  # decompressed bytes, where the pages were decompressed
+
+
+def parse_pages(pages: Iterable[Page], options: ParseOptions) -> Chunk:
+    """Sort pages into other namespaces, redirects, empty pages and articles, and clean the articles."""
+    chunk = Chunk()
+    counts = chunk.counts
+    for page in pages:
+        counts["pages"] += 1
+        if page.ns != 0:
+            counts["other_namespace_pages"] += 1
+            continue
+        target = page.redirect or redirect_target(page.text, options.lang, options.first_letter_case)
+        if target:
+            counts["redirects"] += 1
+            if _tsv_safe(page.title):
+                chunk.redirects.append((page.title, target))
+            continue
+        if not page.text.strip():
+            counts["empty_pages"] += 1
+            continue
+        text, links = parse_wikitext(page.text, options.namespaces, options.first_letter_case)
+        split = split_of(page.title, options.dev_percent)
+        chunk.articles.append(
+            (
+                split,
+                orjson.dumps(
+                    {
+                        "id": page.id,
+                        "title": page.title,
+                        "split": split,
+                        "text": text,
+                        "links": [[link.start, link.end, link.target] for link in links],
+                    }
+                )
+                + b"\n",
+            )
+        )
+        counts["articles"] += 1
+        counts[f"{split}_articles"] += 1
+        counts["links"] += len(links)
+        if split == "train":
+            counts["train_links"] += len(links)
+            chunk.links.update(
+                f"{link.anchor}\t{link.target}" for link in links if _tsv_safe(link.anchor) and _tsv_safe(link.target)
+            )
+    return chunk
+
+
+def _in_order(
+    pool: Optional[multiprocessing.pool.Pool], func: Callable[[T], Chunk], tasks: Iterable[T], n_process: int
+) -> Iterator[Chunk]:
+    """func(task) for each task, in order: by the pool's `n_process` workers, or in this process if None."""
+    if pool is None:
+        yield from map(func, tasks)
+        return
+    # Pool.imap pulls tasks in a background thread as fast as it can: the semaphore bounds the tasks in flight
+    # (queued, running or done but not yet consumed) so memory does not grow with the dump; `stop` lets that
+    # thread finish if we exit early. An exception raised by `tasks` in that thread would hang imap, so it is
+    # handed over instead.
+    slots = threading.Semaphore(IN_FLIGHT_PER_PROCESS * n_process)
+    stop = threading.Event()
+    failure: List[Exception] = []
+
+    def bounded_tasks() -> Iterator[T]:
+        try:
+            for task in tasks:
+                slots.acquire()
+                if stop.is_set():
+                    return
+                yield task
+        except Exception as err:
+            failure.append(err)
+
+    try:
+        for result in pool.imap(func, bounded_tasks()):
+            slots.release()
+            yield result
+    finally:
+        stop.set()
+        slots.release()
+    if failure:
+        raise failure[0]
+
+
+# --- source 1: one decompression stream (plain, gz or bz2; indexed_bzip2 threads), pages cleaned by workers --
+
+PageBatch = Tuple[ParseOptions, List[Page]]
+
+
+def _parse_batch(task: PageBatch) -> Chunk:
+    options, pages = task
+    return parse_pages(pages, options)
+
+
+def _batches(pages: Iterable[Page], options: ParseOptions) -> Iterator[PageBatch]:
+    batch: List[Page] = []
+    size = 0
+    for page in pages:
+        batch.append(page)
+        size += len(page.text)
+        if size >= BATCH_CHARS:
+            yield options, batch
+            batch, size = [], 0
+    if batch:
+        yield options, batch
+
+
+def _single_stream(
+    dump: Path, settings: Settings, pool: Optional[multiprocessing.pool.Pool]
+) -> Iterator[Union[SiteInfo, Chunk]]:
+    """The dump's SiteInfo, then its Chunks in order: read here, cleaned by the pool."""
+    with open_dump(dump, threads=settings.n_process) as stream:
+        reader = DumpReader(stream, dump)
+        items = iter(reader)
+        siteinfo = next(items, None) or SiteInfo()
+        yield siteinfo
+        pages = cast(Iterator[Page], items)
+        yield from _in_order(
+            pool, _parse_batch, _batches(pages, ParseOptions.of(siteinfo, settings)), settings.n_process
+        )
+        yield Chunk(bytes_read=reader.bytes_read)
+
+
+# --- source 2: a multistream bz2 dump split by its index, each range read and decompressed by a worker -------
+
+
+def chunk_bounds(index: Path, dump: Path, chunk_bytes: int) -> List[int]:
+    """Byte offsets that cut a multistream dump into ranges of whole bz2 streams of about `chunk_bytes`.
+
+    The first bound is the first page stream (the `<siteinfo>` header stream is before it), the last is the file
+    size. The index (`offset:page_id:title` lines, one per page) must list positive, non-decreasing offsets
+    inside the dump; else InputError naming the index line."""
+    size = dump.stat().st_size
+    bounds: List[int] = []
+    previous = 0
+    with open_dump(index) as lines:
+        for line_no, line in enumerate(lines, 1):
+            head = line.split(b":", 1)[0]
+            if not head.isdigit():
+                raise InputError(
+                    index, f"not an 'offset:page_id:title' line: {line[:100]!r}", line=line_no, hint=HINT_INDEX
+                )
+            offset = int(head)
+            if offset < previous or offset == 0:  # (the header stream is at 0)
+                raise InputError(
+                    index,
+                    f"offset {offset:,} is not after the previous stream at {previous:,}",
+                    line=line_no,
+                    hint=HINT_INDEX,
+                )
+            if offset == previous:
+                continue
+            if offset >= size:
+                raise InputError(
+                    index,
+                    f"offset {offset:,} is beyond the end of {dump} ({size:,} bytes)",
+                    line=line_no,
+                    hint=HINT_INDEX,
+                )
+            if not bounds or offset - bounds[-1] >= chunk_bytes:
+                bounds.append(offset)
+            previous = offset
+    if not bounds:
+        raise InputError(index, "lists no pages", hint=HINT_INDEX)
+    return bounds + [size]
+
+
+def _decompress_range(dump: Path, start: int, end: int) -> bytes:
+    """Bytes `start`..`end` of a bz2 file, which must be whole (concatenated) streams, decompressed. Unlike
+    bz2.decompress, which ignores whatever follows a damaged stream after the first, all damage is an error."""
+    with open(dump, "rb") as f:
+        f.seek(start)
+        rest = f.read(end - start)
+    parts = []
+    while rest:
+        stream = end - len(rest)
+        decompressor = bz2.BZ2Decompressor()
+        try:
+            parts.append(decompressor.decompress(rest))
+        except OSError as err:
+            raise InputError(
+                dump,
+                f"the bz2 stream at byte {stream:,} cannot be decompressed ({err})",
+                offset=stream,
+                hint=HINT_INDEX,
+            ) from err
+        if not decompressor.eof:
+            raise InputError(
+                dump, f"the bz2 stream at byte {stream:,} is cut off at byte {end:,}", offset=stream, hint=HINT_INDEX
+            )
+        rest = decompressor.unused_data
+    return b"".join(parts)
+
+
+class StreamRange(NamedTuple):
+    """A worker's task: bytes `start`..`end` of a multistream dump, whole bz2 streams of `<page>`s."""
+
+    dump: str
+    start: int
+    end: int
+    header: bytes  # the decompressed first stream: <mediawiki ...><siteinfo>...</siteinfo>
+    last: bool  # the range ends with the closing </mediawiki>
+    options: ParseOptions
+
+
+class _WorkerInputError(InputError):
+    """An InputError raised in a worker: InputError's own arguments do not survive pickling, its text does."""
+
+    def __init__(self, text: str):
+        Exception.__init__(self, text)
+
+    @classmethod
+    def of(cls, err: InputError) -> _WorkerInputError:
+        copy = cls(str(err))
+        copy.__dict__.update(vars(err))  # path, line, offset, hint (pickled as the exception's state)
+        return copy
+
+
+def parse_stream_range(task: StreamRange) -> Chunk:
+    """Read, decompress and parse one range of streams (the unit of work of workers on multistream dumps)."""
+    try:
+        data = _decompress_range(Path(task.dump), task.start, task.end)
+        xml = task.header + data + (b"" if task.last else b"</mediawiki>")
+        label = f"{task.dump} (bz2 streams at bytes {task.start:,}-{task.end:,}, after the header)"
+        chunk = parse_pages((p for p in DumpReader(io.BytesIO(xml), label) if isinstance(p, Page)), task.options)
+    except InputError as err:
+        raise _WorkerInputError.of(err) from None
+    chunk.bytes_read = len(data)
+    return chunk
+
+
+def _multistream(
+    dump: Path, bounds: List[int], settings: Settings, pool: multiprocessing.pool.Pool
+) -> Iterator[Union[SiteInfo, Chunk]]:
+    """The dump's SiteInfo (from its first stream), then the Chunks of the ranges between `bounds`, in order."""
+    header = _decompress_range(dump, 0, bounds[0])
+    items = list(DumpReader(io.BytesIO(header + b"</mediawiki>"), dump))
+    if any(isinstance(item, Page) for item in items):
+        raise InputError(
+            dump,
+            f"bytes 0-{bounds[0]:,}, before the first stream of the index, hold pages, not just the <siteinfo> header",
+            hint=HINT_INDEX,
+        )
+    siteinfo = items[0] if items else SiteInfo()
+    assert isinstance(siteinfo, SiteInfo)
+    yield siteinfo
+    yield Chunk(bytes_read=len(header))
+    options = ParseOptions.of(siteinfo, settings)
+    tasks = (
+        StreamRange(str(dump), start, end, header, end == bounds[-1], options) for start, end in zip(bounds, bounds[1:])
+    )
+    yield from _in_order(pool, parse_stream_range, tasks, settings.n_process)
+
+
+# --- the stage ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    """The stage's options (see the CLI)."""
+
+    lang: str = "en"
+    dev_percent: float = 10
+    max_train_articles: int = 0  # 0 = no limit
+    max_dev_articles: int = 0
+    n_process: int = 1
+    max_counter_entries: int = 2_000_000  # per table in memory; more are spilled to sorted runs on disk
+
+
+def _check_language(dump: Path, siteinfo: SiteInfo, lang: str) -> None:
+    """InputError unless the dump's <dbname> is a wiki of `lang` (enwiki, enwiktionary ... for en)."""
+    if siteinfo.dbname and not re.fullmatch(re.escape(lang.replace("-", "_")) + "wik[a-z]+", siteinfo.dbname):
+        raise InputError(
+            dump,
+            f"is a dump of {siteinfo.dbname}, not of --lang {lang!r}",
+            hint="set --lang / vars.lang to the dump's language",
+        )
+
+
+def _worker_pool(n_process: int) -> ContextManager[Optional[multiprocessing.pool.Pool]]:
+    """A pool of `n_process` workers (None for 1). Create it before any thread starts (tqdm, bz2 readers):
+    forking then is safe and, unlike spawning, works however the main module was started."""
+    if n_process <= 1:
+        return contextlib.nullcontext()
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method).Pool(n_process, initializer=ignore_interrupts)
+
+
+def parse_wikipedia(
+    dump: PathLike,
+    output_dir: PathLike,
+    settings: Optional[Settings] = None,
+    progress: bool = True,
+    index: Optional[PathLike] = None,
+) -> dict:
+    """Run the stage on one dump and write its outputs to `output_dir`; returns the stats dict.
+
+    With a multistream `index` (and n_process > 1, a bz2 dump), worker processes each read and decompress their
+    own ranges of the dump; otherwise one stream is decompressed here. The outputs are the same either way, and
+    memory does not grow with the dump: the link, inlink and redirect tables spill to sorted runs on disk."""
+    dump, output_dir = Path(dump), Path(output_dir)
+    settings = settings or Settings()
+    stats = StepStats("parse-wikipedia")
+    for key in (
+        "pages",
+        "articles",
+        "redirects",
+        "other_namespace_pages",
+        "empty_pages",
+        "links",
+        "train_links",
+        "train_articles",
+        "dev_articles",
+        "articles_written",
+        "index_chunks",
+    ):
+        stats[key] = 0
+    limits = {"train": settings.max_train_articles, "dev": settings.max_dev_articles}
+    written = {"train": 0, "dev": 0}
+    compressed = compression_of(dump)  # InputError if it is missing or a directory
+    multistream = index is not None and settings.n_process > 1 and compressed == "bz2"
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    # The .tmp-PID suffix lets the next run remove what a killed one left (util.remove_stale_temporaries).
+    with tempfile.TemporaryDirectory(prefix=".spill-", suffix=f".tmp-{os.getpid()}", dir=output_dir) as spill_dir:
+        links = SpillingCounter(Path(spill_dir), "links", settings.max_counter_entries)
+        redirects = SpillingDict(Path(spill_dir), "redirects", settings.max_counter_entries)
+        with (
+            _worker_pool(settings.n_process) as pool,
+            atomic_open(output_dir / "articles.jsonl", "wb") as out,
+            tqdm(desc="pages", unit=" pages", disable=not progress, mininterval=1.0) as bar,
+        ):
+            if multistream:
+                bounds = chunk_bounds(Path(cast(PathLike, index)), dump, CHUNK_BYTES)
+                stats["index_chunks"] = len(bounds) - 1
+                source = _multistream(dump, bounds, settings, pool)
+            else:
+                source = _single_stream(dump, settings, pool)
+            with contextlib.closing(source):
+                siteinfo = cast(SiteInfo, next(source))
+                _check_language(dump, siteinfo, settings.lang)
+                bytes_read = 0
+                for chunk in cast(Iterator[Chunk], source):
+                    for key, n in chunk.counts.items():
+                        stats.add(key, n)
+                    bytes_read += chunk.bytes_read
+                    for title, target in chunk.redirects:
+                        redirects.setdefault(title, target)
+                    links.update(chunk.links)
+                    for split, json_line in chunk.articles:
+                        if not limits[split] or written[split] < limits[split]:
+                            written[split] += 1
+                            out.write(json_line)
+                    bar.update(chunk.counts["pages"])
+            stats["articles_written"] = sum(written.values())
+            stats["input_bytes"] = dump.stat().st_size
+            stats["bytes_read"] = bytes_read
+            if stats["articles"] == 0:
+                raise OutputError(
+                    f"no articles in {dump} ({stats['pages']} pages, {stats['redirects']} redirects, "
+                    f"{stats['other_namespace_pages']} in other namespaces, {stats['empty_pages']} empty): "
+                    "check the --dump path or the 'wikipedia' entry of the manifest"
+                )
+
+        write_json(output_dir / "siteinfo.json", siteinfo.as_json(settings.lang))
+        _write_tsv(output_dir / "redirects.tsv", redirects.items())
+        inlinks = SpillingCounter(Path(spill_dir), "inlinks", settings.max_counter_entries)
+
+        def link_rows() -> Iterator[Tuple[str, int]]:
+            for anchor_target, count in links.items():
+                inlinks.add(anchor_target.split("\t", 1)[1], count)
+                yield anchor_target, count
+
+        stats["anchor_target_pairs"] = _write_tsv(output_dir / "link_counts.tsv", link_rows())
+        stats["distinct_targets"] = _write_tsv(output_dir / "inlink_counts.tsv", inlinks.items())
+        stats["spilled_runs"] = links.runs_written + redirects.runs_written + inlinks.runs_written
+    return stats.write(output_dir / "stats.json")
+
+
+_TSV_UNSAFE = re.compile(r"[\x00-\n\r]")  # tabs, line breaks and what sorts below tab (see wikiel.spill)
+
+
+def _tsv_safe(value: str) -> bool:
+    return bool(value) and not _TSV_UNSAFE.search(value)
+
+
+def _write_tsv(path: Path, rows: Iterable[tuple]) -> int:
+    """Write rows as TSV; returns their number."""
+    n = 0
+    with atomic_open(path, "w") as f:
+        for row in rows:
+            f.write("\t".join(map(str, row)) + "\n")
+            n += 1
+    return n
+
+
+# --- the manifest -------------------------------------------------------------------------------------------
+
+
+def dump_from_manifest(manifest: PathLike) -> Path:
+    """The Wikipedia dump path recorded in a fetch manifest (`{"wikipedia": {"path", "bytes"}}`);
+    a relative path is tried against the working directory, then the manifest's project directory."""
+    path = _manifest_file(manifest, "wikipedia", "Wikipedia dump")
+    if path is None:
+        raise InputError(manifest, "the 'wikipedia' entry is null", hint="re-run the fetch step")
+    return path
+
+
+def index_from_manifest(manifest: PathLike) -> Optional[Path]:
+    """The multistream index recorded in a fetch manifest (`"wikipedia_index"`), or None if there is none or it
+    is unusable (then a warning is printed and the dump is read as one stream)."""
+    try:
+        return _manifest_file(manifest, "wikipedia_index", "multistream index")
+    except InputError as err:
+        print(f"WARNING: {err}; reading the dump without its index (one decompression stream)", file=sys.stderr)
+        return None
+
+
+def _manifest_file(manifest: PathLike, key: str, what: str) -> Optional[Path]:
+    """The existing file of a manifest entry `{key: {"path", "bytes"}}` (None if the entry is null)."""
+    manifest = Path(manifest)
+    if not manifest.is_file():
+        raise InputError(manifest, "manifest not found", hint="run the fetch step first")
+    try:
+        entry = read_json(manifest)[key]
+        if entry is None:
+            return None
+        path = Path(entry["path"])
+    except (orjson.JSONDecodeError, KeyError, TypeError) as err:
+        raise InputError(
+            manifest, f"no valid {key!r} entry with a 'path' ({err!r})", hint="re-run the fetch step"
+        ) from err
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, manifest.resolve().parent.parent / path]
+    found = next((p for p in candidates if p.exists()), None)
+    if found is None:
+        raise InputError(
+            manifest,
+            f"the {what} {path} does not exist (looked at {', '.join(map(str, candidates))})",
+            hint="re-run the fetch step",
+        )
+    expected = entry.get("bytes")
+    if isinstance(expected, int) and found.is_file() and found.stat().st_size != expected:
+        raise InputError(
+            found,
+            f"has {found.stat().st_size:,} bytes, the manifest says {expected:,}",
+            hint="the download is incomplete: delete it and re-run the fetch step",
+        )
+    return found
