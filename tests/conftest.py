@@ -1,15 +1,54 @@
-"""Shared test helpers: running the spaCy project workflow in a scratch copy of the repository."""
+"""Shared test helpers: running a `wikiel` command, generated worlds shared by the whole session, and running the
+spaCy project workflow in a scratch copy of the repository.
+
+Tests marked `slow` run whole steps or the workflow end to end (`pytest -m "not slow"` runs the fast unit tests).
+"""
 
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
+from typing import Callable, Dict, List
 
 import pytest
 
+from wikiel.synthetic.world import generate_world
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+WIKIEL = [sys.executable, "-m", "wikiel"]  # the project's command line, as project.yml runs it
+
+
+def wikiel_command(*args: object) -> List[str]:
+    """The argv of `python -m wikiel ARGS`."""
+    return [*WIKIEL, *map(str, args)]
+
+
+def run_cli(*args: object, cwd: Path = None, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+    """Run `python -m wikiel ARGS` and return the finished process (text stdout/stderr captured)."""
+    return subprocess.run(wikiel_command(*args), capture_output=True, text=True, cwd=cwd, timeout=timeout, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def make_world(tmp_path_factory) -> Callable[..., Dict[str, Path]]:
+    """`make_world(n_entities, n_articles, seed, lang)`: the files of a generated world, generated once per session
+    for each set of arguments. The files are shared: tests copy them before changing anything."""
+    cache: Dict[tuple, Dict[str, Path]] = {}
+
+    def make(n_entities: int = 1500, n_articles: int = 300, seed: int = 3, lang: str = "en") -> Dict[str, Path]:
+        key = (n_entities, n_articles, seed, lang)
+        if key not in cache:
+            root = tmp_path_factory.mktemp(f"world-{n_entities}-{n_articles}-{seed}-{lang}")
+            cache[key] = generate_world(root, n_entities=n_entities, n_articles=n_articles, seed=seed, lang=lang)
+        return dict(cache[key])
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def small_world(make_world) -> Dict[str, Path]:
+    """The small world most tests use: 1,500 entities, 300 articles, seed 3."""
+    return make_world()
 
 
 def run_project_copy(work: Path, overrides: Dict[str, object], workflow: str = "all", timeout: int = 1800) -> Path:
@@ -17,7 +56,7 @@ def run_project_copy(work: Path, overrides: Dict[str, object], workflow: str = "
     for name in ("project.yml", "scripts", "configs"):
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy(src, work / name)
     proc = subprocess.run(

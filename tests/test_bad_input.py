@@ -6,23 +6,20 @@ import gzip
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
 from wikiel.kb.build import PruneSettings, build_kb
 from wikiel.sources.wikidata import parse_wikidata
 from wikiel.sources.wikipedia import Settings, parse_wikipedia
-from wikiel.synthetic.world import generate_world
-
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(make_world, tmp_path_factory):
     """A small world: key -> path, plus `json` (the Wikidata dump decompressed) and `xml` (the Wikipedia dump)."""
     root = tmp_path_factory.mktemp("bad-input")
-    files = generate_world(root, n_entities=1500, n_articles=300, seed=0)
+    files = make_world(seed=0)
     files["json"] = root / "entities.json"
     files["json"].write_bytes(gzip.decompress(files["wikidata"].read_bytes()))
     files["xml"] = root / "pages.xml"
@@ -49,10 +46,8 @@ def parsed(world, tmp_path_factory):
     return root
 
 
-def run(script, *args):
-    return subprocess.run(
-        [sys.executable, str(SCRIPTS / script), *map(str, args)], capture_output=True, text=True, timeout=300
-    )
+def run(command, *args):
+    return run_cli(command, *args, timeout=300)
 
 
 def error_line(proc, own_line=True):
@@ -94,7 +89,7 @@ def entity_lines(world):
 
 def test_wikidata_truncated_gz(world, tmp_path):
     dump = write(tmp_path / "latest-all.json.gz", world["wikidata"].read_bytes()[:100_000])
-    line = error_line(run("parse_wikidata.py", tmp_path / "out", "--dump", dump))
+    line = error_line(run("parse-wikidata", tmp_path / "out", "--dump", dump))
     assert re.match(located(dump) + "cannot be read", line) and "truncated" in line
     assert not (tmp_path / "out" / "entities.jsonl").exists()
 
@@ -102,15 +97,15 @@ def test_wikidata_truncated_gz(world, tmp_path):
 def test_wikidata_truncated_bz2(world, tmp_path):
     data = bz2.compress(world["json"].read_bytes())
     dump = write(tmp_path / "latest-all.json.bz2", data[: len(data) // 2])
-    line = error_line(run("parse_wikidata.py", tmp_path / "out", "--dump", dump))
+    line = error_line(run("parse-wikidata", tmp_path / "out", "--dump", dump))
     assert re.match(located(dump) + "cannot be read", line) and "truncated" in line
 
 
 @pytest.mark.parametrize(
     "script, content",
     [
-        ("parse_wikidata.py", "json"),
-        ("parse_wikipedia.py", "xml"),
+        ("parse-wikidata", "json"),
+        ("parse-wikipedia", "xml"),
     ],
 )
 def test_truncation_is_located(world, tmp_path, script, content):
@@ -123,7 +118,7 @@ def test_truncation_is_located(world, tmp_path, script, content):
 
 def test_wikidata_corrupt_bz2_block(world, tmp_path):
     dump = write(tmp_path / "latest-all.json.bz2", flip(bz2.compress(world["json"].read_bytes())))
-    line = error_line(run("parse_wikidata.py", tmp_path / "out", "--dump", dump))
+    line = error_line(run("parse-wikidata", tmp_path / "out", "--dump", dump))
     assert re.match(located(dump) + "cannot be read", line) and "corrupt" in line
 
 
@@ -136,16 +131,14 @@ def malformed_dump(world, tmp_path):
 
 def test_wikidata_malformed_lines_beyond_max_bad_lines(world, tmp_path):
     dump, third_bad = malformed_dump(world, tmp_path)
-    line = error_line(
-        run("parse_wikidata.py", tmp_path / "out", "--dump", dump, "--max-bad-lines", "2"), own_line=False
-    )
+    line = error_line(run("parse-wikidata", tmp_path / "out", "--dump", dump, "--max-bad-lines", "2"), own_line=False)
     assert line.startswith(f"ERROR: {dump}:{third_bad}: more than 2 lines are not entity JSON")
     assert "--max-bad-lines" in line
 
 
 def test_wikidata_error_starts_its_own_line(world, tmp_path):
     dump, _ = malformed_dump(world, tmp_path)
-    error_line(run("parse_wikidata.py", tmp_path / "out", "--dump", dump, "--max-bad-lines", "2"))
+    error_line(run("parse-wikidata", tmp_path / "out", "--dump", dump, "--max-bad-lines", "2"))
 
 
 def test_wikidata_non_utf8(world, tmp_path):
@@ -153,31 +146,29 @@ def test_wikidata_non_utf8(world, tmp_path):
     i = passing[0]
     lines[i] = lines[i].replace(b'"value":"', b'"value":"\xff\xfe', 1)
     dump = write(tmp_path / "latin1.json", b"\n".join(lines))
-    line = error_line(
-        run("parse_wikidata.py", tmp_path / "out", "--dump", dump, "--max-bad-lines", "0"), own_line=False
-    )
+    line = error_line(run("parse-wikidata", tmp_path / "out", "--dump", dump, "--max-bad-lines", "0"), own_line=False)
     assert line.startswith(f"ERROR: {dump}:{i + 1}: more than 0 lines are not entity JSON or not UTF-8")
 
 
 def test_wikidata_given_xml(world, tmp_path):
-    line = error_line(run("parse_wikidata.py", tmp_path / "out", "--dump", world["wikipedia"]))
+    line = error_line(run("parse-wikidata", tmp_path / "out", "--dump", world["wikipedia"]))
     assert line.startswith(f"ERROR: {world['wikipedia']}:1: is XML (a Wikipedia dump?), not Wikidata entity JSON")
 
 
-@pytest.mark.parametrize("script", ["parse_wikidata.py", "parse_wikipedia.py"])
+@pytest.mark.parametrize("script", ["parse-wikidata", "parse-wikipedia"])
 def test_empty_file(script, tmp_path):
     dump = write(tmp_path / "dump", b"")
     assert error_line(run(script, tmp_path / "out", "--dump", dump)).startswith(f"ERROR: {dump}: is empty")
 
 
-@pytest.mark.parametrize("script", ["parse_wikidata.py", "parse_wikipedia.py"])
+@pytest.mark.parametrize("script", ["parse-wikidata", "parse-wikipedia"])
 def test_directory(script, tmp_path):
     line = error_line(run(script, tmp_path / "out", "--dump", tmp_path))
     assert line.startswith(f"ERROR: {tmp_path}: is a directory")
 
 
 def test_wikidata_unknown_language(world, tmp_path):
-    line = error_line(run("parse_wikidata.py", tmp_path / "out", "--dump", world["wikidata"], "--lang", "xx"))
+    line = error_line(run("parse-wikidata", tmp_path / "out", "--dump", world["wikidata"], "--lang", "xx"))
     assert "no item with a 'xxwiki' sitelink" in line and "--lang ('xx')" in line
     assert not (tmp_path / "out" / "entities.jsonl").exists()
 
@@ -189,7 +180,7 @@ def test_wikidata_unknown_language(world, tmp_path):
 def test_wikipedia_truncated(world, tmp_path, suffix, compress):
     data = compress(world["xml"].read_bytes())
     dump = write(tmp_path / f"pages.xml.{suffix}", data[: len(data) // 2])
-    line = error_line(run("parse_wikipedia.py", tmp_path / "out", "--dump", dump))
+    line = error_line(run("parse-wikipedia", tmp_path / "out", "--dump", dump))
     assert re.match(located(dump) + "cannot read or decompress", line) and "truncated" in line
     assert not (tmp_path / "out" / "articles.jsonl").exists()
 
@@ -199,7 +190,7 @@ def test_wikipedia_truncated_multistream(world, tmp_path):
     dump = write(tmp_path / world["wikipedia"].name, data[: len(data) // 2])
     line = error_line(
         run(
-            "parse_wikipedia.py",
+            "parse-wikipedia",
             tmp_path / "out",
             "--dump",
             dump,
@@ -216,7 +207,7 @@ def test_wikipedia_truncated_multistream(world, tmp_path):
 
 def test_wikipedia_corrupt_bz2_block(world, tmp_path):
     dump = write(tmp_path / "pages.xml.bz2", flip(bz2.compress(world["xml"].read_bytes())))
-    line = error_line(run("parse_wikipedia.py", tmp_path / "out", "--dump", dump))
+    line = error_line(run("parse-wikipedia", tmp_path / "out", "--dump", dump))
     assert re.match(located(dump) + "cannot read or decompress", line)
 
 
@@ -229,7 +220,7 @@ def test_wikipedia_corrupt_stream_inside_a_multistream_range(world, tmp_path):
     dump = write(tmp_path / world["wikipedia"].name, data)
     # The CLI with worker tasks of 3 streams (2 MB by default: the whole small dump would be one task).
     argv = [
-        "parse_wikipedia.py",
+        "parse-wikipedia",
         str(tmp_path / "out"),
         "--dump",
         str(dump),
@@ -239,9 +230,8 @@ def test_wikipedia_corrupt_stream_inside_a_multistream_range(world, tmp_path):
         "2",
     ]
     code = (
-        f"import runpy, sys; sys.path.insert(0, {str(SCRIPTS)!r}); import wikiel.wikipedia as w; "
-        f"w.CHUNK_BYTES = {offsets[3] - offsets[0]}; sys.argv = {argv!r}; "
-        f"runpy.run_path({str(SCRIPTS / 'parse_wikipedia.py')!r}, run_name='__main__')"
+        f"import sys; import wikiel.sources.wikipedia as w; from wikiel.cli import app; "
+        f"w.CHUNK_BYTES = {offsets[3] - offsets[0]}; app({argv!r}, prog_name='wikiel')"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     line = error_line(proc)
@@ -253,7 +243,7 @@ def test_wikipedia_xml_cut_mid_page(world, tmp_path):
     cut = xml.index(b"<page>", len(xml) // 2) + 200
     dump = write(tmp_path / "pages.xml", xml[:cut])
     last_line = xml[:cut].count(b"\n") + 1
-    line = error_line(run("parse_wikipedia.py", tmp_path / "out", "--dump", dump))
+    line = error_line(run("parse-wikipedia", tmp_path / "out", "--dump", dump))
     assert line.startswith(f"ERROR: {dump}:{last_line}: the XML ends in the middle of an element")
 
 
@@ -262,17 +252,17 @@ def test_wikipedia_non_utf8(world, tmp_path):
     at = xml.index(b">", xml.index(b"<text", len(xml) // 3)) + 1
     dump = write(tmp_path / "pages.xml", xml[:at] + b"caf\xe9 " + xml[at:])
     bad_line = xml[:at].count(b"\n") + 1
-    line = error_line(run("parse_wikipedia.py", tmp_path / "out", "--dump", dump))
+    line = error_line(run("parse-wikipedia", tmp_path / "out", "--dump", dump))
     assert line.startswith(f"ERROR: {dump}:{bad_line}: malformed XML (not well-formed")
 
 
 def test_wikipedia_given_wikidata_json(world, tmp_path):
-    line = error_line(run("parse_wikipedia.py", tmp_path / "out", "--dump", world["wikidata"]))
+    line = error_line(run("parse-wikipedia", tmp_path / "out", "--dump", world["wikidata"]))
     assert line.startswith(f"ERROR: {world['wikidata']}:1: is not XML")
 
 
 def test_wikipedia_unknown_language(world, tmp_path):
-    line = error_line(run("parse_wikipedia.py", tmp_path / "out", "--dump", world["wikipedia"], "--lang", "xx"))
+    line = error_line(run("parse-wikipedia", tmp_path / "out", "--dump", world["wikipedia"], "--lang", "xx"))
     assert line.startswith(f"ERROR: {world['wikipedia']}") and "enwiki" in line and "--lang" in line
     assert not (tmp_path / "out" / "articles.jsonl").exists()
 
@@ -282,14 +272,14 @@ def test_wikipedia_unknown_language(world, tmp_path):
 
 def test_build_kb_nothing_passes_pruning(parsed, tmp_path):
     line = error_line(
-        run("build_kb.py", parsed / "wikidata", parsed / "wikipedia", tmp_path / "kb", "--min-freq", "1000000")
+        run("build-kb", parsed / "wikidata", parsed / "wikipedia", tmp_path / "kb", "--min-freq", "1000000")
     )
     assert "no entity passed pruning (min_freq=1000000" in line and "vars.min_freq" in line
     assert not (tmp_path / "kb" / "kb").exists()
 
 
 def test_build_kb_missing_parse_output(parsed, tmp_path):
-    line = error_line(run("build_kb.py", tmp_path / "nowhere", parsed / "wikipedia", tmp_path / "kb"))
+    line = error_line(run("build-kb", tmp_path / "nowhere", parsed / "wikipedia", tmp_path / "kb"))
     assert line.startswith(f"ERROR: {tmp_path / 'nowhere' / 'entities.jsonl'}: does not exist")
     assert "parse-wikidata" in line
 
@@ -298,7 +288,7 @@ def test_build_kb_unknown_language(parsed, tmp_path):
     # 'zz' is no spaCy language ('xx' is spaCy's multi-language code).
     line = error_line(
         run(
-            "build_kb.py",
+            "build-kb",
             parsed / "wikidata",
             parsed / "wikipedia",
             tmp_path / "kb",
@@ -316,18 +306,18 @@ def test_build_kb_unknown_language(parsed, tmp_path):
 
 
 def test_extract_mentions_without_dev_split(parsed, tmp_path):
-    line = error_line(run("extract_mentions.py", parsed / "wikipedia_no_dev", parsed / "kb", tmp_path / "mentions"))
+    line = error_line(run("extract-mentions", parsed / "wikipedia_no_dev", parsed / "kb", tmp_path / "mentions"))
     assert "no dev mentions" in line and "dev_percent" in line
     assert not (tmp_path / "mentions" / "train.spacy").exists()
 
 
 def test_extract_mentions_unknown_language(parsed, tmp_path):
     line = error_line(
-        run("extract_mentions.py", parsed / "wikipedia", parsed / "kb", tmp_path / "mentions", "--lang", "zz")
+        run("extract-mentions", parsed / "wikipedia", parsed / "kb", tmp_path / "mentions", "--lang", "zz")
     )
     assert "'zz'" in line and "lang" in line
 
 
 def test_extract_mentions_missing_kb(parsed, tmp_path):
-    line = error_line(run("extract_mentions.py", parsed / "wikipedia", tmp_path / "nowhere", tmp_path / "mentions"))
+    line = error_line(run("extract-mentions", parsed / "wikipedia", tmp_path / "nowhere", tmp_path / "mentions"))
     assert line.startswith(f"ERROR: {tmp_path / 'nowhere'}") and "build-kb" in line

@@ -5,11 +5,11 @@ import gzip
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import WIKIEL
 from wikiel.bench.benchmark import (
     GIB,
     REAL_WIKIDATA_BYTES,
@@ -57,7 +57,7 @@ def results():
     """4x world: Wikidata parses at 0.8 of gzip (met), Wikipedia at 0.08 of indexed_bzip2 (missed)."""
     r = Results(
         {"CPU": "test"},
-        "python scripts/benchmark.py out.md",
+        "wikiel benchmark out.md",
         Settings(1000, 100, 4, 2, 1000),
         {"max_epochs": 2, "max_vector_text_mb": 500, "vector_threads": 4},
         train_mentions=1000,
@@ -129,7 +129,7 @@ def test_render_markdown_tables_and_marks(results):
     assert "| 2.00 |" in memory["| parse-wikidata"] and "**missed**" in memory["| parse-wikidata"]
     assert re.search(r"^\| train \| 4x \| 10\.0 \|.*\| 10\.00 \|$", report, re.M)
     assert re.search(r"^\| \*\*total\*\* \|.*\| \*\*\d+\.\d\*\* \| \*\*\d+\.\d\*\* \|$", report, re.M)
-    assert "python scripts/benchmark.py out.md" in report
+    assert "wikiel benchmark out.md" in report
 
 
 def test_measure_decompression(tmp_path):
@@ -148,12 +148,13 @@ def test_tree_rss_counts_this_process():
     assert tree_rss_mb(os.getpid()) > 10
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_run(tmp_path):
     """End to end on tiny worlds (about a minute): the report is written and has numbers."""
     out = tmp_path / "benchmark.md"
     command = [
-        sys.executable,
-        "scripts/benchmark.py",
+        *WIKIEL,
+        "benchmark",
         str(out),
         "--entities",
         "1500",

@@ -3,24 +3,21 @@
 import bz2
 import gzip
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+import conftest
 from wikiel.sources.check import BZ2_STREAM_START, HEAD_BYTES, check_assets, decompressed_head, dump_date_of
 from wikiel.sources.fetch import use_excerpts, write_manifest
-from wikiel.synthetic.world import generate_world
 
 PROJECT = Path(__file__).resolve().parents[1]
-CLI = PROJECT / "scripts" / "check_assets.py"
 SHARED_DATA = PROJECT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return generate_world(tmp_path_factory.mktemp("world"), n_entities=400, n_articles=80, seed=0)
+def world(make_world):
+    return make_world(n_entities=400, n_articles=80, seed=0)
 
 
 @pytest.fixture
@@ -44,7 +41,7 @@ def problems(manifest, **kwargs):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, str(CLI), *map(str, args)], capture_output=True, text=True, timeout=60)
+    return conftest.run_cli("check", *args, timeout=120)
 
 
 def test_world_assets_pass(assets):

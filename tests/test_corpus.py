@@ -19,7 +19,7 @@ def test_paragraphs_keep_link_offsets_relative():
 def test_subset_docs_trims_to_exact_mention_count():
     nlp = spacy.blank("en")
     docs = []
-    for i in range(10):
+    for _ in range(10):
         doc = nlp.make_doc("Paris and Rome and Oslo .")
         doc.ents = [
             doc.char_span(0, 5, label="CITY", kb_id="Q90"),

@@ -14,6 +14,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
+from conftest import run_cli
 from wikiel.corpus.docs import read_docs
 from wikiel.corpus.mentions import extract_mentions
 from wikiel.kb.build import KBEntity, PruneSettings, build_kb, select_entities
@@ -25,7 +26,6 @@ from wikiel.sources.fetch import read_manifest, use_custom
 from wikiel.util import InputError, OutputError, read_json
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ROOT / "scripts"
 EXAMPLE = ROOT / "examples" / "custom_kb"
 
 ENTITIES = [
@@ -333,15 +333,13 @@ def test_description_still_required_for_wikidata():
 
 
 # ---- the workflow wiring: fetch, check, parse steps ------------------------------------------------------------
-def run(script, *args, cwd=None):
-    return subprocess.run(
-        [sys.executable, str(SCRIPTS / script), *map(str, args)], capture_output=True, text=True, timeout=300, cwd=cwd
-    )
+def run(command, *args, cwd=None):
+    return run_cli(command, *args, cwd=cwd, timeout=300)
 
 
 def test_fetch_check_and_parse_steps_with_a_custom_manifest(tiny, tmp_path):
     proc = run(
-        "fetch_dumps.py",
+        "fetch",
         tmp_path / "assets",
         "--kb",
         "custom",
@@ -358,13 +356,13 @@ def test_fetch_check_and_parse_steps_with_a_custom_manifest(tiny, tmp_path):
     results = check_assets(manifest, lang="en")
     assert [(r.key, r.problem) for r in results] == [("entities", None), ("mentions", None), ("priors", None)]
     assert "3 entities" in results[0].summary and "1 spans link to 1 ids not in the entity file" in results[1].summary
-    proc = run("parse_wikidata.py", "--manifest", manifest, tmp_path / "corpus" / "wikidata")
+    proc = run("parse-wikidata", "--manifest", manifest, tmp_path / "corpus" / "wikidata")
     assert proc.returncode == 0, proc.stderr
-    proc = run("parse_wikipedia.py", "--manifest", manifest, tmp_path / "corpus" / "wikipedia", "--dev-percent", "10")
+    proc = run("parse-wikipedia", "--manifest", manifest, tmp_path / "corpus" / "wikipedia", "--dev-percent", "10")
     assert proc.returncode == 0, proc.stderr
     assert "3 documents (2 train, 1 dev)" in proc.stdout
     assert (tmp_path / "corpus" / "wikipedia" / "link_counts.tsv").read_text().count("\n") == 4
-    proc = run("parse_wikipedia.py", "--manifest", manifest, tmp_path / "corpus" / "wikipedia", "--strict")
+    proc = run("parse-wikipedia", "--manifest", manifest, tmp_path / "corpus" / "wikipedia", "--strict")
     assert proc.returncode == 1 and "ERROR:" in proc.stderr and "Traceback" not in proc.stderr
     # a file changed after fetch: check says so (and never advises deleting the user's file)
     with open(tiny["entities"], "a", encoding="utf8") as f:
@@ -377,7 +375,7 @@ def test_fetch_check_and_parse_steps_with_a_custom_manifest(tiny, tmp_path):
 def test_fetch_validates_the_custom_files(tiny, tmp_path):
     bad = write_jsonl(tmp_path / "bad.jsonl", [ENTITIES[0], {"id": "Z"}])
     proc = run(
-        "fetch_dumps.py",
+        "fetch",
         tmp_path / "assets",
         "--kb",
         "custom",
@@ -387,20 +385,18 @@ def test_fetch_validates_the_custom_files(tiny, tmp_path):
         tiny["mentions"],
     )
     assert proc.returncode == 1 and f"ERROR: {bad}:2: entity 'Z' has no name" in proc.stderr
-    proc = run("fetch_dumps.py", tmp_path / "assets", "--kb", "custom", "--custom-entities", tiny["entities"])
+    proc = run("fetch", tmp_path / "assets", "--kb", "custom", "--custom-entities", tiny["entities"])
     assert proc.returncode == 1 and "needs --custom-entities and --custom-mentions" in proc.stderr
     with pytest.raises(InputError, match="does not exist"):
         use_custom(tmp_path, "en", tiny["entities"], tmp_path / "missing.jsonl")
 
 
 def test_convert_cli(tiny, tmp_path):
-    proc = run(
-        "convert_custom_kb.py", tiny["entities"], tiny["mentions"], tmp_path / "corpus", "--priors", tiny["priors"]
-    )
+    proc = run("convert-custom-kb", tiny["entities"], tiny["mentions"], tmp_path / "corpus", "--priors", tiny["priors"])
     assert proc.returncode == 0, proc.stderr
     assert "3 entities; 3 documents (2 train, 1 dev), 5 spans, 1 to unknown ids" in proc.stdout
     bad = write_jsonl(tmp_path / "m.jsonl", [{"id": "d", "text": "Acme", "spans": [{"start": 0, "end": 9, "id": "X"}]}])
-    proc = run("convert_custom_kb.py", tiny["entities"], bad, tmp_path / "corpus2")
+    proc = run("convert-custom-kb", tiny["entities"], bad, tmp_path / "corpus2")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"ERROR: {bad}:1: document 'd': span [0, 9) -> 'X' is out of range" in proc.stderr
 

@@ -1,8 +1,7 @@
-"""evaluate-benchmarks: ELEVANT reader, metrics on hand-made benchmarks with a stand-in pipeline, the CLI, real files."""
+"""evaluate-benchmarks: ELEVANT reader, metrics on hand-made benchmarks with a stand-in pipeline, the CLI, real
+files."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,8 @@ from spacy.kb import InMemoryLookupKB
 from spacy.tokens import Span
 from spacy.training import Example
 
-from conftest import ROOT, SHARED_DATA
+import conftest
+from conftest import SHARED_DATA
 from wikiel.evaluation.elevant import (
     benchmark_files,
     evaluate_benchmark,
@@ -22,7 +22,6 @@ from wikiel.evaluation.elevant import (
 )
 from wikiel.util import InputError
 
-SCRIPT = ROOT / "scripts" / "evaluate_benchmarks.py"
 BENCHMARKS = SHARED_DATA / "benchmarks"
 # docs and gold labels of the real files, as listed in ../shared/data/README.md
 REAL_COUNTS = {
@@ -256,7 +255,7 @@ def test_reader_empty_binary_and_missing(tmp_path):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=600)
+    return conftest.run_cli("evaluate-benchmarks", *args, timeout=600)
 
 
 def test_cli_end_to_end(tmp_path, nlp):

@@ -1,4 +1,5 @@
-"""The whole chain on the real excerpts in ../shared/data (enwiki XML excerpt + Wikidata excerpts), thresholds lowered."""
+"""The whole chain on the real excerpts in ../shared/data (enwiki XML excerpt + Wikidata excerpts), thresholds
+lowered."""
 
 import json
 
@@ -6,7 +7,10 @@ import pytest
 
 from conftest import SHARED_DATA, run_project_copy
 
-pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real excerpts not found at {SHARED_DATA}")
+pytestmark = [
+    pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real excerpts not found at {SHARED_DATA}"),
+    pytest.mark.slow,  # the whole workflow
+]
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,13 @@
 import hashlib
 import io
 import subprocess
-import sys
-import types
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.request import Request
 
 import pytest
 
+from conftest import WIKIEL
 from wikiel.sources import fetch
 from wikiel.sources.fetch import Download, FetchError, Unreachable
 from wikiel.util import InputError, read_json, write_json
@@ -290,23 +289,29 @@ def test_excerpts_missing(tmp_path):
 
 
 def test_world_manifest(tmp_path, monkeypatch):
-    calls = []
-
-    def generate_world(out_dir, n_entities, n_articles, seed, lang):
-        calls.append((out_dir, n_entities, n_articles, seed, lang))
-        out_dir.mkdir(parents=True)
-        paths = {k: out_dir / f"{k}.bz2" for k in ("wikidata", "wikipedia", "wikipedia_index")}
-        for path in paths.values():
-            path.write_bytes(b"BZh9")
-        return paths
-
-    monkeypatch.setitem(sys.modules, "wikiel.world", types.SimpleNamespace(generate_world=generate_world))
+    """The manifest of a generated world names its files relative to the project directory."""
     monkeypatch.chdir(tmp_path)
-    manifest = fetch.use_world(Path("assets"), "en", n_entities=50, n_articles=20, seed=7)
-    assert calls == [(Path("assets") / "world", 50, 20, 7, "en")]
+    world = Path("assets") / "world"
+    world.mkdir(parents=True)
+    paths = {k: world / f"{k}.bz2" for k in ("wikidata", "wikipedia", "wikipedia_index")}
+    for path in paths.values():
+        path.write_bytes(b"BZh9")
+    manifest = fetch.use_world(Path("assets"), "en", paths)
     assert manifest["source"] == "world"
     assert manifest["wikidata"][0]["path"] == "assets/world/wikidata.bz2"
     assert manifest["wikipedia_index"]["path"] == "assets/world/wikipedia_index.bz2"
+
+
+def test_cli_world(tmp_path):
+    """`wikiel fetch --source world` generates the world and writes its manifest."""
+    result = subprocess.run(
+        [*WIKIEL, "fetch", str(tmp_path), "--world-entities", "200", "--world-articles", "30", "--seed", "7"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = read_json(tmp_path / "manifest.json")
+    assert manifest["source"] == "world" and (tmp_path / "world" / "latest-all.json.gz").is_file()
 
 
 def test_read_manifest_errors(tmp_path):
@@ -320,7 +325,7 @@ def test_read_manifest_errors(tmp_path):
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"real excerpts not found at {DATA}")
 def test_cli_excerpts(tmp_path):
     result = subprocess.run(
-        [sys.executable, "scripts/fetch_dumps.py", str(tmp_path), "--source", "excerpts"],
+        [*WIKIEL, "fetch", str(tmp_path), "--source", "excerpts"],
         cwd=PROJECT,
         capture_output=True,
         text=True,
@@ -331,7 +336,7 @@ def test_cli_excerpts(tmp_path):
 
 def test_cli_rejects_unknown_source(tmp_path):
     result = subprocess.run(
-        [sys.executable, "scripts/fetch_dumps.py", str(tmp_path), "--source", "ftp"],
+        [*WIKIEL, "fetch", str(tmp_path), "--source", "ftp"],
         cwd=PROJECT,
         capture_output=True,
         text=True,

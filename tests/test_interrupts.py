@@ -5,7 +5,6 @@ import gzip
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -13,10 +12,12 @@ from typing import Callable, Dict, List
 import orjson
 import pytest
 
+from conftest import WIKIEL
 from wikiel.sources.fetch import write_manifest
 from wikiel.synthetic.world import generate_world
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+pytestmark = pytest.mark.slow  # whole steps or the whole workflow, end to end
+
 # Seconds after the start at which each step is killed (build-kb trains floret vectors for most of its ~15 s).
 KILL_AFTER = {
     "parse-wikidata": (0.2, 0.5, 1.0),
@@ -30,11 +31,11 @@ def command(step: str, inputs: Dict[str, Path]) -> List[str]:
     """The step's command line; it writes to `out` in its working directory, so that stats.json (which records
     paths) is comparable between runs in different directories."""
     if step == "parse-wikidata":
-        return [sys.executable, str(SCRIPTS / "parse_wikidata.py"), "out", "--manifest", str(inputs["manifest"])]
+        return [*WIKIEL, "parse-wikidata", "out", "--manifest", str(inputs["manifest"])]
     if step == "parse-wikipedia":
         return [
-            sys.executable,
-            str(SCRIPTS / "parse_wikipedia.py"),
+            *WIKIEL,
+            "parse-wikipedia",
             "out",
             "--manifest",
             str(inputs["manifest"]),
@@ -42,8 +43,8 @@ def command(step: str, inputs: Dict[str, Path]) -> List[str]:
             "2",
         ]
     return [
-        sys.executable,
-        str(SCRIPTS / "build_kb.py"),
+        *WIKIEL,
+        "build-kb",
         str(inputs["parse-wikidata"]),
         str(inputs["parse-wikipedia"]),
         "out",
@@ -100,12 +101,12 @@ def incomplete(directory: Path, reference: Path) -> List[str]:
 
 
 @pytest.fixture(scope="module")
-def references(tmp_path_factory) -> Dict[str, Path]:
+def references(make_world, tmp_path_factory) -> Dict[str, Path]:
     """A small world, its manifest and the output directory of an uninterrupted run of each step."""
     root = tmp_path_factory.mktemp("interrupts")
-    files = generate_world(root / "world", n_entities=1500, n_articles=300, seed=0)
+    files = make_world(seed=0)
     write_manifest(root, "world", "en", None, [files["wikidata"]], files["wikipedia"], files["wikipedia_index"])
-    found = {"manifest": root / "manifest.json", "world": root / "world"}
+    found = {"manifest": root / "manifest.json", "world": files["wikidata"].parent}
     for step in KILL_AFTER:
         cwd = root / "reference" / step
         cwd.mkdir(parents=True)
@@ -188,8 +189,8 @@ def big_inputs(references, tmp_path_factory) -> Dict[str, Path]:
 
 
 CTRL_C = [
-    pytest.param("parse_wikidata.py", ["--dump", "{wikidata}"], id="parse-wikidata"),
-    pytest.param("parse_wikipedia.py", ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"], id="parse-wikipedia"),
+    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], id="parse-wikidata"),
+    pytest.param("parse-wikipedia", ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"], id="parse-wikipedia"),
 ]
 
 
@@ -197,8 +198,8 @@ CTRL_C = [
 @pytest.mark.parametrize("script, options", CTRL_C)
 def test_ctrl_c_stops_promptly_without_orphans(script, options, big_inputs, tmp_path):
     args = [
-        sys.executable,
-        str(SCRIPTS / script),
+        *WIKIEL,
+        script,
         "out",
         *[o.format(**big_inputs) for o in options],
         "--n-process",

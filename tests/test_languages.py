@@ -18,17 +18,17 @@ import pytest
 from conftest import run_project_copy
 from wikiel.sources.wikidata import parse_wikidata
 from wikiel.sources.wikipedia import DumpReader, Page, Settings, SiteInfo, parse_wikipedia, redirect_target
-from wikiel.synthetic.world import LANGUAGES, generate_world
+from wikiel.synthetic.world import LANGUAGES
 
 CANONICAL = {6: ("File", "Image"), 14: ("Category",)}
 
 
 @pytest.fixture(scope="module", params=["de", "fr"])
-def parsed(request, tmp_path_factory):
+def parsed(request, make_world, tmp_path_factory):
     """A generated world of one language, with parse-wikipedia and parse-wikidata run on it."""
     lang = request.param
     root = tmp_path_factory.mktemp(f"world-{lang}")
-    files = generate_world(root / "world", n_entities=1500, n_articles=300, seed=3, lang=lang)
+    files = make_world(lang=lang)
     parse_wikipedia(files["wikipedia"], root / "wikipedia", Settings(lang=lang), progress=False)
     parse_wikidata([files["wikidata"]], root / "wikidata", lang=lang, progress=False)
     return lang, files, root
@@ -155,8 +155,8 @@ def test_wikidata_takes_the_wiki_sitelink_and_labels_of_the_language(parsed):
     assert f'"{other}wiki"'.encode() in gzip.open(files["wikidata"]).read()
 
 
-def test_english_world_stays_english(tmp_path):
-    files = generate_world(tmp_path, n_entities=300, n_articles=40, seed=1)
+def test_english_world_stays_english(small_world):
+    files = small_world
     items = _dump_items(files["wikipedia"])
     assert items[0].dbname == "enwiki" and items[0].namespaces[6] == "File" and items[0].namespaces[14] == "Category"
     raw = bz2.decompress(files["wikipedia"].read_bytes()).decode("utf8")
@@ -178,6 +178,7 @@ GERMAN_WORLD = {
 }
 
 
+@pytest.mark.slow
 def test_end_to_end_german_world(tmp_path):
     """`spacy project run all --vars.lang de` on a generated German world (slow: 2-5 minutes)."""
     started = time.monotonic()

@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import orjson
@@ -12,12 +11,10 @@ from spacy.kb import InMemoryLookupKB
 from spacy.tokens import Span
 from spacy.training import Example
 
-from conftest import ROOT
+from conftest import wikiel_command
 from wikiel.linker.build import best_row, count_link_probabilities, detection_table, nil_table
 from wikiel.pipeline import components as el_components  # noqa: F401
 from wikiel.pipeline.components import MENTION_LABEL, NIL, MentionDetector, ScoredEntityLinker, as_scored_linker
-
-SCRIPTS = ROOT / "scripts"
 
 
 def make_kb(vocab, dim=8):
@@ -166,9 +163,7 @@ def linker_dir(tmp_path_factory):
 
 
 def run_link(*args):
-    return subprocess.run(
-        [sys.executable, str(SCRIPTS / "link.py"), *map(str, args)], capture_output=True, text=True, timeout=300
-    )
+    return subprocess.run(wikiel_command("link", *args), capture_output=True, text=True, timeout=300)
 
 
 def test_link_cli_jsonl_and_text(linker_dir, tmp_path):

@@ -1,7 +1,6 @@
 """Merging custom entities into the KB, and swapping a rebuilt KB into a trained linker without retraining."""
 
 import subprocess
-import sys
 
 import numpy as np
 import orjson
@@ -9,7 +8,7 @@ import spacy
 from spacy.kb import InMemoryLookupKB
 from spacy.tokens import Span
 
-from conftest import ROOT
+from conftest import wikiel_command
 from test_linker import tiny_pipeline
 from wikiel.kb.build import KBEntity, merge_extra_entities
 
@@ -49,7 +48,7 @@ def write_kb_dir(path, vocab, dim=8):
 
 def run_update(*args):
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "update_kb.py"), *map(str, args)],
+        wikiel_command("update-kb", *args),
         capture_output=True,
         text=True,
         timeout=300,

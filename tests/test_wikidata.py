@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import WIKIEL
 from wikiel.sources.wikidata import META_CLASSES, claim_targets, entity_id, parse_batch, parse_entity, parse_wikidata
 from wikiel.util import InputError, OutputError, read_json
 
@@ -202,7 +203,9 @@ def test_cli_with_manifest(tmp_path):
     result = subprocess.run(
         [
             sys.executable,
-            "scripts/parse_wikidata.py",
+            "-m",
+            "wikiel",
+            "parse-wikidata",
             "--manifest",
             str(manifest),
             str(tmp_path / "out"),
@@ -442,7 +445,7 @@ def test_no_kept_entity_raises_output_error(tmp_path):
 
 def test_cli_reports_one_error_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "scripts/parse_wikidata.py", "--dump", str(tmp_path / "nope.json"), str(tmp_path / "out")],
+        [*WIKIEL, "parse-wikidata", "--dump", str(tmp_path / "nope.json"), str(tmp_path / "out")],
         cwd=PROJECT,
         capture_output=True,
         text=True,

@@ -2,8 +2,6 @@
 
 import bz2
 import gzip
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -11,6 +9,7 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 import pytest
 
+import conftest
 from wikiel.sources import wikipedia
 from wikiel.sources.wikipedia import (
     DumpReader,
@@ -21,14 +20,12 @@ from wikiel.sources.wikipedia import (
     redirect_target,
     split_of,
 )
-from wikiel.synthetic.world import generate_world
 from wikiel.util import InputError, OutputError, open_dump, read_json
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 EXCERPT = DATA / "wikipedia" / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 TABLES = DATA / "wikipedia" / "enwiki-table-markup.xml.bz2"
-CLI = REPO / "scripts" / "parse_wikipedia.py"
 OUTPUTS = ("siteinfo.json", "redirects.tsv", "link_counts.tsv", "inlink_counts.tsv", "articles.jsonl")
 
 SITEINFO = """  <siteinfo>
@@ -317,9 +314,9 @@ RUN_DEPENDENT = {"index_chunks", "spilled_runs"}  # the only counts that depend 
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(make_world):
     """A generated multistream dump (~9 bz2 streams of 100 pages between a header and a tail) and its index."""
-    return generate_world(tmp_path_factory.mktemp("world"), n_entities=2000, n_articles=300, seed=3)
+    return make_world(n_entities=2000, n_articles=300, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -560,7 +557,7 @@ def test_error_in_parallel_mode(tmp_path):
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, str(CLI), *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    return conftest.run_cli("parse-wikipedia", *args, cwd=cwd)
 
 
 def test_cli_with_manifest(tmp_path):

@@ -15,7 +15,24 @@ import pytest
 
 from conftest import ROOT, run_project_copy
 
+pytestmark = pytest.mark.slow  # whole steps or the whole workflow, end to end
+
 EXPECTED = ROOT / "tests" / "expected_small_world.json"
+# Run first in a fresh interpreter: hides the installed project (its modules and its spaCy entry points), as on a
+# machine where only the packaged pipeline is installed.
+WITHOUT_PROJECT = (
+    "import importlib.abc, importlib.metadata, sys\n"
+    "class _NoProject(importlib.abc.MetaPathFinder):\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name.split('.')[0] == 'wikiel':\n"
+    "            raise ModuleNotFoundError(f'the project is not installed here: {name}')\n"
+    "sys.meta_path.insert(0, _NoProject())\n"
+    "_entry_points = importlib.metadata.entry_points\n"
+    "def _without_project(**kwargs):\n"
+    "    found = _entry_points(**kwargs)\n"
+    "    return importlib.metadata.EntryPoints(e for e in found if not e.value.startswith('wikiel'))\n"
+    "importlib.metadata.entry_points = _without_project\n"
+)
 TOLERANCE = 0.03
 SMALL_WORLD = {
     "world_entities": 3000,
@@ -127,11 +144,12 @@ def test_packaged_linker_installs_and_links_raw_text(project, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     dev = [json.loads(line) for line in (project / "corpus/wikipedia/articles.jsonl").read_text().splitlines()]
     text = "\n\n".join(a["text"] for a in dev if a["split"] == "dev")[:20000]  # dev articles: many mentions
-    code = (
+    code = WITHOUT_PROJECT + (
         "import json, spacy\n"
         "nlp = spacy.load('en_wikiel_linker')\n"
         "doc = nlp(json.loads(input()))\n"
-        "print(json.dumps({'pipes': nlp.pipe_names, 'ents': [(e.text, e.kb_id_, e.label_, e._.kb_score) for e in doc.ents]}))\n"
+        "ents = [(e.text, e.kb_id_, e.label_, e._.kb_score) for e in doc.ents]\n"
+        "print(json.dumps({'pipes': nlp.pipe_names, 'ents': ents}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     proc = subprocess.run(
@@ -149,6 +167,35 @@ def test_packaged_linker_installs_and_links_raw_text(project, tmp_path):
     linked = [e for e in out["ents"] if e[1] not in ("", "NIL")]
     assert linked, out
     assert all(e[1].startswith("Q") and e[2] != "ENTITY" and isinstance(e[3], float) for e in linked)
+
+
+def test_spacy_load_needs_no_import(project):
+    """After installing the project, `spacy.load` of the built linker directory links raw text in a fresh
+    interpreter with no import and no path change: the components come from the project's entry points."""
+    code = (
+        "import json, sys, spacy\n"
+        "nlp = spacy.load('training/linker/model')\n"
+        "doc = nlp(json.loads(input()))\n"
+        "print(json.dumps({'pipes': nlp.pipe_names, 'ents': [(e.text, e.kb_id_) for e in doc.ents],\n"
+        "                  'modules': sorted(m for m in sys.modules if m.split('.')[0] == 'wikiel')}))\n"
+    )
+    dev = [json.loads(line) for line in (project / "corpus/wikipedia/articles.jsonl").read_text().splitlines()]
+    text = "\n\n".join(a["text"] for a in dev if a["split"] == "dev")[:5000]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(text),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=project,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["pipes"] == ["sentencizer", "mention_detector", "entity_linker", "abbreviations"]
+    assert any(qid.startswith("Q") for _, qid in out["ents"]), out
+    assert "wikiel.pipeline.components" in out["modules"]  # loaded by spaCy through the entry points
 
 
 def test_link_command(project):

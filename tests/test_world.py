@@ -14,8 +14,8 @@ from wikiel.synthetic.world import META_CLASSES, TYPE_NOUNS, World, WorldConfig,
 
 
 @pytest.fixture(scope="module")
-def world_files(tmp_path_factory):
-    return generate_world(tmp_path_factory.mktemp("world"), n_entities=1500, n_articles=300, seed=3)
+def world_files(small_world):
+    return small_world
 
 
 def test_same_seed_same_bytes_other_seed_other_world(world_files, tmp_path):

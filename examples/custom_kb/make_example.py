@@ -1,5 +1,5 @@
 """Generate the worked example of a custom knowledge graph: a small biomedical graph written for this project, and
-documents annotated with its entities, in the formats of `scripts/wikiel/custom.py`.
+documents annotated with its entities, in the formats of `scripts/wikiel/sources/custom.py`.
 
     python examples/custom_kb/make_example.py examples/custom_kb [--seed 0] [--docs 1100]
 
