@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gzip
 import io
 import os
 import re
 import resource
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any, Dict, Iterator, Optional, Union
+from typing import IO, Any, Dict, Iterator, NoReturn, Optional, Union
 
 import orjson
+import spacy
+
+try:
+    import indexed_bzip2
+
+    HAVE_INDEXED_BZIP2 = True
+except ImportError:  # pragma: no cover - the dependency is in requirements.txt
+    HAVE_INDEXED_BZIP2 = False
 
 PathLike = Union[str, Path]
 
@@ -66,23 +77,19 @@ def compression_of(path: PathLike) -> str:
 def open_dump(path: PathLike, threads: int = 1) -> Iterator[IO[bytes]]:
     """Open a plain, gzip or bzip2 file for binary streaming reads (bz2 via indexed_bzip2 when available)."""
     kind = compression_of(path)
+    if kind == "plain":
+        with open(path, "rb") as plain:
+            yield plain
+        return
+    raw: io.BufferedIOBase
     if kind == "gz":
-        import gzip
-
-        raw: IO[bytes] = gzip.open(path, "rb")
-    elif kind == "bz2":
-        try:
-            import indexed_bzip2
-
-            raw = indexed_bzip2.open(str(path), parallelization=max(1, threads))
-        except ImportError:  # pragma: no cover - the dependency is in requirements.txt
-            import bz2
-
-            raw = bz2.open(path, "rb")
-    else:
-        raw = open(path, "rb")
+        raw = gzip.open(path, "rb")
+    elif HAVE_INDEXED_BZIP2:
+        raw = indexed_bzip2.open(str(path), parallelization=max(1, threads))
+    else:  # pragma: no cover - the dependency is in requirements.txt
+        raw = bz2.open(path, "rb")
     try:
-        yield io.BufferedReader(raw, buffer_size=1 << 20) if kind != "plain" else raw
+        yield io.BufferedReader(raw, buffer_size=1 << 20)
     finally:
         raw.close()
 
@@ -149,8 +156,9 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
 @contextlib.contextmanager
 def atomic_open(path: PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
     """open() for writing that renames into place only on success."""
+    text_options: Dict[str, Any] = {} if "b" in mode else {"encoding": "utf8"}
     with atomic_path(path) as tmp:
-        with open(tmp, mode, **({"encoding": "utf8"} if "b" not in mode else {}), **kwargs) as f:
+        with open(tmp, mode, **text_options, **kwargs) as f:
             yield f
 
 
@@ -242,8 +250,6 @@ def resolve_processes(n_process: int) -> int:
 
 def require_spacy_lang(lang: str) -> None:
     """Fail with one line naming the var when spaCy has no language class for `lang`."""
-    import spacy
-
     try:
         spacy.util.get_lang_class(lang)
     except ImportError:
@@ -252,12 +258,10 @@ def require_spacy_lang(lang: str) -> None:
 
 def ignore_interrupts() -> None:
     """Pool initializer: workers ignore Ctrl-C; the main process gets it and terminates them."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear error line and exit non-zero (used by the CLIs)."""
     print(f"ERROR: {message}", file=sys.stderr)
     raise SystemExit(code)

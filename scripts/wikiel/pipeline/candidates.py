@@ -34,10 +34,11 @@ Why our own index rather than a library: on 1.5M synthetic aliases (1-4 words dr
 Wikipedia excerpt, a third with a random syllable appended; mean 20 characters; 1.49M distinct keys) on 2 shared
 cores, rapidfuzz 3.14.6 `process.extract(query, keys, scorer=fuzz.ratio, limit=5, score_cutoff=50)`, one thread,
 takes 231 ms per query (misspelt aliases and random strings; 195 ms with score_cutoff=80): it compares the query
-with every key. This index answers such queries in 3.3 ms on average (median 2.8 ms, p95 8.6 ms), about 70 times faster, and needs no dependency
-inside the packaged pipeline. Exact and normalised lookups take about 7 microseconds. Costs at that size: the
-normalised index takes 4.5-7 s to build and 85 MB (about 210 MB more while building, besides the alias list);
-the trigram index 8-12 s and 126 MB (30M postings; about 80 MB more while building, one chunk of keys at a time).
+with every key. This index answers such queries in 3.3 ms on average (median 2.8 ms, p95 8.6 ms), about 70 times
+faster, and needs no dependency inside the packaged pipeline. Exact and normalised lookups take about 7
+microseconds. Costs at that size: the normalised index takes 4.5-7 s to build and 85 MB (about 210 MB more while
+building, besides the alias list); the trigram index 8-12 s and 126 MB (30M postings; about 80 MB more while
+building, one chunk of keys at a time).
 """
 
 from __future__ import annotations

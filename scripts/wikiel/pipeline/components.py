@@ -16,7 +16,7 @@ This module imports only the standard library, numpy and spaCy: `spacy package -
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, cast
 
 import numpy as np
 import srsly
@@ -24,6 +24,14 @@ from spacy.language import Language
 from spacy.pipeline import EntityLinker
 from spacy.tokens import Doc, Span
 from spacy.util import SimpleFrozenList, filter_spans
+
+try:  # spaCy >= 3.8 registers its own factories on first use
+    from spacy.pipeline.factories import register_factories as _register_spacy_factories
+except ImportError:  # pragma: no cover - spaCy 3.7 registers them on import
+
+    def _register_spacy_factories() -> None:
+        pass
+
 
 MENTION_LABEL = "ENTITY"
 NIL = EntityLinker.NIL
@@ -152,7 +160,7 @@ class ScoredEntityLinker(EntityLinker):
             sentences = list(doc.sents) if len(doc) and doc.ents else []
             starts = [s.start for s in sentences]
             for ei, ent in enumerate(doc.ents):
-                sents = list(ent.sents)
+                sents = list(ent.sents)  # type: ignore[attr-defined]  # Span.sents exists, spaCy's stub lacks it
                 first = max(0, starts.index(sents[0].start) - self.n_sents)
                 last = min(len(sentences) - 1, starts.index(sents[-1].start) + self.n_sents)
                 key = (di, sentences[first].start, sentences[last].end)
@@ -180,7 +188,9 @@ class ScoredEntityLinker(EntityLinker):
         sims = vectors @ encoding / np.where(norms == 0, 1, norms)
         return priors + sims - priors * sims
 
-    def predict(self, docs: Iterable[Doc]) -> List[Tuple[str, Optional[float]]]:
+    def predict(  # type: ignore[override]  # (QID, score) pairs where spaCy's stub says QIDs
+        self, docs: Iterable[Doc]
+    ) -> List[Tuple[str, Optional[float]]]:
         """(QID or NIL, score of the best candidate or None without candidates) for every entity of every doc."""
         self.validate_kb()
         docs = [docs] if isinstance(docs, Doc) else list(docs)
@@ -195,7 +205,7 @@ class ScoredEntityLinker(EntityLinker):
             else:
                 found = [self.get_candidates(self.kb, ents[i]) for i in keep]
             by_ent = dict(zip(keep, found))
-            for i, ent in enumerate(ents):
+            for i in range(len(ents)):
                 candidates = sorted(by_ent.get(i, ()), key=lambda c: c.entity_)
                 if not candidates:
                     out.append((NIL, None))
@@ -206,7 +216,9 @@ class ScoredEntityLinker(EntityLinker):
                 out.append((candidates[best].entity_ if threshold is None or score >= threshold else NIL, score))
         return out
 
-    def set_annotations(self, docs: Iterable[Doc], predictions: List[Tuple[str, Optional[float]]]) -> None:
+    def set_annotations(  # type: ignore[override]  # predictions carry scores (see predict)
+        self, docs: Iterable[Doc], predictions: List[Tuple[str, Optional[float]]]
+    ) -> None:
         docs = list(docs)
         n_ents = sum(len(doc.ents) for doc in docs)
         if n_ents != len(predictions):
@@ -245,9 +257,7 @@ def _entity_linker_meta():
     try:
         return Language.get_factory_meta("entity_linker")
     except ValueError:
-        from spacy.pipeline.factories import register_factories
-
-        register_factories()
+        _register_spacy_factories()
         return Language.get_factory_meta("entity_linker")
 
 
@@ -303,12 +313,12 @@ def make_scored_entity_linker(
 def as_scored_linker(nlp: Language) -> ScoredEntityLinker:
     """The pipeline's entity_linker as a `wikiel_entity_linker` (a pipeline trained with spaCy's own factory is
     converted, keeping its weights and KB)."""
-    el = nlp.get_pipe("entity_linker")
+    el = cast(EntityLinker, nlp.get_pipe("entity_linker"))
     if isinstance(el, ScoredEntityLinker):
         return el
     config = {k: v for k, v in nlp.config["components"]["entity_linker"].items() if k != "factory"}
     data = el.to_bytes()
     nlp.replace_pipe("entity_linker", "wikiel_entity_linker", config=config)
-    scored = nlp.get_pipe("entity_linker")
+    scored = cast(ScoredEntityLinker, nlp.get_pipe("entity_linker"))
     scored.from_bytes(data)
     return scored
