@@ -15,8 +15,10 @@ import bz2
 import re
 import zlib
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, cast
 
+from wikiel import defaults
+from wikiel.sources.custom import resolve_entry, summarize_entities, summarize_mentions, summarize_priors
 from wikiel.sources.fetch import file_digest, plan_downloads, read_manifest
 from wikiel.sources.wikidata import site_id
 from wikiel.util import BZIP2_MAGIC, InputError, PathLike, compression_of
@@ -96,13 +98,11 @@ def check_assets(manifest_path: PathLike, lang: Optional[str] = None, dump_date:
 def check_custom(manifest_path: Path, manifest: Dict[str, Any]) -> List[Result]:
     """Results for the entity, mention and prior files of a custom knowledge graph: present, unchanged since fetch,
     every record valid; span ids missing from the entity file are reported in the summary."""
-    from wikiel.sources.custom import resolve_entry, summarize_entities, summarize_mentions, summarize_priors
-
     results = []
     entity_ids: Optional[set] = None
     mentions = [resolve_entry(manifest_path, e) for e in manifest.get("mentions") or []]
-    planned = [
-        ("entities", [manifest.get("entities")]),
+    planned: List[Tuple[str, List[Dict[str, Any]]]] = [
+        ("entities", [cast(Dict[str, Any], manifest.get("entities"))]),
         ("mentions", manifest.get("mentions") or []),
         ("priors", [manifest["priors"]] if manifest.get("priors") else []),
     ]
@@ -162,7 +162,7 @@ def _check(key: str, path: Path, entry: Dict[str, Any], manifest: Dict[str, Any]
     if key == "wikidata":
         found = check_wikidata(path, head)
     elif key == "wikipedia":
-        found = check_wikipedia(path, head, end, manifest.get("lang", "en"))
+        found = check_wikipedia(path, head, end, manifest.get("lang", defaults.LANG))
     else:
         found = check_index(path, head, dump)
     return f"{entry['bytes']:,} bytes, {kind}{', end intact' if end is not None else ''}, {found}, dump date {date}"
@@ -320,7 +320,9 @@ def check_index(path: Path, head: bytes, dump: Optional[Path]) -> str:
                 line=number,
                 hint=REFETCH,
             )
-    first = int(INDEX_LINE.fullmatch(lines[0]).group(1))
+    first_line = INDEX_LINE.fullmatch(lines[0])
+    assert first_line is not None  # every line matched above
+    first = int(first_line.group(1))
     if dump is not None and dump.is_file() and not _stream_starts_at(dump, first):
         raise InputError(
             path,

@@ -67,7 +67,11 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import orjson
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
 
+from wikiel import defaults
+from wikiel.sources.wikipedia import split_of
 from wikiel.util import InputError, OutputError, PathLike, StepStats, atomic_open, read_json, write_json
 
 DEFAULT_TYPE = "OTHER"  # the type of entities without `types` (wikiel.types.OTHER)
@@ -310,12 +314,16 @@ def _jsonl_docs(path: Path, limit: int) -> Iterator[MentionDoc]:
         raw_spans = record.get("spans") or []
         if not isinstance(raw_spans, list):
             raise InputError(path, f"'spans' must be a list, got {type(raw_spans).__name__}", line=number)
-        spans = []
+        spans: List[Tuple[int, int, str]] = []
         for i, span in enumerate(raw_spans):
             if not isinstance(span, dict):
                 raise InputError(path, f"span {i} must be an object {{start, end, id}}", line=number)
             start, end = span.get("start"), span.get("end")
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+            if (
+                not (isinstance(start, int) and isinstance(end, int))
+                or isinstance(start, bool)
+                or isinstance(end, bool)
+            ):
                 raise InputError(
                     path, f"span {i}: 'start' and 'end' must be integers, got {start!r}, {end!r}", line=number
                 )
@@ -326,9 +334,6 @@ def _jsonl_docs(path: Path, limit: int) -> Iterator[MentionDoc]:
 
 
 def _spacy_docs(path: Path, limit: int) -> Iterator[MentionDoc]:
-    from spacy.tokens import DocBin
-    from spacy.vocab import Vocab
-
     _require_file(path)
     try:
         docbin = DocBin().from_disk(path)
@@ -373,10 +378,8 @@ def _check_spans(doc: MentionDoc) -> None:
 
 
 # ---- converting ----------------------------------------------------------------------------------------------
-def doc_split(doc: MentionDoc, dev_percent: float, seed: int = 0) -> str:
+def doc_split(doc: MentionDoc, dev_percent: float, seed: int = defaults.SEED) -> str:
     """The document's own split, else the stable hash split of its id (the rule of Wikipedia titles)."""
-    from wikiel.sources.wikipedia import split_of
-
     if doc.split:
         return doc.split
     return split_of(doc.id if seed == 0 else f"{seed}\t{doc.id}", dev_percent)
@@ -425,12 +428,12 @@ def convert_mentions(
     mentions: Union[PathLike, Sequence[PathLike]],
     output_dir: PathLike,
     priors: Optional[PathLike] = None,
-    dev_percent: float = 10,
-    seed: int = 0,
-    lang: str = "en",
+    dev_percent: float = defaults.DEV_PERCENT,
+    seed: int = defaults.SEED,
+    lang: str = defaults.LANG,
     strict: bool = False,
-    max_train_articles: int = 0,
-    max_dev_articles: int = 0,
+    max_train_articles: int = defaults.MAX_TRAIN_ARTICLES,
+    max_dev_articles: int = defaults.MAX_DEV_ARTICLES,
 ) -> dict:
     """parse-wikipedia's files in `output_dir` from the annotated documents (and optional alias priors)."""
     output_dir = Path(output_dir)
@@ -553,9 +556,9 @@ def convert_custom(
     mentions: Union[PathLike, Sequence[PathLike]],
     output_corpus_dir: PathLike,
     priors: Optional[PathLike] = None,
-    dev_percent: float = 10,
-    seed: int = 0,
-    lang: str = "en",
+    dev_percent: float = defaults.DEV_PERCENT,
+    seed: int = defaults.SEED,
+    lang: str = defaults.LANG,
     strict: bool = False,
 ) -> Dict[str, dict]:
     """Write `wikidata/` and `wikipedia/` under `output_corpus_dir` (e.g. `corpus`); returns both stats."""

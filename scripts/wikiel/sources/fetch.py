@@ -76,7 +76,7 @@ class Download:
 # --- URLs ------------------------------------------------------------------------------------------------
 
 
-def wikidata_url(date: str = "latest", fmt: str = "gz") -> str:
+def wikidata_url(date: str = defaults.DUMP_DATE, fmt: str = defaults.WIKIDATA_FORMAT) -> str:
     """URL of the Wikidata JSON entity dump (`latest` or a dated dump such as 20240101)."""
     if fmt not in WIKIDATA_FORMATS:
         raise ValueError(f"wikidata format must be one of {WIKIDATA_FORMATS}, not {fmt!r}")
@@ -85,7 +85,7 @@ def wikidata_url(date: str = "latest", fmt: str = "gz") -> str:
     return f"{DUMPS_SITE}/wikidatawiki/entities/{date}/wikidata-{date}-all.json.{fmt}"
 
 
-def wikipedia_url(lang: str, date: str = "latest", index: bool = False) -> str:
+def wikipedia_url(lang: str, date: str = defaults.DUMP_DATE, index: bool = False) -> str:
     """URL of a Wikipedia multistream articles dump, or of its index."""
     kind = "pages-articles-multistream-index.txt.bz2" if index else "pages-articles-multistream.xml.bz2"
     return f"{DUMPS_SITE}/{lang}wiki/{date}/{lang}wiki-{date}-{kind}"
@@ -365,9 +365,9 @@ def manifest_paths(manifest: Dict[str, Any], key: str) -> List[Path]:
 
 def fetch_dumps(
     out_dir: Path,
-    lang: str = "en",
-    date: str = "latest",
-    wikidata_format: str = "gz",
+    lang: str = defaults.LANG,
+    date: str = defaults.DUMP_DATE,
+    wikidata_format: str = defaults.WIKIDATA_FORMAT,
     verify_checksums: bool = False,
     progress: bool = True,
 ) -> Dict[str, Any]:
@@ -388,7 +388,7 @@ def fetch_dumps(
     )
 
 
-def use_excerpts(out_dir: Path, lang: str = "en", excerpts_dir: Path = EXCERPTS_DIR) -> Dict[str, Any]:
+def use_excerpts(out_dir: Path, lang: str = defaults.LANG, excerpts_dir: Path = EXCERPTS_DIR) -> Dict[str, Any]:
     """Write a manifest pointing at the real excerpts (English only)."""
     if lang != "en":
         raise FetchError(excerpts_dir, f"the excerpts are English only, not {lang!r}", hint="use --lang en")

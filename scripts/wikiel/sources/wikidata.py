@@ -23,11 +23,12 @@ import multiprocessing
 import os
 import zlib
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import IO, Any, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 import orjson
 from tqdm import tqdm
 
+from wikiel import defaults
 from wikiel.util import (
     InputError,
     OutputError,
@@ -172,7 +173,7 @@ def _examine(entity: dict, lang: str) -> Tuple[Tuple[str, ...], Optional[dict]]:
         "aliases": _aliases(entity, lang),
         "types": types,
     }
-    tags = ("items", "with_sitelink", "kept")
+    tags: Tuple[str, ...] = ("items", "with_sitelink", "kept")
     if not record["label"]:
         tags += ("no_label",)
     if not record["description"]:
@@ -379,7 +380,7 @@ class _Collector:
 
 def _read_batches(
     path: Path, lang: str, threads: int, batch_bytes: int, counts: Dict[str, int], progress: bool
-) -> Iterator[Batch]:
+) -> Generator[Batch, None, None]:
     """Batches of the lines of one file that pass the cheap pre-filter: a line is parsed only if it
     mentions the `<lang>wiki` sitelink or P279."""
     sitelink_key = f'"{site_id(lang)}"'.encode()
@@ -457,15 +458,15 @@ def _batch_parser(n_process: int) -> Iterator[Callable[[Iterable[Batch]], Iterat
 def parse_wikidata(
     inputs: Sequence[PathLike],
     output_dir: PathLike,
-    lang: str = "en",
+    lang: str = defaults.LANG,
     n_process: int = 1,
-    max_bad_lines: int = 1000,
+    max_bad_lines: int = defaults.MAX_BAD_LINES,
     batch_bytes: int = BATCH_BYTES,
     progress: bool = True,
 ) -> Dict[str, Any]:
     """Run the stage on one or more dump files (in order; with several files an entity id seen before
     is skipped). Writes entities.jsonl, subclass_of.tsv and stats.json atomically; returns the stats."""
-    inputs = [Path(p) for p in inputs]
+    paths = [Path(p) for p in inputs]
     output_dir = Path(output_dir)
     stats = StepStats("parse-wikidata")
     with (
@@ -473,8 +474,8 @@ def parse_wikidata(
         atomic_open(output_dir / ENTITIES_FILE, "wb") as entities_out,
         atomic_open(output_dir / SUBCLASS_FILE, "wb") as subclass_out,
     ):
-        collector = _Collector(entities_out, subclass_out, max_bad_lines, dedupe=len(inputs) > 1)
-        for path in inputs:
+        collector = _Collector(entities_out, subclass_out, max_bad_lines, dedupe=len(paths) > 1)
+        for path in paths:
             # closing(): the progress bar ends before an error propagates, so the error gets a line of its own
             with contextlib.closing(
                 _read_batches(path, lang, n_process, batch_bytes, collector.counts, progress)
@@ -483,13 +484,13 @@ def parse_wikidata(
                     collector.add(path, result)
         if not collector.counts["kept"]:
             raise OutputError(
-                f"no item with a '{site_id(lang)}' sitelink in {', '.join(map(str, inputs))}: check "
+                f"no item with a '{site_id(lang)}' sitelink in {', '.join(map(str, paths))}: check "
                 f"--lang ({lang!r}) and that the input is a Wikidata entity dump"
             )
     stats.counts.update(collector.counts)
-    stats["bytes_in"] = sum(p.stat().st_size for p in inputs)
+    stats["bytes_in"] = sum(p.stat().st_size for p in paths)
     stats["first_bad_lines"] = collector.first_bad_lines
-    stats["inputs"] = [str(p) for p in inputs]
+    stats["inputs"] = [str(p) for p in paths]
     stats["lang"] = lang
     stats["n_process"] = n_process
     return stats.write(output_dir / STATS_FILE)

@@ -33,6 +33,7 @@ from typing import (
     Callable,
     ContextManager,
     Dict,
+    Generator,
     Iterable,
     Iterator,
     List,
@@ -47,6 +48,7 @@ from typing import (
 import orjson
 from tqdm import tqdm
 
+from wikiel import defaults
 from wikiel.sources.spill import SpillingCounter, SpillingDict
 from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext
 from wikiel.util import (
@@ -234,7 +236,7 @@ class DumpReader:
 
     def _events(self) -> Iterator[Tuple[str, ET.Element]]:
         """XML start/end events; parse errors become InputError."""
-        parser = ET.XMLPullParser(events=("start", "end"))
+        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
         while True:
             chunk = self.reader.read(READ_CHUNK)
             try:
@@ -242,7 +244,8 @@ class DumpReader:
                     parser.feed(chunk)
                 else:
                     parser.close()
-                yield from parser.read_events()
+                # start and end events only: each is (event, element)
+                yield from cast(Iterator[Tuple[str, ET.Element]], parser.read_events())
             except ET.ParseError as err:
                 raise self._xml_error(err, at_end=not chunk) from err
             if not chunk:
@@ -267,7 +270,7 @@ class DumpReader:
             raise InputError(self.path, f"bad <page> ({err})", hint=HINT_REFETCH) from err
 
 
-def redirect_target(text: str, lang: str = "en", first_letter_case: bool = True) -> Optional[str]:
+def redirect_target(text: str, lang: str = defaults.LANG, first_letter_case: bool = True) -> Optional[str]:
     """The normalised target of a `#REDIRECT [[Target]]` text (localized keywords allowed), else None."""
     match = _redirect_re(lang).match(text)
     if match is None:
@@ -427,12 +430,12 @@ def _batches(pages: Iterable[Page], options: ParseOptions) -> Iterator[PageBatch
 
 def _single_stream(
     dump: Path, settings: Settings, pool: Optional[multiprocessing.pool.Pool]
-) -> Iterator[Union[SiteInfo, Chunk]]:
+) -> Generator[Union[SiteInfo, Chunk], None, None]:
     """The dump's SiteInfo, then its Chunks in order: read here, cleaned by the pool."""
     with open_dump(dump, threads=settings.n_process) as stream:
         reader = DumpReader(stream, dump)
         items = iter(reader)
-        siteinfo = next(items, None) or SiteInfo()
+        siteinfo = cast(Optional[SiteInfo], next(items, None)) or SiteInfo()  # DumpReader yields it first
         yield siteinfo
         pages = cast(Iterator[Page], items)
         yield from _in_order(
@@ -550,8 +553,8 @@ def parse_stream_range(task: StreamRange) -> Chunk:
 
 
 def _multistream(
-    dump: Path, bounds: List[int], settings: Settings, pool: multiprocessing.pool.Pool
-) -> Iterator[Union[SiteInfo, Chunk]]:
+    dump: Path, bounds: List[int], settings: Settings, pool: Optional[multiprocessing.pool.Pool]
+) -> Generator[Union[SiteInfo, Chunk], None, None]:
     """The dump's SiteInfo (from its first stream), then the Chunks of the ranges between `bounds`, in order."""
     header = _decompress_range(dump, 0, bounds[0])
     items = list(DumpReader(io.BytesIO(header + b"</mediawiki>"), dump))
@@ -579,12 +582,12 @@ def _multistream(
 class Settings:
     """The stage's options (see the CLI)."""
 
-    lang: str = "en"
-    dev_percent: float = 10
-    max_train_articles: int = 0  # 0 = no limit
-    max_dev_articles: int = 0
+    lang: str = defaults.LANG
+    dev_percent: float = defaults.DEV_PERCENT
+    max_train_articles: int = defaults.MAX_TRAIN_ARTICLES  # 0 = no limit
+    max_dev_articles: int = defaults.MAX_DEV_ARTICLES
     n_process: int = 1
-    max_counter_entries: int = 2_000_000  # per table in memory; more are spilled to sorted runs on disk
+    max_counter_entries: int = defaults.MAX_COUNTER_ENTRIES  # per table in memory; more spill to sorted runs on disk
 
 
 def _check_language(dump: Path, siteinfo: SiteInfo, lang: str) -> None:

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
+from wikiel import defaults
 from wikiel.util import normalize_title
 
 
@@ -126,7 +127,7 @@ class NamespaceInfo:
     link_trail: str = LINK_TRAILS["en"]
 
     @classmethod
-    def from_siteinfo(cls, namespaces: Mapping[int, str], lang: str = "en") -> NamespaceInfo:
+    def from_siteinfo(cls, namespaces: Mapping[int, str], lang: str = defaults.LANG) -> NamespaceInfo:
         """Build from the `<siteinfo>` namespaces (key -> localized name) plus canonical names and aliases."""
         names: Dict[str, int] = {}
         for key, name in [*CANONICAL_NAMESPACES.items(), *namespaces.items()]:
@@ -852,12 +853,17 @@ def _mark_links(
                 row = next(rows, None)
                 if row is None:
                     return None
-                m, t, l, r, next_gap = row
+                m, row_target, row_label, row_trail, next_gap = row
                 offset += len(gap)
-                if t is None:
+                if row_target is None:
                     offset += 2
                 else:
-                    offset += 4 + len(t) + (0 if l is None else len(l) + 1) + (len(r) if r else 0)
+                    offset += (
+                        4
+                        + len(row_target)
+                        + (0 if row_label is None else len(row_label) + 1)
+                        + (len(row_trail) if row_trail else 0)
+                    )
                 if end < offset:
                     return None
                 gap = next_gap
@@ -942,7 +948,9 @@ def _whitespace_runs(text: str) -> Iterator[Tuple[int, int]]:
         start = position
         while start > 0 and text[start - 1] in " \n":
             start -= 1
-        end = _WHITESPACE_RUN_RE.match(text, position).end()
+        run = _WHITESPACE_RUN_RE.match(text, position)
+        assert run is not None  # every trigger starts with a space or a line break
+        end = run.end()
         yield start, end
 
 
