@@ -1,12 +1,14 @@
 """The mention corpus as spaCy DocBin files: reading, writing, seeded subsets (training, learning curve, benchmark)."""
+
 from __future__ import annotations
 
 import random
 from pathlib import Path
 from typing import List
 
-from spacy.language import Language
 from spacy.tokens import Doc, DocBin
+
+from wikiel import defaults
 
 
 def read_docs(path: Path, nlp) -> List[Doc]:
@@ -17,7 +19,7 @@ def write_docs(docs: List[Doc], path: Path) -> None:
     DocBin(docs=docs, store_user_data=False).to_disk(path)
 
 
-def subset_docs(docs: List[Doc], n_mentions: int, seed: int = 0) -> List[Doc]:
+def subset_docs(docs: List[Doc], n_mentions: int, seed: int = defaults.SEED) -> List[Doc]:
     """The first docs of a seeded shuffle holding `n_mentions` mentions (the last doc's ents trimmed to fit)."""
     order = list(range(len(docs)))
     random.Random(seed).shuffle(order)

@@ -5,30 +5,43 @@ entity among the candidates of their text (nothing can be learnt otherwise); dev
 evaluation's oracle shows what candidate generation misses. Each article paragraph is one Doc; each mention span is
 labelled with the entity's coarse type and carries its QID as `kb_id`.
 """
+
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict
 
 import orjson
 import spacy
-from spacy.kb import InMemoryLookupKB
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import DocBin
 from tqdm import tqdm
 
-from wikiel.kb.tables import read_kb_entities, read_redirects, resolve, title_index
+from wikiel import defaults
+from wikiel.kb.tables import load_kb, paragraphs, read_kb_entities, read_redirects, resolve, title_index
 from wikiel.pipeline.candidates import exact_then_case_candidates
 from wikiel.util import OutputError, StepStats, atomic_path, require_inputs
 
 
-def extract_mentions(articles_path: Path, kb_dir: Path, wikipedia_dir: Path, output_dir: Path, lang: str = "en",
-                     max_train: int = 200_000, max_dev: int = 10_000) -> dict:
+def extract_mentions(
+    articles_path: Path,
+    kb_dir: Path,
+    wikipedia_dir: Path,
+    output_dir: Path,
+    lang: str = defaults.LANG,
+    max_train: int = defaults.MAX_TRAIN_MENTIONS,
+    max_dev: int = defaults.MAX_DEV_MENTIONS,
+) -> dict:
     """Write `train.spacy` and `dev.spacy` (and `stats.json`) into `output_dir`."""
     output_dir = Path(output_dir)
-    require_inputs({"build-kb:kb": Path(kb_dir) / "kb", "build-kb:entities": Path(kb_dir) / "entities.jsonl",
-                    "parse-wikipedia:articles": articles_path,
-                    "parse-wikipedia:redirects": Path(wikipedia_dir) / "redirects.tsv"})
+    require_inputs(
+        {
+            "build-kb:kb": Path(kb_dir) / "kb",
+            "build-kb:entities": Path(kb_dir) / "entities.jsonl",
+            "parse-wikipedia:articles": articles_path,
+            "parse-wikipedia:redirects": Path(wikipedia_dir) / "redirects.tsv",
+        }
+    )
     stats = StepStats("extract-mentions")
     nlp = spacy.blank(lang)
     kb = load_kb(Path(kb_dir) / "kb", nlp)
@@ -67,7 +80,7 @@ def extract_mentions(articles_path: Path, kb_dir: Path, wikipedia_dir: Path, out
                     spans.append(span)
                 spans = _non_overlapping(spans, c)
                 room = limits[split] - c["mentions"]
-                spans = spans[:max(room, 0)]
+                spans = spans[: max(room, 0)]
                 if spans:
                     doc.ents = spans
                     bins[split].add(doc)
@@ -78,8 +91,9 @@ def extract_mentions(articles_path: Path, kb_dir: Path, wikipedia_dir: Path, out
         if counts[split]["mentions"] == 0:
             raise OutputError(
                 f"no {split} mentions from {articles_path} (links: {counts[split]['links']}, not in KB: "
-                f"{counts[split]['not_in_kb']}): lower vars.min_freq / vars.min_pair, raise vars.max_train_articles / vars.max_dev_articles, or "
-                f"check vars.dev_percent")
+                f"{counts[split]['not_in_kb']}): lower vars.min_freq / vars.min_pair, raise "
+                f"vars.max_train_articles / vars.max_dev_articles, or check vars.dev_percent"
+            )
     for split, docbin in bins.items():
         with atomic_path(output_dir / f"{split}.spacy") as tmp:
             docbin.to_disk(tmp)
@@ -98,5 +112,3 @@ def _non_overlapping(spans: list, c: Counter) -> list:
         out.append(span)
         last_end = span.end
     return out
-
-

@@ -21,20 +21,24 @@ from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import orjson
+from spacy.kb import InMemoryLookupKB
 from tqdm import tqdm
 
+from wikiel import defaults
 from wikiel.kb.tables import read_redirects, read_tsv, resolve
 from wikiel.kb.types import TypeMapper
+from wikiel.kb.vectors import description_vectors, load_vectors_nlp, train_floret_vectors
+from wikiel.sources.custom import read_entities
 from wikiel.util import OutputError, StepStats, atomic_open, atomic_path, require_inputs
 
 
 @dataclass
 class PruneSettings:
-    min_freq: int = 20
-    min_pair: int = 5
-    max_per_alias: int = 10
-    max_entities: int = 1_000_000
-    max_aliases: int = 1_500_000
+    min_freq: int = defaults.MIN_FREQ
+    min_pair: int = defaults.MIN_PAIR
+    max_per_alias: int = defaults.MAX_PER_ALIAS
+    max_entities: int = defaults.MAX_ENTITIES
+    max_aliases: int = defaults.MAX_ALIASES
     structured_count: int = 1
     require_description: bool = True
 
@@ -163,8 +167,6 @@ def merge_extra_entities(entities: List[KBEntity], path: Path) -> Tuple[List[KBE
     """Add the entities of a custom JSONL file (`wikiel.custom` format) on top of the pruned ones, never pruned:
     an id already in the KB gets the file's aliases (and its description and type where the file gives them);
     a new id enters with count max(frequency, 1). Returns the entities (same order, new ones last by id)."""
-    from wikiel.sources.custom import read_entities
-
     extra = read_entities(path)
     by_qid = {e.qid: e for e in entities}
     counts = {"extra_entities": len(extra), "extra_merged": 0, "extra_added": 0}
@@ -191,20 +193,16 @@ def build_kb(
     wikipedia_dir: Path,
     output_dir: Path,
     settings: PruneSettings,
-    lang: str = "en",
+    lang: str = defaults.LANG,
     vectors: Optional[str] = None,
-    vector_dim: int = 64,
-    vector_epochs: int = 5,
-    max_vector_text_mb: int = 100,
-    vector_threads: int = 1,
-    seed: int = 0,
+    vector_dim: int = defaults.VECTOR_DIM,
+    vector_epochs: int = defaults.VECTOR_EPOCHS,
+    max_vector_text_mb: int = defaults.MAX_VECTOR_TEXT_MB,
+    vector_threads: int = defaults.VECTOR_THREADS,
+    seed: int = defaults.SEED,
     extra_entities: Optional[Path] = None,
 ) -> dict:
     """Build the spaCy KB under `output_dir/kb`, plus `entities.jsonl`, the vectors pipeline and `stats.json`."""
-    from spacy.kb import InMemoryLookupKB
-
-    from wikiel.kb.vectors import description_vectors, load_vectors_nlp, train_floret_vectors
-
     wikidata_dir, wikipedia_dir, output_dir = Path(wikidata_dir), Path(wikipedia_dir), Path(output_dir)
     require_inputs({f"parse-wikidata:{name}": wikidata_dir / name for name in ("entities.jsonl", "subclass_of.tsv")})
     require_inputs(

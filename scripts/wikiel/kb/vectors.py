@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterable, Iterator, List
+from typing import Iterable, Iterator, List, cast
 
+import floret
 import numpy as np
 import orjson
 import spacy
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
+from spacy.training.initialize import convert_vectors
 
+from wikiel import defaults
 from wikiel.util import atomic_path
 
 TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -48,11 +52,11 @@ def train_floret_vectors(
     articles_path: Path,
     out_dir: Path,
     lang: str,
-    dim: int = 64,
-    epochs: int = 5,
-    max_text_mb: int = 100,
-    threads: int = 1,
-    seed: int = 0,
+    dim: int = defaults.VECTOR_DIM,
+    epochs: int = defaults.VECTOR_EPOCHS,
+    max_text_mb: int = defaults.MAX_VECTOR_TEXT_MB,
+    threads: int = defaults.VECTOR_THREADS,
+    seed: int = defaults.SEED,
 ) -> dict:
     """Train floret subword vectors on article text and save them as a spaCy pipeline directory (vectors only).
 
@@ -60,8 +64,6 @@ def train_floret_vectors(
     5-word window at 5 epochs leaves topic words barely closer to each other than to others. One thread by default:
     floret's multi-threaded SGD is not deterministic (its seed is fixed at 0).
     """
-    import floret
-
     out_dir = Path(out_dir)
     with atomic_path(out_dir) as tmp_dir:
         tmp_dir.mkdir(parents=True)
@@ -89,8 +91,6 @@ def train_floret_vectors(
         model.save_floret_vectors(str(vec_path))
         text_path.unlink()
         nlp = spacy.blank(lang)
-        from spacy.training.initialize import convert_vectors
-
         convert_vectors(nlp, vec_path, truncate=0, prune=-1, mode="floret")
         vec_path.unlink()
         nlp.to_disk(tmp_dir)
@@ -111,7 +111,8 @@ def description_vectors(nlp: Language, texts: List[str], batch_size: int = 1000)
     """
     dim = nlp.vocab.vectors.shape[1]
     out = np.zeros((len(texts), dim), dtype="float32")
-    for i, doc in enumerate(nlp.tokenizer.pipe(texts, batch_size=batch_size)):
+    tokenizer = cast(Tokenizer, nlp.tokenizer)
+    for i, doc in enumerate(tokenizer.pipe(texts, batch_size=batch_size)):
         if len(doc):
             out[i] = doc.vector
     out -= out.mean(axis=0, keepdims=True)

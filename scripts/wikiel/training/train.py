@@ -1,4 +1,5 @@
 """train: `spacy train` on the mention corpus with the KB and vectors from build-kb."""
+
 from __future__ import annotations
 
 import logging
@@ -21,9 +22,19 @@ def eval_frequency_for(train_path: Path, words_per_step: int = 1000, evals_per_e
     return int(min(1000, max(20, n_words // words_per_step // evals_per_epoch)))
 
 
-def train_pipeline(config: Path, output_dir: Path, train_path: Path, dev_path: Path, kb_dir: Path,
-                   vectors: Optional[str], lang: str = defaults.LANG, max_epochs: int = defaults.MAX_EPOCHS,
-                   seed: int = defaults.SEED, overrides: Optional[Dict[str, Any]] = None, quiet: bool = False) -> dict:
+def train_pipeline(
+    config: Path,
+    output_dir: Path,
+    train_path: Path,
+    dev_path: Path,
+    kb_dir: Path,
+    vectors: Optional[str],
+    lang: str = defaults.LANG,
+    max_epochs: int = defaults.MAX_EPOCHS,
+    seed: int = defaults.SEED,
+    overrides: Optional[Dict[str, Any]] = None,
+    quiet: bool = False,
+) -> dict:
     """Train into `output_dir` (model-best/, model-last/ and stats.json); the directory appears only when done.
 
     The config holds the model and optimiser; this sets what depends on the run: the paths, the language, whether
