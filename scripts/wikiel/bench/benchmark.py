@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import os
 import platform
 import subprocess
@@ -17,12 +18,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import indexed_bzip2
 import spacy
 import srsly
 
+from wikiel import defaults
 from wikiel.bench.speed import dev_texts, inference_rows, measure_inference
 from wikiel.corpus.docs import count_mentions, read_docs, subset_docs, write_docs
 from wikiel.linker.link import load_linker
@@ -44,15 +46,15 @@ TIME = "/usr/bin/time"
 REAL_WIKIDATA_BYTES = 115 * GIB  # latest-all.json.gz
 REAL_WIKIDATA_BZ2_BYTES = 76 * GIB  # latest-all.json.bz2, to cross-check the excerpt's ratio
 REAL_WIKIPEDIA_BYTES = 22 * GIB  # enwiki-latest-pages-articles-multistream.xml.bz2
-REAL_ENTITIES = 1_000_000
-REAL_TRAIN_MENTIONS, REAL_DEV_MENTIONS = 200_000, 10_000
+REAL_ENTITIES = defaults.MAX_ENTITIES  # the KB's cap
+REAL_TRAIN_MENTIONS, REAL_DEV_MENTIONS = defaults.MAX_TRAIN_MENTIONS, defaults.MAX_DEV_MENTIONS  # the caps
 GZIP_LEVEL = 6  # to turn the bz2 Wikidata excerpt into a gz file like the real dump
 
 PARSE_TARGETS = {"wikidata": 0.8, "wikipedia": 0.6}  # parse MB/s over raw-decompression MB/s
 MEMORY_TARGET = 1.25  # peak memory at Nx over peak memory at 1x
 PROJECTION_CORES = (2, 16)
 EXCERPT = "excerpt"
-INFERENCE_DOCS = 500  # dev paragraphs linked for the inference speed
+INFERENCE_DOCS = defaults.BENCH_INFERENCE_DOCS  # dev paragraphs linked for the inference speed
 
 
 class BenchmarkError(Exception):
@@ -63,12 +65,12 @@ class BenchmarkError(Exception):
 class Settings:
     """What to run: the 1x world's size, the large world's multiple, processes and the training subset."""
 
-    entities: int = 20_000
-    articles: int = 4_000
-    scale: int = 4
+    entities: int = defaults.BENCH_ENTITIES
+    articles: int = defaults.BENCH_ARTICLES
+    scale: int = defaults.BENCH_SCALE
     n_process: int = 2
-    train_mentions: int = 2_000
-    seed: int = 0
+    train_mentions: int = defaults.BENCH_TRAIN_MENTIONS
+    seed: int = defaults.SEED
 
     @property
     def labels(self) -> Tuple[str, str]:
@@ -136,7 +138,7 @@ class Results:
 # --- measuring ------------------------------------------------------------------------------------------
 
 
-def decompressors(path: Path, n_process: int) -> Dict[str, Callable[[], IO[bytes]]]:
+def decompressors(path: Path, n_process: int) -> Dict[str, Callable[[], io.BufferedIOBase]]:
     """Ways to open `path` raw: gzip; or indexed_bzip2 with n_process threads (what wikiel.util.open_dump uses),
     then plain bz2."""
     kind = compression_of(path)
@@ -771,12 +773,13 @@ def render_markdown(r: Results) -> str:
                 f"core is assumed to give one CPU second per second. Parse rates are those of the {large} world's run "
                 f"({s.n_process} processes), assumed to grow linearly with cores.",
                 "The parse cost is taken to follow decompressed bytes, so the real size in decompressed GB comes from "
-                f"the compression ratios of {source}: Wikidata {wd.ratio:.2f} (synthetic gz {synthetic['wikidata']:.2f}), "
-                f"Wikipedia {wp.ratio:.2f} (synthetic bz2 {synthetic['wikipedia']:.2f}). The synthetic dumps' ratio and "
-                "text/markup mix differ from the real ones. Decompressed MB/s per process (the steps' own seconds), "
-                f"real excerpt against {large} world: {content}. The projection uses the world's rates, as the excerpts "
-                "are too small to time on CPU seconds (start-up dominates), but where the excerpt is faster the parse "
-                "hours are on the safe side by about that factor.",
+                f"the compression ratios of {source}: Wikidata {wd.ratio:.2f} "
+                f"(synthetic gz {synthetic['wikidata']:.2f}), Wikipedia {wp.ratio:.2f} "
+                f"(synthetic bz2 {synthetic['wikipedia']:.2f}). The synthetic dumps' ratio and text/markup mix differ "
+                "from the real ones. Decompressed MB/s per process (the steps' own seconds), real excerpt against "
+                f"{large} world: {content}. The projection uses the world's rates, as the excerpts are too small to "
+                "time on CPU seconds (start-up dominates), but where the excerpt is faster the parse hours are on the "
+                "safe side by about that factor.",
                 f"Decompression limits (CPU time, best pass) come from {source}: gzip inflates on a single thread "
                 "whatever the cores; bz2 decompression is assumed to scale linearly with cores (indexed_bzip2 threads, "
                 "or the workers decompressing their own streams of a multistream dump). min() assumes "
@@ -788,7 +791,8 @@ def render_markdown(r: Results) -> str:
                 "this projection is on the safe side.",
                 f"Check of the Wikidata ratio: gz over bz2 size is {gz_over_bz2} for the excerpt and "
                 f"{REAL_WIKIDATA_BYTES / REAL_WIKIDATA_BZ2_BYTES:.2f} for the real dumps (115 GiB / 76 GiB). The "
-                "excerpt holds well-known items with many claims, so its ratio may still differ from the dump's average.",
+                "excerpt holds well-known items with many claims, so its ratio may still differ from the dump's "
+                "average.",
                 "build-kb is dominated by floret training, linear in its text, which project.yml caps at "
                 f"{r.project_vars['max_vector_text_mb']} MB (`max_vector_text_mb`; full enwiki text is far larger), on "
                 f"{_threads(r.project_vars['vector_threads'])} (`vector_threads`); the rest (priors, KB writing) grows "

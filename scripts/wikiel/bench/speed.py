@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, cast
 
 from spacy.language import Language
+from spacy.pipeline import EntityLinker
+from spacy.tokens import Span
 
 from wikiel.kb.tables import article_paragraphs
 from wikiel.pipeline.components import MENTION_LABEL
@@ -37,30 +39,27 @@ def _rate(n_docs: int, n_mentions: int, n_chars: int, seconds: float) -> Dict[st
 def measure_inference(nlp: Language, texts: List[str], batch_size: int = 64, spacy_predict: bool = True) -> dict:
     """docs/s and mentions/s of `nlp.pipe` on raw text, of the linker alone on the detected mentions, and (when
     `spacy_predict`) of spaCy's EntityLinker.predict on the same mentions."""
-    from spacy.pipeline import EntityLinker
-
     chars = sum(map(len, texts))
     list(nlp.pipe(texts[:10]))  # warm up: candidate indexes and vectors load lazily
     started = time.perf_counter()
     docs = list(nlp.pipe(texts, batch_size=batch_size))
     full = _rate(len(docs), sum(len(d.ents) for d in docs), chars, time.perf_counter() - started)
-    el = nlp.get_pipe("entity_linker")
+    el = cast(EntityLinker, nlp.get_pipe("entity_linker"))
     before = [name for name in nlp.pipe_names if name != "entity_linker"]
     with nlp.select_pipes(enable=before):
         prepared = list(nlp.pipe(texts, batch_size=batch_size))
     for doc in prepared:  # the detector's output as the linker sees it
-        doc.ents = [doc.char_span(e.start_char, e.end_char, label=MENTION_LABEL) for e in doc.ents]
+        doc.ents = [Span(doc, e.start, e.end, label=MENTION_LABEL) for e in doc.ents]
     started = time.perf_counter()
     linked = list(el.pipe(prepared, batch_size=batch_size))
-    alone = _rate(len(linked), sum(len(d.ents) for d in linked), chars, time.perf_counter() - started)
+    n_linked = sum(len(d.ents) for d in linked)
+    alone = _rate(len(linked), n_linked, chars, time.perf_counter() - started)
     out = {"full_pipeline": full, "linking_only": alone}
     if spacy_predict:
         started = time.perf_counter()
         for doc in prepared:
             EntityLinker.predict(el, [doc])
-        out["spacy_entity_linker_predict"] = _rate(
-            len(prepared), alone["mentions"], chars, time.perf_counter() - started
-        )
+        out["spacy_entity_linker_predict"] = _rate(len(prepared), n_linked, chars, time.perf_counter() - started)
     return out
 
 

@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+import matplotlib
+import matplotlib.pyplot as plt
 import spacy
 
 from wikiel import defaults
@@ -128,11 +130,7 @@ def markdown_curve(result: dict) -> str:
 
 
 def plot_curve(result: dict, path: Path) -> None:
-    import matplotlib
-
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     xs = [p["mentions"] for p in result["points"]]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     for m, style in zip(TRAINED, ("o-", "s--")):

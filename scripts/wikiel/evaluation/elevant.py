@@ -36,13 +36,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, cast
 
 import orjson
 from spacy.language import Language
+from spacy.pipeline import EntityLinker
 from spacy.tokens import Doc, Span
 
+from wikiel import defaults
 from wikiel.evaluation.recall import ranked_ids
+from wikiel.linker.link import load_linker
 from wikiel.util import InputError, PathLike
 
 QID_RE = re.compile(r"Q\d+")
@@ -261,6 +264,15 @@ class Tally:
         self.nil_kinds.update(other.nil_kinds)
         return self
 
+    def add(self, key: str, amount: float) -> None:
+        """`n[key] += amount` for the sums of seconds and scores: a Counter adds floats too, its stubs say int."""
+        sums = cast(Dict[str, float], self.n)
+        sums[key] += amount
+
+
+def _linker(nlp: Language) -> EntityLinker:
+    return cast(EntityLinker, nlp.get_pipe(ENTITY_LINKER))
+
 
 def _ratio(a: float, b: float) -> Optional[float]:
     return round(a / b, 4) if b else None
@@ -303,13 +315,13 @@ def _kb_score(ent: Span) -> Optional[float]:
 
 
 def score_gold_spans(nlp: Language, bdoc: BenchmarkDoc, tally: Tally) -> None:
-    el = nlp.get_pipe(ENTITY_LINKER)
+    el = _linker(nlp)
     doc, kept = gold_span_doc(nlp, bdoc, tally)
     start = time.perf_counter()
     for name, proc in nlp.pipeline:
         if name != MENTION_DETECTOR:
             doc = proc(doc)
-    tally.n["gold_seconds"] += time.perf_counter() - start
+    tally.add("gold_seconds", time.perf_counter() - start)
     tally.n["gold_docs"] += 1
     tally.n["gold_mentions"] += len(kept)
     predicted = {(ent.start, ent.end): ent for ent in doc.ents}
@@ -326,7 +338,7 @@ def score_gold_spans(nlp: Language, bdoc: BenchmarkDoc, tally: Tally) -> None:
         score = _kb_score(ent) if ent is not None else None
         if score is not None:
             tally.n["kb_score_n_" + ("correct" if correct else "wrong")] += 1
-            tally.n["kb_score_sum_" + ("correct" if correct else "wrong")] += score
+            tally.add("kb_score_sum_" + ("correct" if correct else "wrong"), score)
         ids = ranked_ids(
             el.get_candidates(el.kb, ent if ent is not None else Span(doc, key[0], key[1], label=GOLD_LABEL))
         )
@@ -338,13 +350,13 @@ def score_gold_spans(nlp: Language, bdoc: BenchmarkDoc, tally: Tally) -> None:
 
 
 def score_end_to_end(nlp: Language, bdoc: BenchmarkDoc, tally: Tally) -> None:
-    kb = nlp.get_pipe(ENTITY_LINKER).kb
+    kb = _linker(nlp).kb
     required = {(g.start, g.end, g.entity_id) for g in bdoc.labels if g.qid and not g.nested and not g.optional}
     allowed = {(g.start, g.end, g.entity_id) for g in bdoc.labels if g.qid}
     nil_spans = [(g.start, g.end) for g in bdoc.labels if not g.qid]
     start = time.perf_counter()
     doc = nlp(bdoc.text)
-    tally.n["e2e_seconds"] += time.perf_counter() - start
+    tally.add("e2e_seconds", time.perf_counter() - start)
     tally.n["e2e_docs"] += 1
     tally.n["e2e_mentions"] += len(doc.ents)
     tally.n["e2e_gold"] += len(required)
@@ -369,7 +381,7 @@ def score_end_to_end(nlp: Language, bdoc: BenchmarkDoc, tally: Tally) -> None:
 
 
 def count_gold(nlp: Language, bdoc: BenchmarkDoc, tally: Tally) -> None:
-    kb = nlp.get_pipe(ENTITY_LINKER).kb
+    kb = _linker(nlp).kb
     tally.n["docs"] += 1
     tally.n["gold_spans_trimmed"] += bdoc.trimmed
     for label in bdoc.labels:
@@ -388,7 +400,10 @@ def has_mention_detector(nlp: Language) -> bool:
 
 
 def evaluate_benchmark(
-    nlp: Language, docs: Iterable[BenchmarkDoc], progress: Optional[Callable[[int], Any]] = None, seed: int = 0
+    nlp: Language,
+    docs: Iterable[BenchmarkDoc],
+    progress: Optional[Callable[[int], Any]] = None,
+    seed: int = defaults.SEED,
 ) -> Tally:
     """The raw counts of one benchmark: gold split, gold-span linking, candidates, end to end, time."""
     if ENTITY_LINKER not in nlp.pipe_names:
@@ -505,7 +520,7 @@ def evaluate_benchmarks(
     notes = []
     if not end_to_end:
         notes.append(f"the pipeline has no {MENTION_DETECTOR!r} component: end-to-end evaluation skipped")
-    kb = nlp.get_pipe(ENTITY_LINKER).kb
+    kb = _linker(nlp).kb
     return {
         "pipeline_components": list(nlp.pipe_names),
         "kb_entities": int(kb.get_size_entities()),
@@ -578,8 +593,6 @@ def markdown_report(result: dict) -> str:
 
 def load_pipeline(path: PathLike) -> Language:
     """The linker (directory or installed package), which must have an entity_linker."""
-    from wikiel.linker.link import load_linker
-
     nlp = load_linker(path)
     if ENTITY_LINKER not in nlp.pipe_names:
         raise InputError(path, f"the pipeline has no {ENTITY_LINKER!r} component (it has {nlp.pipe_names})")

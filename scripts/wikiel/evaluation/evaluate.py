@@ -12,15 +12,17 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, cast
 
 import numpy as np
+import spacy
 from spacy.language import Language
 from spacy.pipeline import EntityLinker
 from spacy.tokens import Doc, Span
 
+from wikiel import defaults
 from wikiel.evaluation.recall import candidate_recall
-from wikiel.pipeline import candidates as linking  # noqa: F401  (registers the candidate generators the pipeline's config names)
+from wikiel.pipeline import candidates as linking  # noqa: F401  (registers the generators the pipeline's config names)
 from wikiel.pipeline.components import as_scored_linker
 
 METHODS = ["random", "prior", "context", "context+prior", "pipeline", "oracle"]
@@ -41,7 +43,7 @@ def _predicted_doc(nlp: Language, ref: Doc) -> Doc:
     return nlp.get_pipe("sentencizer")(doc)
 
 
-def score_mentions(nlp: Language, docs: Iterable[Doc], seed: int = 0) -> List[MentionResult]:
+def score_mentions(nlp: Language, docs: Iterable[Doc], seed: int = defaults.SEED) -> List[MentionResult]:
     """Candidates and each method's pick for every gold mention of `docs`."""
     el = as_scored_linker(nlp)
     rng = random.Random(seed)
@@ -56,6 +58,7 @@ def score_mentions(nlp: Language, docs: Iterable[Doc], seed: int = 0) -> List[Me
             picks: Dict[str, Optional[str]] = {m: None for m in METHODS}
             picks["pipeline"] = pipeline_id if pipeline_id != el.NIL else None
             if candidates:
+                assert enc is not None  # the linker encodes the context of every mention (incl_context)
                 ids = [c.entity_ for c in candidates]
                 priors = np.asarray([c.prior_prob for c in candidates])
                 vectors = np.asarray([c.entity_vector for c in candidates])
@@ -107,17 +110,15 @@ def markdown_table(summary: dict, max_types: int = 8) -> str:
     return "\n".join(lines) + "\n"
 
 
-def evaluate_pipeline(nlp: Language, dev_docs: List[Doc], seed: int = 0) -> dict:
+def evaluate_pipeline(nlp: Language, dev_docs: List[Doc], seed: int = defaults.SEED) -> dict:
     return summarize(score_mentions(nlp, dev_docs, seed=seed))
 
 
 def evaluate_candidates(nlp: Language, dev_docs: List[Doc]) -> dict:
     """Recall@k of each candidate generator (`linking.GENERATORS`) on the dev mentions, with the KB of the
     pipeline's entity_linker (see `recall.candidate_recall`)."""
-    return candidate_recall(nlp.get_pipe("entity_linker").kb, dev_docs)
+    return candidate_recall(cast(EntityLinker, nlp.get_pipe("entity_linker")).kb, dev_docs)
 
 
 def load_pipeline(path: Path) -> Language:
-    import spacy
-
     return spacy.load(path)

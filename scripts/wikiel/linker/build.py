@@ -19,18 +19,26 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union, cast
 
 import spacy
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from tqdm import tqdm
 
+from wikiel import defaults
 from wikiel.kb.tables import article_paragraphs, read_kb_entities, read_redirects, resolve, title_index
-from wikiel.pipeline import candidates as linking  # noqa: F401  (register the factories and candidate generators)
-from wikiel.pipeline import components as el_components  # noqa: F401  (register the factories and candidate generators)
+from wikiel.pipeline import candidates, components  # noqa: F401  (register the factories and candidate generators)
 from wikiel.pipeline.abbreviations import find_abbreviations as abbr_pairs
-from wikiel.pipeline.components import MENTION_LABEL, NIL, ScoredEntityLinker, alias_key, as_scored_linker
+from wikiel.pipeline.components import (
+    MENTION_LABEL,
+    NIL,
+    MentionDetector,
+    ScoredEntityLinker,
+    alias_key,
+    as_scored_linker,
+)
 from wikiel.util import OutputError, StepStats, atomic_open, atomic_path, require_inputs
 
 DETECTION_THRESHOLDS = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
@@ -40,7 +48,8 @@ NIL_THRESHOLDS = [None] + [round(-0.5 + 0.05 * i, 2) for i in range(30)]
 def alias_keys(aliases: Sequence[str], nlp: Language) -> Dict[str, str]:
     """Lookup key (token texts joined by a space) -> alias, for aliases that tokenise to at most 8 tokens."""
     out: Dict[str, str] = {}
-    for alias, doc in zip(aliases, nlp.tokenizer.pipe(aliases, batch_size=5000)):
+    tokenizer = cast(Tokenizer, nlp.tokenizer)
+    for alias, doc in zip(aliases, tokenizer.pipe(aliases, batch_size=5000)):
         if 0 < len(doc) <= 8:
             out.setdefault(alias_key([t.text for t in doc]), alias)
     return out
@@ -129,7 +138,7 @@ def detection_table(detector, gold_docs: List[Doc], thresholds: Sequence[float])
 def linked_predictions(nlp: Language, gold_docs: List[Doc]) -> Tuple[List[Tuple[bool, Optional[float]]], int]:
     """Run detector + linker (no NIL threshold) on the gold texts: (span and QID right, score) per detected mention
     that got a QID, and the number of gold mentions."""
-    el: ScoredEntityLinker = nlp.get_pipe("entity_linker")
+    el = cast(ScoredEntityLinker, nlp.get_pipe("entity_linker"))
     saved, el.nil_threshold = el.nil_threshold, None
     out = []
     try:
@@ -173,8 +182,8 @@ def build_linker(
     kb_dir: Path,
     wikipedia_dir: Path,
     output_dir: Path,
-    max_text_mb: int = 50,
-    max_dev_articles: int = 300,
+    max_text_mb: int = defaults.DETECTOR_TEXT_MB,
+    max_dev_articles: int = defaults.TUNE_DEV_ARTICLES,
 ) -> dict:
     """Write OUTPUT_DIR/model (the full pipeline), detection.md and stats.json."""
     model_dir, kb_dir, wikipedia_dir, output_dir = map(Path, (model_dir, kb_dir, wikipedia_dir, output_dir))
@@ -197,7 +206,9 @@ def build_linker(
     stats["link_probability"] = {**counts, "kb_aliases": len(keys), "seconds": round(time.perf_counter() - started, 1)}
     if not probs:
         raise OutputError(f"no KB alias occurs as a link in the train articles of {articles}")
-    detector = nlp.add_pipe("wikiel_mention_detector", name="mention_detector", before="entity_linker")
+    detector = cast(
+        MentionDetector, nlp.add_pipe("wikiel_mention_detector", name="mention_detector", before="entity_linker")
+    )
     detector.set_probabilities(probs)
     gold_docs = gold_paragraphs(articles, kb_dir, wikipedia_dir, nlp, max_dev_articles)
     if not any(doc.ents for doc in gold_docs):
@@ -245,13 +256,14 @@ def _table(rows: List[dict], chosen) -> str:
     return "\n".join(lines) + "\n"
 
 
-def detection_markdown(detection: List[dict], nil: List[dict], stats: dict) -> str:
+def detection_markdown(detection: List[dict], nil: List[dict], stats: Union[StepStats, Dict[str, Any]]) -> str:
     dev = stats["dev"]
     return (
         f"# Mention detection and NIL threshold\n\n"
         f"Dev: {dev['paragraphs']} paragraphs of the first {dev['articles']} dev articles, {dev['gold_mentions']} "
         f"gold mentions (link spans to KB entities). Wikipedia links an entity once per article, so precision is a "
-        f"lower bound.\n\n## Mention detection (link probability threshold)\n\n{_table(detection, stats['detection_threshold'])}"
+        f"lower bound.\n\n## Mention detection (link probability threshold)\n\n"
+        f"{_table(detection, stats['detection_threshold'])}"
         f"\n## End to end: span and QID right (linker score threshold; below it, NIL)\n\n"
         f"{_table(nil, stats['nil_threshold'])}"
         f"\n## With the abbreviation component\n\n"

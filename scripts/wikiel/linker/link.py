@@ -8,28 +8,22 @@ mentions the linker leaves NIL are dropped unless `keep_nil` (then their "qid" i
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Iterator, Tuple, Union
 
 import orjson
+import spacy
 from spacy.language import Language
 from tqdm import tqdm
 
+from wikiel import defaults
+from wikiel.pipeline import abbreviations, candidates, components  # noqa: F401  (what a pipeline's config names)
 from wikiel.pipeline.components import NIL
 from wikiel.util import InputError, atomic_open
 
 
 def load_linker(name_or_path: Union[str, Path]) -> Language:
     """A packaged linker (installed name) or a pipeline directory (training/linker/model)."""
-    import spacy
-
-    for module in (
-        "wikiel.el_components",
-        "wikiel.linking",
-        "wikiel.abbreviations",
-    ):  # what a pipeline directory's config names
-        importlib.import_module(module)
     if not Path(name_or_path).exists() and not spacy.util.is_package(str(name_or_path)):
         raise InputError(
             name_or_path,
@@ -50,7 +44,7 @@ def read_documents(path: Path) -> Iterator[Tuple[object, str]]:
             try:
                 line = raw.decode("utf8")
             except UnicodeDecodeError as err:
-                raise InputError(path, f"not UTF-8 ({err.reason} at byte {err.start} of the line)", line=n)
+                raise InputError(path, f"not UTF-8 ({err.reason} at byte {err.start} of the line)", line=n) from err
             if not line.strip():
                 continue
             if not jsonl:
@@ -59,7 +53,7 @@ def read_documents(path: Path) -> Iterator[Tuple[object, str]]:
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as err:
-                raise InputError(path, f"not valid JSON ({err})", line=n)
+                raise InputError(path, f"not valid JSON ({err})", line=n) from err
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise InputError(path, 'expected an object with a "text" string', line=n)
             yield record.get("id", n), record["text"]
@@ -89,7 +83,13 @@ def doc_entities(doc, keep_nil: bool = False) -> list:
     return out
 
 
-def link_file(nlp: Language, input_path: Path, output_path: Path, batch_size: int = 64, keep_nil: bool = False) -> dict:
+def link_file(
+    nlp: Language,
+    input_path: Path,
+    output_path: Path,
+    batch_size: int = defaults.LINK_BATCH_SIZE,
+    keep_nil: bool = False,
+) -> dict:
     """Link every document of `input_path` into `output_path` (written whole or not at all); returns counts."""
     total = count_lines(Path(input_path))
     counts = {"documents": 0, "entities": 0, "characters": 0}
