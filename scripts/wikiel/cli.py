@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, cast
 
 import spacy
 import typer
@@ -43,6 +43,7 @@ from wikiel.sources.wikipedia import (
     DumpReader,
     Page,
     Settings,
+    SiteInfo,
     dump_from_manifest,
     index_from_manifest,
     parse_wikipedia,
@@ -79,7 +80,7 @@ def main() -> None:
     app()
 
 
-# ---- sources ----------------------------------------------------------------------------------------------------------
+# ---- sources ---------------------------------------------------------------------------------------------------------
 @app.command("fetch")
 def fetch_command(
     output_dir: Path = typer.Argument(..., help="Directory for manifest.json (and dumps/ or world/)"),
@@ -183,7 +184,11 @@ def parse_wikidata_command(
             stats = custom.convert_entities(custom.inputs_from_manifest(manifest).entities, output_dir)
             print(f"custom KB: {stats['counts']['entities']:,} entities in {stats['seconds']} s -> {output_dir}")
             return
-        inputs = list(dump) if dump else fetch.manifest_paths(fetch.read_manifest(manifest), "wikidata")
+        if dump:
+            inputs = list(dump)
+        else:
+            assert manifest is not None  # exactly one of --dump and --manifest (checked above)
+            inputs = fetch.manifest_paths(fetch.read_manifest(manifest), "wikidata")
         stats = parse_wikidata(
             inputs, output_dir, lang=lang, n_process=resolve_processes(n_process), max_bad_lines=max_bad_lines
         )
@@ -404,7 +409,7 @@ def evaluate_command(
     with cli_errors():
         stats = StepStats("evaluate")
         nlp = load_pipeline(model)
-        dev_docs = read_docs(dev, spacy.blank(nlp.lang))
+        dev_docs = read_docs(dev, spacy.blank(cast(str, nlp.lang)))
         summary = evaluate_pipeline(nlp, dev_docs, seed=seed)
         table = markdown_table(summary)
         recall = evaluate_candidates(nlp, dev_docs)
@@ -692,7 +697,7 @@ def bench_wikitext_command(
         require_inputs({"fetch:wikipedia dump": dump})
         with open_dump(dump) as stream:
             items = list(DumpReader(stream, dump))
-        namespaces = NamespaceInfo.from_siteinfo(items[0].namespaces)
+        namespaces = NamespaceInfo.from_siteinfo(cast(SiteInfo, items[0]).namespaces)  # DumpReader yields it first
         texts = [p.text for p in items if isinstance(p, Page) and p.ns == 0 and p.redirect is None and p.text]
         n_bytes = sum(len(t.encode("utf8")) for t in texts)
         rounds, start, wall = 0, time.process_time(), time.perf_counter()

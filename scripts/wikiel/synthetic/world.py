@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import uuid
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from xml.sax.saxutils import escape, quoteattr, unescape
 import numpy as np
 import orjson
 
+from wikiel import defaults
 from wikiel.kb.types import COARSE_TYPES
 from wikiel.util import atomic_path
 
@@ -315,13 +317,13 @@ PAGES_PER_STREAM = 100
 class WorldConfig:
     """Knobs of the generated world; defaults are calibrated to Wikipedia-like link statistics."""
 
-    n_entities: int = 8000
-    n_articles: int = 1500
-    seed: int = 0
-    lang: str = "en"
+    n_entities: int = defaults.WORLD_ENTITIES
+    n_articles: int = defaults.WORLD_ARTICLES
+    seed: int = defaults.SEED
+    lang: str = defaults.LANG
     n_topics: int = 40
     topic_words: int = 60
-    zipf: float = 0.85  # popularity exponent
+    zipf: float = defaults.WORLD_ZIPF  # popularity exponent
     shared_root_share: float = 0.7  # entities whose root word is shared with others
     shared_root_pool: float = 0.02  # shared roots per entity
     root_topic_share: float = 0.35  # entities with a shared root that take the root's home topic
@@ -405,7 +407,7 @@ class World:
         next_id = 95_000_000
         for name, anchors in COARSE_TYPES.items():
             anchor = anchors[0]
-            rows = [(anchor, name.lower().replace("_", " "), None)]
+            rows: List[Tuple[str, str, Optional[str]]] = [(anchor, name.lower().replace("_", " "), None)]
             for noun in self.type_nouns[name][:2]:
                 label = self.language.class_label.format(noun=noun, word=self.names.word())
                 rows.append((f"Q{next_id}", label, anchor))
@@ -556,6 +558,7 @@ class World:
         out = []
         rng = self.rng
         for _ in range(n):
+            words: Sequence[str]
             r = rng.random()
             if r < self.cfg.context_from_entity:
                 if rng.random() < 0.6:
@@ -594,8 +597,6 @@ def _claim(qid: str, prop: str, target: str) -> dict:
 
 def hash_int(text: str) -> int:
     """Stable 128-bit integer of a string (Python's hash() is salted per process)."""
-    import hashlib
-
     return int(hashlib.md5(text.encode("utf8")).hexdigest(), 16)
 
 
@@ -737,8 +738,12 @@ def write_wikidata(world: World, path: Path) -> int:
 
 
 # ---- Wikipedia XML ------------------------------------------------------------------------------------------
-SITEINFO_HEAD = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.mediawiki.org/xml/export-0.10/ http://www.mediawiki.org/xml/export-0.10.xsd" version="0.10" xml:lang="{lang}">
-  <siteinfo>
+SITEINFO_HEAD = (
+    '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xsi:schemaLocation="http://www.mediawiki.org/xml/export-0.10/ http://www.mediawiki.org/xml/export-0.10.xsd" '
+    'version="0.10" xml:lang="{lang}">\n'
+    """  <siteinfo>
     <sitename>Wikipedia</sitename>
     <dbname>{lang}wiki</dbname>
     <base>https://{lang}.wikipedia.org/wiki/{main_page}</base>
@@ -746,6 +751,7 @@ SITEINFO_HEAD = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" 
     <case>first-letter</case>
     <namespaces>
 """
+)
 
 
 def siteinfo_xml(lang: str) -> str:
@@ -829,7 +835,10 @@ class ArticleWriter:
         text = " ".join(words) + "."
         if rng.random() < 0.2:
             word = self._topic_word(topic)
-            text += f"<ref>{{{{cite web |url=https://example.org/{word} |title={word} {{{{!}}}} archive |date=2020}}}}</ref>"
+            text += (
+                f"<ref>{{{{cite web |url=https://example.org/{word} |title={word} "
+                "{{!}} archive |date=2020}}</ref>"
+            )
         elif rng.random() < 0.05:
             text += '<ref name="main" />'
         return text
@@ -847,12 +856,13 @@ class ArticleWriter:
         topic = subject.topic
         parts = [
             f"{{{{Infobox {w.type_nouns[subject.type][0]}\n| name = {subject.name}\n| image = {subject.name}.jpg\n"
-            f"| region = [[{w.entities[w.sample_entity(topic)].title}]]\n| established = {{{{start date|19{int(rng.integers(10, 99))}}}}}\n}}}}",
+            f"| region = [[{w.entities[w.sample_entity(topic)].title}]]\n"
+            f"| established = {{{{start date|19{int(rng.integers(10, 99))}}}}}\n}}}}",
             lx.lead.format(name=subject.name, description=subject.description),
         ]
         for s in range(int(rng.integers(2, 4))):
             parts.append(f"== {self._topic_word(topic).capitalize()} ==")
-            for p in range(int(rng.integers(1, 3))):
+            for _ in range(int(rng.integers(1, 3))):
                 sentences = [
                     self.sentence(topic, int(rng.choice([0, 1, 1, 1, 2, 2]))) for _ in range(int(rng.integers(3, 6)))
                 ]
@@ -956,11 +966,11 @@ def write_wikipedia(world: World, xml_path: Path, index_path: Path) -> Dict[str,
 
 def generate_world(
     out_dir: Path,
-    n_entities: int = 8000,
-    n_articles: int = 1500,
-    seed: int = 0,
-    lang: str = "en",
-    zipf: float = WorldConfig.zipf,
+    n_entities: int = defaults.WORLD_ENTITIES,
+    n_articles: int = defaults.WORLD_ARTICLES,
+    seed: int = defaults.SEED,
+    lang: str = defaults.LANG,
+    zipf: float = defaults.WORLD_ZIPF,
 ) -> Dict[str, Path]:
     """Generate a world into `out_dir`; returns the paths of the Wikidata dump, XML dump and its index.
 
