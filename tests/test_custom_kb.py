@@ -385,7 +385,9 @@ def test_fetch_validates_the_custom_files(tiny, tmp_path):
         tiny["mentions"],
     )
     assert proc.returncode == 1 and f"ERROR: {bad}:2: entity 'Z' has no name" in proc.stderr
-    proc = run("fetch", tmp_path / "assets", "--kb", "custom", "--custom-entities", tiny["entities"])
+    proc = run(
+        "fetch", tmp_path / "assets", "--kb", "custom", "--custom-entities", tiny["entities"], "--custom-mentions", ""
+    )
     assert proc.returncode == 1 and "needs --custom-entities and --custom-mentions" in proc.stderr
     with pytest.raises(InputError, match="does not exist"):
         use_custom(tmp_path, "en", tiny["entities"], tmp_path / "missing.jsonl")

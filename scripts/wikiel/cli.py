@@ -68,6 +68,7 @@ from wikiel.util import (
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
     help="Wikidata + Wikipedia (or your own knowledge graph) -> a trained spaCy entity linker. "
     "The steps run in this order by `spacy project run all`; each also runs on its own.",
 )
@@ -99,8 +100,10 @@ def fetch_command(
     kb: str = typer.Option(
         defaults.KB, help="wikidata (the dumps of --source) or custom (your own knowledge graph: --custom-*)"
     ),
-    custom_entities: str = typer.Option("", help="With --kb custom: entities JSONL"),
-    custom_mentions: str = typer.Option("", help="With --kb custom: annotated mentions (JSONL, .spacy or a directory)"),
+    custom_entities: str = typer.Option(defaults.CUSTOM_ENTITIES, help="With --kb custom: entities JSONL"),
+    custom_mentions: str = typer.Option(
+        defaults.CUSTOM_MENTIONS, help="With --kb custom: annotated mentions (JSONL, .spacy or a directory)"
+    ),
     custom_priors: str = typer.Option("", help="With --kb custom: optional alias priors (TSV or JSONL)"),
 ) -> None:
     """Write a manifest of the input files: generate the synthetic world, point at the excerpts or a custom KB,

@@ -14,6 +14,9 @@ DUMP_DATE = "latest"
 WIKIDATA_FORMAT = "gz"
 EXCERPTS_DIR = "../shared/data"  # relative to the project directory
 BENCHMARKS_DIR = "../shared/data/benchmarks"
+# --kb custom: the worked example (examples/custom_kb), so that `--vars.kb custom` alone runs it
+CUSTOM_ENTITIES = "examples/custom_kb/entities.jsonl"
+CUSTOM_MENTIONS = "examples/custom_kb/mentions.jsonl"
 SEED = 0
 N_PROCESS = 0  # 0 = all cores
 
