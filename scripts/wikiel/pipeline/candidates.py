@@ -164,10 +164,11 @@ def _cumulative(counts: np.ndarray) -> np.ndarray:
 class NormalizedIndex:
     """Distinct normalised keys of a list of aliases, and which aliases share each key, in numpy arrays.
 
-    Keys are found by their Python string hash (per process, never stored) in the sorted `key_hashes`, and checked
-    against the key text. The aliases of key i are `alias_hashes[key_aliases[key_offsets[i]:key_offsets[i + 1]]]`
-    (spaCy string hashes). The keys themselves are kept as UTF-8, each followed by a NUL byte, for the n-gram
-    index: key i is `keys[key_starts[i]:key_starts[i + 1] - 1]`.
+    Keys are found by their 64-bit string hash (spaCy's: the same in every process, so ties break alike) in the
+    sorted `key_hashes`, and checked against the key text. The aliases of key i are
+    `alias_hashes[key_aliases[key_offsets[i]:key_offsets[i + 1]]]` (spaCy string hashes). The keys themselves are
+    kept as UTF-8, each followed by a NUL byte, for the n-gram index: key i is
+    `keys[key_starts[i]:key_starts[i + 1] - 1]`.
     """
 
     def __init__(self, aliases: Sequence[str]):
@@ -176,7 +177,7 @@ class NormalizedIndex:
         keys = [normalize_key(alias) for alias in aliases]
         self.alias_hashes = np.fromiter((get_string_id(a) for a in aliases), dtype=np.uint64, count=n)
         valid = np.flatnonzero(np.fromiter(map(bool, keys), dtype=bool, count=n)).astype(np.int32)
-        hashes = np.fromiter((hash(keys[i]) for i in valid), dtype=np.int64, count=len(valid))
+        hashes = np.fromiter((get_string_id(keys[i]) for i in valid), dtype=np.uint64, count=len(valid))
         order = np.argsort(hashes, kind="stable")  # aliases grouped by key, in KB order within a key
         self.key_hashes, counts = _distinct(hashes)
         del hashes
@@ -202,7 +203,7 @@ class NormalizedIndex:
         at 1.5M keys, would make the second unfindable, never return wrong aliases.)"""
         if not key or not self.n_keys:
             return -1
-        h = hash(key)
+        h = np.uint64(get_string_id(key))
         i = int(np.searchsorted(self.key_hashes, h))
         if i < self.n_keys and self.key_hashes[i] == h and self.key(i) == key:
             return i
