@@ -17,6 +17,9 @@ BENCHMARKS_DIR = "../shared/data/benchmarks"
 # --kb custom: the worked example (examples/custom_kb), so that `--vars.kb custom` alone runs it
 CUSTOM_ENTITIES = "examples/custom_kb/entities.jsonl"
 CUSTOM_MENTIONS = "examples/custom_kb/mentions.jsonl"
+# ontology entity files (CTD TSV, OBO): the synonym scopes that become aliases, and what an OBO term's type is
+ALIAS_SCOPES = "EXACT,RELATED"  # NARROW and BROAD synonyms name other concepts
+OBO_TYPES = "namespace"  # namespace (else default-namespace, else id prefix) | branch (top-level is_a ancestor)
 SEED = 0
 N_PROCESS = 0  # 0 = all cores
 
