@@ -139,7 +139,7 @@ def test_span_errors_name_file_and_line(tmp_path, spans, message):
     "record, message",
     [
         ({"id": "d1", "text": "Again."}, "duplicate document id 'd1' (first at"),
-        ({"id": "d9", "text": "Text.", "split": "test"}, "'split' must be 'train' or 'dev'"),
+        ({"id": "d9", "text": "Text.", "split": "validation"}, "'split' must be 'train', 'dev' or 'test'"),
         ({"id": "d9", "text": ""}, "has no text"),
         ({"id": "d9", "text": "Text.", "spans": {"start": 0}}, "'spans' must be a list"),
     ],

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, cast
 
 from wikiel import defaults
-from wikiel.sources.custom import resolve_entry, summarize_entities, summarize_mentions, summarize_priors
+from wikiel.sources.custom import EntityFile, resolve_entry, summarize_entity_file, summarize_mentions, summarize_priors
 from wikiel.sources.fetch import file_digest, plan_downloads, read_manifest
 from wikiel.sources.wikidata import site_id
 from wikiel.util import BZIP2_MAGIC, InputError, PathLike, compression_of
@@ -97,9 +97,10 @@ def check_assets(manifest_path: PathLike, lang: Optional[str] = None, dump_date:
 
 def check_custom(manifest_path: Path, manifest: Dict[str, Any]) -> List[Result]:
     """Results for the entity, mention and prior files of a custom knowledge graph: present, unchanged since fetch,
-    every record valid; span ids missing from the entity file are reported in the summary."""
+    every record valid; how span ids resolve (ontologies: prefixed, alternative, replaced ids), ids missing from the
+    entity file, held-out test documents and PubTator warts are reported in the summary."""
     results = []
-    entity_ids: Optional[set] = None
+    entity_file: Optional[EntityFile] = None
     mentions = [resolve_entry(manifest_path, e) for e in manifest.get("mentions") or []]
     planned: List[Tuple[str, List[Dict[str, Any]]]] = [
         ("entities", [cast(Dict[str, Any], manifest.get("entities"))]),
@@ -120,12 +121,11 @@ def check_custom(manifest_path: Path, manifest: Dict[str, Any]) -> List[Result]:
                     message = str(err).removeprefix(f"{err.path}: ").removesuffix(f" ({err.hint})")
                     raise InputError(path, message, hint=CUSTOM_REFETCH) from err
             if key == "entities":
-                entities, summary = summarize_entities(paths[0])
-                entity_ids = set(entities)
+                entity_file, summary = summarize_entity_file(paths[0])
             elif key == "mentions":
-                summary = summarize_mentions(mentions, entity_ids)
+                summary = summarize_mentions(mentions, entity_file)
             else:
-                summary = summarize_priors(paths[0], entity_ids)
+                summary = summarize_priors(paths[0], set(entity_file.entities) if entity_file is not None else None)
         except InputError as err:
             results.append(Result(key, ", ".join(map(str, paths)), problem=err))
         else:

@@ -23,6 +23,15 @@ Entities, JSONL, one entity per line (required):
 - `frequency`: non-negative integer, how often the entity is mentioned (e.g. page views, citations). The entity's
   count in the KB is the larger of it and its number of train mentions, at least 1. Other keys are ignored.
 
+  Or an ontology, read as published (plain or gzip; `wikiel.sources.ontology` has the details): a CTD vocabulary
+  TSV (MEDIC `CTD_diseases.tsv.gz`) or an OBO file (GO, HPO, Cell Ontology, UBERON, Disease Ontology, ...). Each
+  concept is an entity: its name, its EXACT and RELATED synonyms as aliases (`alias_scopes`), its definition as
+  description, its type (CTD: the first SlimMappings value, else `Disease`; OBO: the namespace, or the top-level
+  branch with `obo_types="branch"`), its alternative ids and parents (ParentIDs / is_a) kept. Obsolete OBO terms are
+  not entities. The format is found from the name (`.jsonl`/`.json`, `.obo[.gz]`) or the content (a first line
+  `{` is JSONL, `format-version:` or `[Term]` OBO, CTD's `#` header or a `.tsv` with its columns CTD); anything else
+  is an InputError naming the three formats.
+
 Alias priors, optional: how often an alias refers to an entity, beyond the annotated mentions. TSV lines
 `alias<TAB>id<TAB>count` (a first line `alias<TAB>id<TAB>count` is taken as a header), or, for a `.jsonl`/`.json`
 file, JSONL lines `{"alias": "Acme", "id": "ACME-1", "count": 40}`. Counts are positive integers; they are added to
@@ -36,25 +45,43 @@ Annotated mentions (required): JSONL documents, one per line,
 - `spans`: list of `{"start", "end", "id"}` with `start`/`end` character offsets into `text` (Python string
   indices: Unicode code points, end exclusive), `0 <= start < end <= len(text)`, not overlapping, not blank;
   `id` an entity id. Spans may be omitted: unannotated text still trains the word vectors.
-- `split`: optional, `train` or `dev`; without it a stable hash of the document id puts `dev_percent` % of the
-  documents in dev (the same MD5 rule as Wikipedia titles; a non-zero `seed` salts it).
+- `split`: optional, `train`, `dev` or `test`; without it a stable hash of the document id puts `dev_percent` % of
+  the documents in dev (the same MD5 rule as Wikipedia titles; a non-zero `seed` salts it). Test documents are held
+  out: read, validated and counted, never written to `articles.jsonl`, so they feed nothing (an evaluation reads
+  them from the mention files).
 
   Or spaCy `.spacy` files (DocBin) whose `doc.ents` carry the entity id as `kb_id_` (ents without a kb_id, or with
-  `NIL`, are not links); a file named `train.spacy` or `dev.spacy` gives its documents that split. The mentions
-  path may be one file or a directory, whose `*.jsonl` and `*.spacy` files are read in name order.
+  `NIL`, are not links); a file named `train.spacy`, `dev.spacy` or `test.spacy` gives its documents that split.
 
-Span ids that are not in the entity file are counted and reported (the text stays a link to an unknown entity,
-like a Wikipedia link to a page outside the KB); with `strict` they are an error. Dev documents never feed the
-priors or the entity counts.
+  Or PubTator files (`wikiel.sources.pubtator`: NCBI-disease, BC5CDR, ...; plain or gzip), found by their first
+  line `PMID|t|title`. Their split comes from the file name: it contains `train` -> train, `develop` or `dev` -> dev,
+  `test` -> test (first match), else the hash split. A mention with several ids (`D1|D2`, `D1+D2`: a composite
+  mention) links to the first id that resolves; mentions without an id (`-1`) are not links; of overlapping
+  mentions the first (longest) is kept. Offset warts, repeated documents and the rest are counted in stats.json
+  (`pubtator`) and printed.
+
+  The mentions path may be one file or a directory, whose `*.jsonl` and `*.spacy` files, and `.txt`/`.pubtator`
+  (also `.gz`) files that are PubTator, are read in name order.
+
+Span ids are resolved through the entity file: with JSONL entities an id is the entity's id or unknown; with an
+ontology `Vocabulary.resolve` also maps an unprefixed id to its prefixed form (`D008661` -> `MESH:D008661`), an
+alternative id to its concept and an obsolete id to its replacement. Each id's status (exact, prefixed, alternative,
+replaced, obsolete, missing) is counted per split in stats.json (`id_status`). Span ids that resolve to no entity
+are counted and reported (the text stays a link to an unknown entity, like a Wikipedia link to a page outside the
+KB); with `strict` they are an error (a composite span only when none of its ids resolves). Dev and test documents
+never feed the priors or the entity counts; `documents_of_split` gives a split's documents with resolved ids (the
+held-out test documents for an evaluation).
 
 Outputs (the parse steps' files; see `wikiel.wikidata` and `wikiel.wikipedia`)
 ------------------------------------------------------------------------------
 
 - `wikidata/entities.jsonl`: `{"qid": id, "title": id, "label": name, "description", "aliases", "types": [],
   "type": first type}`, sorted by id; `wikidata/subclass_of.tsv`: empty; `wikidata/stats.json`.
+- `wikidata/entities.jsonl` of an ontology also has `alt_ids` and `parents` (where the concept has them).
 - `wikipedia/articles.jsonl`: `{"id": doc id, "title": doc id, "split", "text", "links": [[start, end, id], ...]}`
-  in input order; `link_counts.tsv` (`anchor<TAB>id<TAB>count`: train spans plus priors), `inlink_counts.tsv`
-  (`id<TAB>count` for every entity), `redirects.tsv` (empty), `siteinfo.json` (case-sensitive titles), `stats.json`.
+  for the train and dev documents in input order, ids resolved; `link_counts.tsv` (`anchor<TAB>id<TAB>count`: train
+  spans plus priors), `inlink_counts.tsv` (`id<TAB>count` for every entity), `redirects.tsv` (empty),
+  `siteinfo.json` (case-sensitive titles), `stats.json`.
 """
 
 from __future__ import annotations
@@ -62,7 +89,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -71,13 +98,21 @@ from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
 from wikiel import defaults
+from wikiel.sources import ontology, pubtator
+from wikiel.sources.ontology import Vocabulary
+from wikiel.sources.pubtator import Tally
 from wikiel.sources.wikipedia import split_of
-from wikiel.util import InputError, OutputError, PathLike, StepStats, atomic_open, read_json, write_json
+from wikiel.util import InputError, OutputError, PathLike, StepStats, atomic_open, open_dump, read_json, write_json
 
 DEFAULT_TYPE = "OTHER"  # the type of entities without `types` (wikiel.types.OTHER)
-SPLITS = ("train", "dev")
+SPLITS = ("train", "dev", "test")
+TRAINED_SPLITS = ("train", "dev")  # written to articles.jsonl; test documents are held out
+HELD_OUT = "test"
 NIL_IDS = ("", "NIL")
-MENTION_SUFFIXES = (".jsonl", ".spacy")
+MENTION_SUFFIXES = (".jsonl", ".spacy")  # and PubTator files (wikiel.sources.pubtator)
+ENTITY_FORMATS = ("jsonl", "ctd", "obo")
+CTD_MARKERS = ("Comparative Toxicogenomics Database", "DiseaseID", "ChemicalID")
+EXACT, MISSING = "exact", "missing"
 UNSAFE = re.compile(r"[\x00-\x1f\x7f]")  # tabs, line breaks and other control characters break the TSV files
 PRIORS_HEADER = ["alias", "id", "count"]
 EXAMPLES = 10  # unknown ids listed in stats.json
@@ -94,10 +129,29 @@ class CustomEntity:
     types: List[str]
     frequency: Optional[int]
     line: int
+    alt_ids: List[str] = field(default_factory=list)  # ontologies: alternative ids
+    parents: List[str] = field(default_factory=list)  # ontologies: is_a / ParentIDs
 
     @property
     def type(self) -> str:
         return self.types[0] if self.types else DEFAULT_TYPE
+
+
+@dataclass
+class EntityFile:
+    """The entities of an entity file, its format (`jsonl`, `ctd`, `obo`) and, for an ontology, its vocabulary
+    (alternative and obsolete ids)."""
+
+    path: Path
+    format: str
+    entities: Dict[str, CustomEntity]
+    vocabulary: Optional[Vocabulary] = None
+
+    def resolve(self, raw_id: str) -> Tuple[Optional[str], str]:
+        """(entity id or None, status): JSONL ids are `exact` or `missing`; ontology ids per `Vocabulary.resolve`."""
+        if self.vocabulary is None:
+            return (raw_id, EXACT) if raw_id in self.entities else (None, MISSING)
+        return self.vocabulary.resolve(raw_id)
 
 
 @dataclass
@@ -111,6 +165,7 @@ class MentionDoc:
     path: Path
     line: Optional[int] = None
     where: str = ""
+    composite: Dict[Tuple[int, int], Tuple[str, ...]] = field(default_factory=dict)  # (start, end) -> all its ids
 
 
 @dataclass
@@ -183,10 +238,81 @@ def _string_list(path: Path, number: int, value: Any, key: str) -> List[str]:
     return out
 
 
-def read_entities(path: PathLike, limit: int = 0) -> Dict[str, CustomEntity]:
-    """id -> entity, in file order (the first `limit` entities if given); InputError naming file:line for bad JSON,
-    a missing id or name, a duplicate id or a field of the wrong type."""
+def entity_format(path: PathLike) -> str:
+    """`jsonl`, `ctd` or `obo`, from the file name or else its first lines; InputError for anything else."""
     path = Path(path)
+    _require_file(path)
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".jsonl", ".json")):
+        return "jsonl"
+    if name.endswith(".obo"):
+        return "obo"
+    first = pubtator.first_line(path)
+    if not first or first.startswith("{"):
+        return "jsonl"
+    if first.startswith(("format-version:", "[Term]", "[Typedef]", "data-version:", "ontology:")):
+        return "obo"
+    if first.startswith("#") and any(m in _head_text(path) for m in CTD_MARKERS):
+        return "ctd"
+    if name.endswith(".tsv") and first.count("\t") + 1 == len(ontology.CTD_FIELDS):  # MEDIC's columns, no header
+        return "ctd"
+    raise InputError(
+        path,
+        f"is not an entity file of a known format (its first line is {first[:60]!r})",
+        hint="JSONL entities (see scripts/wikiel/sources/custom.py), a CTD vocabulary TSV (CTD_diseases.tsv[.gz]) "
+        "or an OBO ontology (.obo[.gz])",
+    )
+
+
+def _head_text(path: Path) -> str:
+    with open_dump(path) as f:
+        return f.read(pubtator.HEAD_BYTES).decode("utf8", errors="replace")
+
+
+def load_entities(
+    path: PathLike,
+    limit: int = 0,
+    alias_scopes: str = defaults.ALIAS_SCOPES,
+    obo_types: str = defaults.OBO_TYPES,
+) -> EntityFile:
+    """The entities of a JSONL, CTD TSV or OBO file (the first `limit` if given), with the vocabulary of an
+    ontology; `alias_scopes` (e.g. `EXACT,RELATED`) are the synonym scopes that become aliases, `obo_types` is
+    `namespace` or `branch`. InputError naming file:line for the first problem."""
+    path = Path(path)
+    kind = entity_format(path)
+    if kind == "jsonl":
+        return EntityFile(path, kind, _jsonl_entities(path, limit))
+    try:
+        scopes = ontology.parse_scopes(alias_scopes)
+    except ValueError as err:
+        raise InputError(path, str(err), hint="alias scopes are EXACT, RELATED, NARROW, BROAD") from None
+    vocabulary = ontology.read_ctd(path, limit) if kind == "ctd" else ontology.read_obo(path, limit, obo_types)
+    entities: Dict[str, CustomEntity] = {}
+    for concept in vocabulary.concepts.values():
+        if UNSAFE.search(concept.id) or concept.id != concept.id.strip() or " " in concept.id:
+            raise InputError(path, f"id {concept.id!r} has spaces, tabs or line breaks", line=concept.line)
+        entities[concept.id] = CustomEntity(
+            concept.id,
+            concept.name,
+            concept.aliases(scopes),
+            concept.definition,
+            [concept.type],
+            None,
+            concept.line,
+            list(concept.alt_ids),
+            list(concept.parents),
+        )
+    return EntityFile(path, kind, entities, vocabulary)
+
+
+def read_entities(path: PathLike, limit: int = 0) -> Dict[str, CustomEntity]:
+    """id -> entity, in file order (the first `limit` entities if given), of a JSONL, CTD TSV or OBO file (see
+    `load_entities`); InputError naming file:line for bad JSON, a missing id or name, a duplicate id or a field of
+    the wrong type."""
+    return load_entities(path, limit).entities
+
+
+def _jsonl_entities(path: Path, limit: int = 0) -> Dict[str, CustomEntity]:
     entities: Dict[str, CustomEntity] = {}
     for number, value in _jsonl(path, limit):
         record = _object(path, number, value, "an entity")
@@ -271,27 +397,52 @@ def _count(path: Path, number: int, count: Any) -> int:
 
 
 def mention_files(path: PathLike) -> List[Path]:
-    """The mention files of a path: the file itself, or a directory's *.jsonl and *.spacy files in name order."""
+    """The mention files of a path: the file itself, or a directory's *.jsonl and *.spacy files and its PubTator
+    files (named *.txt or *.pubtator, also .gz, and starting with a `PMID|t|` line) in name order."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "does not exist", hint="check the custom_mentions var / the mentions path")
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in MENTION_SUFFIXES)
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file()
+            and (p.suffix in MENTION_SUFFIXES or (pubtator.has_pubtator_name(p) and pubtator.is_pubtator(p)))
+        )
         if not files:
-            raise InputError(path, "holds no *.jsonl or *.spacy mention files")
+            raise InputError(path, "holds no *.jsonl, *.spacy or PubTator (*.txt, *.pubtator) mention files")
         return files
     return [path]
 
 
-def read_mentions(paths: Union[PathLike, Sequence[PathLike]], limit: int = 0) -> Iterator[MentionDoc]:
-    """The annotated documents of the mention files, validated; InputError naming file:line (or the doc number of a
-    .spacy file) for bad JSON, a missing id or text, a repeated document id, a bad split, and spans out of range,
-    blank or overlapping."""
+def mention_format(path: PathLike) -> str:
+    """`spacy` (by the name), `pubtator` (by the first line) or `jsonl`."""
+    path = Path(path)
+    if path.suffix == ".spacy":
+        return "spacy"
+    if path.suffix != ".jsonl" and pubtator.is_pubtator(path):
+        return "pubtator"
+    return "jsonl"
+
+
+def read_mentions(
+    paths: Union[PathLike, Sequence[PathLike]], limit: int = 0, tally: Optional[Tally] = None
+) -> Iterator[MentionDoc]:
+    """The annotated documents of the mention files (JSONL, .spacy or PubTator), validated; InputError naming
+    file:line (or the doc number of a .spacy file) for bad JSON, a missing id or text, a repeated document id, a bad
+    split, and spans out of range, blank or overlapping. `tally` collects the counts of the PubTator files (see
+    `wikiel.sources.pubtator`; overlapping PubTator mentions dropped are `overlapping_dropped`)."""
     if isinstance(paths, (str, Path)):
         paths = mention_files(paths)
     seen: Dict[str, str] = {}
     for path in map(Path, paths):
-        docs = _spacy_docs(path, limit) if path.suffix == ".spacy" else _jsonl_docs(path, limit)
+        kind = mention_format(path)
+        if kind == "spacy":
+            docs = _spacy_docs(path, limit)
+        elif kind == "pubtator":
+            docs = _pubtator_docs(path, limit, tally if tally is not None else Tally())
+        else:
+            docs = _jsonl_docs(path, limit)
         for doc in docs:
             if doc.id in seen:
                 raise InputError(
@@ -310,7 +461,7 @@ def _jsonl_docs(path: Path, limit: int) -> Iterator[MentionDoc]:
             raise InputError(path, f"document {doc_id!r} has no text (a non-empty string is required)", line=number)
         split = record.get("split")
         if split is not None and split not in SPLITS:
-            raise InputError(path, f"'split' must be 'train' or 'dev' (or absent), got {split!r}", line=number)
+            raise InputError(path, f"'split' must be 'train', 'dev' or 'test' (or absent), got {split!r}", line=number)
         raw_spans = record.get("spans") or []
         if not isinstance(raw_spans, list):
             raise InputError(path, f"'spans' must be a list, got {type(raw_spans).__name__}", line=number)
@@ -351,6 +502,38 @@ def _spacy_docs(path: Path, limit: int) -> Iterator[MentionDoc]:
             return
 
 
+def _pubtator_docs(path: Path, limit: int, tally: Tally) -> Iterator[MentionDoc]:
+    """The documents of a PubTator file: its split from the file name, the first id of each mention with ids as the
+    span id (all of them in `composite`), the first of overlapping mentions kept (by start, longest first)."""
+    split = pubtator.split_of_name(path)
+    tally.add("files")
+    for number, doc in enumerate(pubtator.read_pubtator(path, tally), 1):
+        if not doc.text.strip():
+            tally.add("empty_documents", f"{path}:{doc.line}")
+            continue
+        spans: List[Tuple[int, int, str]] = []
+        composite: Dict[Tuple[int, int], Tuple[str, ...]] = {}
+        end = 0
+        for mention in sorted(doc.mentions, key=lambda m: (m.start, -m.end)):
+            if not mention.ids:
+                continue
+            if spans and mention.start < end:
+                same = (mention.start, mention.end) == spans[-1][:2] and (
+                    composite.get(spans[-1][:2], (spans[-1][2],)) == mention.ids
+                )
+                tally.add("duplicate_mentions" if same else "overlapping_dropped", f"{path}:{mention.line}")
+                continue
+            spans.append((mention.start, mention.end, mention.ids[0]))
+            if len(mention.ids) > 1:
+                composite[(mention.start, mention.end)] = mention.ids
+            end = mention.end
+        mention_doc = MentionDoc(doc.id, doc.text, spans, split, path, doc.line, f"document {doc.id!r}", composite)
+        _check_spans(mention_doc)
+        yield mention_doc
+        if limit and number >= limit:
+            return
+
+
 def _check_spans(doc: MentionDoc) -> None:
     """Spans inside the text, not blank, not overlapping (sorted by start on return)."""
     n = len(doc.text)
@@ -385,32 +568,40 @@ def doc_split(doc: MentionDoc, dev_percent: float, seed: int = defaults.SEED) ->
     return split_of(doc.id if seed == 0 else f"{seed}\t{doc.id}", dev_percent)
 
 
-def convert_entities(entities_path: PathLike, output_dir: PathLike) -> dict:
-    """`entities.jsonl`, an empty `subclass_of.tsv` and `stats.json` in `output_dir` (parse-wikidata's files)."""
+def convert_entities(
+    entities_path: PathLike,
+    output_dir: PathLike,
+    alias_scopes: str = defaults.ALIAS_SCOPES,
+    obo_types: str = defaults.OBO_TYPES,
+) -> dict:
+    """`entities.jsonl`, an empty `subclass_of.tsv` and `stats.json` in `output_dir` (parse-wikidata's files), from a
+    JSONL, CTD TSV or OBO entity file (`alias_scopes` and `obo_types`: see `load_entities`)."""
     entities_path, output_dir = Path(entities_path), Path(output_dir)
     stats = StepStats("parse-wikidata")
-    entities = read_entities(entities_path)
+    entity_file = load_entities(entities_path, alias_scopes=alias_scopes, obo_types=obo_types)
+    entities = entity_file.entities
     with atomic_open(output_dir / "entities.jsonl", "wb") as f:
         for entity_id in sorted(entities):
             e = entities[entity_id]
-            f.write(
-                orjson.dumps(
-                    {
-                        "qid": e.id,
-                        "title": e.id,
-                        "label": e.name,
-                        "description": e.description,
-                        "aliases": e.aliases,
-                        "types": [],
-                        "type": e.type,
-                    }
-                )
-                + b"\n"
-            )
+            record: Dict[str, Any] = {
+                "qid": e.id,
+                "title": e.id,
+                "label": e.name,
+                "description": e.description,
+                "aliases": e.aliases,
+                "types": [],
+                "type": e.type,
+            }
+            if e.alt_ids:
+                record["alt_ids"] = e.alt_ids
+            if e.parents:
+                record["parents"] = e.parents
+            f.write(orjson.dumps(record) + b"\n")
     with atomic_open(output_dir / "subclass_of.tsv", "wb"):
         pass
     values = entities.values()
     stats["source"] = SOURCE
+    stats["format"] = entity_file.format
     stats["entities"] = len(entities)
     stats["kept"] = len(entities)
     stats["with_description"] = sum(bool(e.description) for e in values)
@@ -418,9 +609,52 @@ def convert_entities(entities_path: PathLike, output_dir: PathLike) -> dict:
     stats["with_frequency"] = sum(e.frequency is not None for e in values)
     stats["aliases"] = sum(len(e.aliases) for e in values)
     stats["types"] = dict(sorted(Counter(e.type for e in values).items()))
+    if entity_file.vocabulary is not None:
+        stats["vocabulary"] = entity_file.vocabulary.stats(ontology.parse_scopes(alias_scopes))
     stats["bytes_in"] = entities_path.stat().st_size
     stats["inputs"] = [str(entities_path)]
     return stats.write(output_dir / "stats.json")
+
+
+def resolve_spans(
+    doc: MentionDoc, entity_file: EntityFile, counts: Counter, unknown: Counter, strict: bool = False
+) -> List[Tuple[int, int, str]]:
+    """The document's spans with their ids resolved through the entity file. A composite span (several ids) gets
+    the first id that resolves. `counts` gets `ids_<status>` for every id (all ids of a composite span),
+    `composite_spans` and `composite_spans_unresolved`; a span that resolves to no entity keeps its (first) id,
+    counted in `unknown`, or is an InputError with `strict`."""
+    spans: List[Tuple[int, int, str]] = []
+    for start, end, first in doc.spans:
+        ids = doc.composite.get((start, end), (first,))
+        chosen: Optional[str] = None
+        statuses = []
+        for raw in ids:
+            resolved, status = entity_file.resolve(raw)
+            counts[f"ids_{status}"] += 1
+            statuses.append(status)
+            if chosen is None and resolved is not None:
+                chosen = resolved
+        if len(ids) > 1:
+            counts["composite_spans"] += 1
+            counts["composite_spans_unresolved"] += chosen is None
+        if chosen is None:
+            if strict:
+                if len(ids) > 1:
+                    what = f"{', '.join(map(repr, ids))}, none of which is in"
+                elif statuses[0] == "obsolete":
+                    what = f"{ids[0]!r}, which is obsolete (without a replacement) in"
+                else:
+                    what = f"{ids[0]!r}, which is not in"
+                raise InputError(
+                    doc.path,
+                    f"{doc.where}: span [{start}, {end}) links to {what} {entity_file.path}",
+                    line=doc.line,
+                    hint="add the entity, or convert without --strict",
+                )
+            unknown[ids[0]] += 1
+            chosen = ids[0]
+        spans.append((start, end, chosen))
+    return spans
 
 
 def convert_mentions(
@@ -435,33 +669,33 @@ def convert_mentions(
     max_train_articles: int = defaults.MAX_TRAIN_ARTICLES,
     max_dev_articles: int = defaults.MAX_DEV_ARTICLES,
 ) -> dict:
-    """parse-wikipedia's files in `output_dir` from the annotated documents (and optional alias priors)."""
+    """parse-wikipedia's files in `output_dir` from the annotated documents (and optional alias priors); test
+    documents are read, resolved and counted but not written."""
     output_dir = Path(output_dir)
     stats = StepStats("parse-wikipedia")
-    entities = read_entities(entities_path)
+    entity_file = load_entities(entities_path)
+    entities = entity_file.entities
     files = mention_files(mentions) if isinstance(mentions, (str, Path)) else [Path(p) for p in mentions]
-    counts: Counter = Counter()
+    counts: Counter = Counter({f"{split}_{what}": 0 for split in SPLITS for what in ("articles", "links")})
     links: Counter = Counter()  # (anchor, id) -> count, train documents and priors
     train_mentions: Counter = Counter()
     unknown: Counter = Counter()
+    by_split: Dict[str, Counter] = {split: Counter() for split in SPLITS}
+    tally = Tally()
     limits = {"train": max_train_articles, "dev": max_dev_articles}
     written = {"train": 0, "dev": 0}
     with atomic_open(output_dir / "articles.jsonl", "wb") as out:
-        for doc in read_mentions(files):
+        for doc in read_mentions(files, tally=tally):
             split = doc_split(doc, dev_percent, seed)
-            for start, end, entity_id in doc.spans:
-                if entity_id not in entities:
-                    if strict:
-                        raise InputError(
-                            doc.path,
-                            f"{doc.where}: span [{start}, {end}) links to {entity_id!r}, "
-                            f"which is not in {entities_path}",
-                            line=doc.line,
-                            hint="add the entity, or convert without --strict",
-                        )
-                    unknown[entity_id] += 1
-                    continue
-                if split == "train":
+            spans = resolve_spans(doc, entity_file, by_split[split], unknown, strict)
+            counts[f"{split}_articles"] += 1
+            counts[f"{split}_links"] += len(spans)
+            if split == HELD_OUT:
+                continue
+            if split == "train":
+                for start, end, entity_id in spans:
+                    if entity_id not in entities:
+                        continue
                     train_mentions[entity_id] += 1
                     anchor = " ".join(doc.text[start:end].split())
                     if UNSAFE.search(anchor):
@@ -469,9 +703,7 @@ def convert_mentions(
                     else:
                         links[(anchor, entity_id)] += 1
             counts["articles"] += 1
-            counts[f"{split}_articles"] += 1
-            counts["links"] += len(doc.spans)
-            counts[f"{split}_links"] += len(doc.spans)
+            counts["links"] += len(spans)
             if not limits[split] or written[split] < limits[split]:
                 written[split] += 1
                 out.write(
@@ -481,7 +713,7 @@ def convert_mentions(
                             "title": doc.id,
                             "split": split,
                             "text": doc.text,
-                            "links": [list(span) for span in doc.spans],
+                            "links": [list(span) for span in spans],
                         }
                     )
                     + b"\n"
@@ -513,23 +745,29 @@ def convert_mentions(
     with atomic_open(output_dir / "inlink_counts.tsv", "w") as f:
         for entity_id in sorted(entities):
             f.write(f"{entity_id}\t{max(train_mentions[entity_id], entities[entity_id].frequency or 0, 1)}\n")
-    if unknown:
-        examples = ", ".join(repr(i) for i, _ in unknown.most_common(5))
-        print(
-            f"WARNING: {sum(unknown.values()):,} span(s) link to {len(unknown):,} id(s) not in {entities_path} "
-            f"(e.g. {examples}); kept as links to unknown entities (--strict makes this an error)",
-            file=sys.stderr,
-        )
+    total: Counter = sum(by_split.values(), Counter())
+    for line in conversion_notes(entity_file, total, tally, counts, unknown):
+        print(line, file=sys.stderr)
     stats.counts.update(sorted(counts.items()))
     for key in ("redirects", "pages", "empty_pages", "other_namespace_pages"):
         stats[key] = 0
     stats["source"] = SOURCE
+    stats["entity_format"] = entity_file.format
     stats["articles_written"] = sum(written.values())
+    stats["held_out_articles"] = counts[f"{HELD_OUT}_articles"]
     stats["entities"] = len(entities)
     stats["entities_with_train_mentions"] = len(train_mentions)
     stats["unknown_id_spans"] = sum(unknown.values())
     stats["unknown_ids"] = len(unknown)
     stats["unknown_id_examples"] = sorted(unknown, key=lambda i: (-unknown[i], i))[:EXAMPLES]
+    stats["id_status"] = {
+        split: _statuses(c) for split, c in [*by_split.items(), ("all", total)] if _statuses(c) or split == "all"
+    }
+    stats["composite_spans"] = total["composite_spans"]
+    stats["composite_spans_unresolved"] = total["composite_spans_unresolved"]
+    if tally.counts:
+        stats["pubtator"] = dict(sorted(tally.counts.items()))
+        stats["pubtator_examples"] = dict(sorted(tally.examples.items()))
     stats["anchor_target_pairs"] = len(links)
     stats["distinct_targets"] = len(entities)
     stats["input_bytes"] = sum(p.stat().st_size for p in files)
@@ -537,11 +775,98 @@ def convert_mentions(
     return stats.write(output_dir / "stats.json")
 
 
+def documents_of_split(
+    entities: Union[PathLike, EntityFile],
+    mentions: Union[PathLike, Sequence[PathLike]],
+    split: str = HELD_OUT,
+    dev_percent: float = defaults.DEV_PERCENT,
+    seed: int = defaults.SEED,
+) -> Iterator[MentionDoc]:
+    """The documents of one split (the held-out `test` ones by default) with their span ids resolved as the
+    conversion resolves them; unresolvable spans keep their (first) id, as in articles.jsonl."""
+    entity_file = entities if isinstance(entities, EntityFile) else load_entities(entities)
+    files = mention_files(mentions) if isinstance(mentions, (str, Path)) else [Path(p) for p in mentions]
+    for doc in read_mentions(files):
+        if doc_split(doc, dev_percent, seed) == split:
+            doc.spans = resolve_spans(doc, entity_file, Counter(), Counter())
+            yield doc
+
+
+def _statuses(counts: Counter) -> Dict[str, int]:
+    """status -> ids, in the order of ontology.STATUSES, from `ids_<status>` counts."""
+    return {s: counts[f"ids_{s}"] for s in ontology.STATUSES if counts[f"ids_{s}"]}
+
+
+PUBTATOR_NOTES = {  # count -> what it means, in the notes of a conversion and in the check step's summary
+    "duplicate_documents": "repeated document(s) skipped (identical copies)",
+    "surface_mismatch": "mention(s) whose surface text differs from the text at its offsets only in spaces, "
+    "punctuation or case (offsets kept)",
+    "realigned": "mention(s) moved to the nearest copy of their surface text",
+    "offset_mismatch": "mention(s) dropped: the surface text is not at or near the offsets",
+    "overlapping_dropped": "overlapping mention(s) dropped",
+    "duplicate_mentions": "repeated mention(s) dropped",
+    "mentions_without_id": "mention(s) without an id (not links)",
+    "relations": "relation line(s) skipped",
+    "empty_documents": "document(s) without text skipped",
+}
+
+
+def pubtator_notes(tally: Tally) -> List[str]:
+    """One phrase per PubTator wart found, with its first places."""
+    notes = []
+    for key, what in PUBTATOR_NOTES.items():
+        if tally.counts[key]:
+            places = tally.examples.get(key, [])
+            notes.append(f"{tally.counts[key]:,} {what}" + (f" (e.g. {', '.join(places[:2])})" if places else ""))
+    return notes
+
+
+def resolution_summary(statuses: Dict[str, int], composite: int = 0, composite_unresolved: int = 0) -> str:
+    """`5,259 ids: 99 exact, 4,801 prefixed, 239 alternative, 120 missing; 115 composite spans (1 unresolved)`"""
+    text = f"{sum(statuses.values()):,} ids: " + ", ".join(f"{n:,} {s}" for s, n in statuses.items())
+    if composite:
+        text += f"; {composite:,} composite spans ({composite_unresolved:,} with no resolvable id)"
+    return text
+
+
+def conversion_notes(
+    entity_file: EntityFile, total: Counter, tally: Tally, counts: Counter, unknown: Counter
+) -> List[str]:
+    """The lines a conversion prints: held-out documents, id resolution, PubTator warts, unknown ids."""
+    lines = []
+    if counts[f"{HELD_OUT}_articles"]:
+        lines.append(
+            f"NOTE: {counts[f'{HELD_OUT}_articles']:,} {HELD_OUT} document(s) ({counts[f'{HELD_OUT}_links']:,} spans) "
+            "held out: counted, not written (an evaluation reads them from the mention files)"
+        )
+    statuses = _statuses(total)
+    if entity_file.vocabulary is not None or total["composite_spans"]:
+        lines.append(
+            f"NOTE: {resolution_summary(statuses, total['composite_spans'], total['composite_spans_unresolved'])} "
+            f"(resolved through {entity_file.path})"
+        )
+    notes = pubtator_notes(tally)
+    if notes:
+        lines.append(f"NOTE: PubTator: {'; '.join(notes)}")
+    if unknown:
+        examples = ", ".join(repr(i) for i, _ in unknown.most_common(5))
+        lines.append(
+            f"WARNING: {sum(unknown.values()):,} span(s) link to {len(unknown):,} id(s) not in {entity_file.path} "
+            f"(e.g. {examples}); kept as links to unknown entities (--strict makes this an error)"
+        )
+    return lines
+
+
 def _require_content(counts: Counter, files: List[Path], dev_percent: float) -> None:
     where = ", ".join(map(str, files))
     if not counts["articles"]:
-        raise OutputError(f"no documents in {where}: check the custom_mentions var")
-    for split in SPLITS:
+        held_out = counts[f"{HELD_OUT}_articles"]
+        raise OutputError(
+            f"no documents in {where}"
+            + (f" but {held_out} held-out {HELD_OUT} document(s)" if held_out else "")
+            + ": check the custom_mentions var"
+        )
+    for split in TRAINED_SPLITS:
         if not counts[f"{split}_articles"]:
             raise OutputError(
                 f"no {split} documents among the {counts['articles']} of {where} (dev_percent "
@@ -560,38 +885,72 @@ def convert_custom(
     seed: int = defaults.SEED,
     lang: str = defaults.LANG,
     strict: bool = False,
+    alias_scopes: str = defaults.ALIAS_SCOPES,
+    obo_types: str = defaults.OBO_TYPES,
 ) -> Dict[str, dict]:
     """Write `wikidata/` and `wikipedia/` under `output_corpus_dir` (e.g. `corpus`); returns both stats."""
     out = Path(output_corpus_dir)
     return {
-        "wikidata": convert_entities(entities, out / "wikidata"),
+        "wikidata": convert_entities(entities, out / "wikidata", alias_scopes, obo_types),
         "wikipedia": convert_mentions(entities, mentions, out / "wikipedia", priors, dev_percent, seed, lang, strict),
     }
 
 
 # ---- checking (fetch and check steps) ------------------------------------------------------------------------
-def summarize_entities(path: PathLike, limit: int = 0) -> Tuple[Dict[str, CustomEntity], str]:
-    entities = read_entities(path, limit)
-    values = entities.values()
+def summarize_entity_file(path: PathLike, limit: int = 0) -> Tuple[EntityFile, str]:
+    """The entity file and a one-line summary of it."""
+    entity_file = load_entities(path, limit)
+    values = entity_file.entities.values()
     n_types = len({e.type for e in values})
-    return entities, (
-        f"{len(entities):,} entities{' (first ones)' if limit else ''}, "
+    text = (
+        f"{len(values):,} entities{' (first ones)' if limit else ''}, "
         f"{sum(bool(e.description) for e in values):,} with a description, {n_types} types, "
         f"{sum(len(e.aliases) for e in values):,} aliases"
     )
+    vocabulary = entity_file.vocabulary
+    if vocabulary is not None:
+        text += (
+            f"; {'CTD TSV' if vocabulary.format == 'ctd' else 'OBO'}: "
+            f"{sum(len(c.synonyms) for c in vocabulary.concepts.values()):,} synonyms, "
+            f"{len(vocabulary.alternatives):,} alternative ids, {len(vocabulary.obsolete):,} obsolete ids"
+        )
+    return entity_file, text
 
 
-def summarize_mentions(paths: Sequence[PathLike], entity_ids: Optional[set] = None, limit: int = 0) -> str:
+def summarize_entities(path: PathLike, limit: int = 0) -> Tuple[Dict[str, CustomEntity], str]:
+    entity_file, text = summarize_entity_file(path, limit)
+    return entity_file.entities, text
+
+
+def summarize_mentions(paths: Sequence[PathLike], entities: Optional[EntityFile] = None, limit: int = 0) -> str:
+    """A one-line summary of the mention files: documents, spans, the test documents held out; with the entity
+    file, how the ids resolve and which do not; PubTator warts."""
     docs = spans = 0
+    splits: Counter = Counter()
     unknown: Counter = Counter()
-    for doc in read_mentions(paths, limit):
+    resolution: Counter = Counter()
+    tally = Tally()
+    for doc in read_mentions(paths, limit, tally):
         docs += 1
         spans += len(doc.spans)
-        if entity_ids is not None:
-            unknown.update(i for _, _, i in doc.spans if i not in entity_ids)
+        splits[doc.split or "unsplit"] += 1
+        if entities is not None:
+            resolve_spans(doc, entities, resolution, unknown)
     if not docs:
         raise InputError(Path(paths[0]), "holds no documents")
     text = f"{docs:,} documents{' (first ones)' if limit else ''}, {spans:,} spans"
+    if splits[HELD_OUT] or set(splits) - {"unsplit"}:
+        text += " (" + ", ".join(f"{splits[s]:,} {s}" for s in (*SPLITS, "unsplit") if splits[s]) + ")"
+    if splits[HELD_OUT]:
+        text += f", the {HELD_OUT} documents held out"
+    statuses = _statuses(resolution)
+    if entities is not None and (set(statuses) - {EXACT, MISSING} or resolution["composite_spans"]):
+        text += "; " + resolution_summary(
+            statuses, resolution["composite_spans"], resolution["composite_spans_unresolved"]
+        )
+    notes = pubtator_notes(tally)
+    if notes:
+        text += "; PubTator: " + "; ".join(notes)
     if unknown:
         text += (
             f"; WARNING: {sum(unknown.values()):,} spans link to {len(unknown):,} ids not in the entity file "
@@ -614,7 +973,7 @@ def summarize_priors(path: PathLike, entity_ids: Optional[set] = None, limit: in
 
 def quick_check(entities: PathLike, mentions: Sequence[PathLike], priors: Optional[PathLike] = None) -> None:
     """The first records of each file parse in the documented format (the check step reads them all)."""
-    summarize_entities(entities, QUICK_RECORDS)
+    summarize_entity_file(entities, QUICK_RECORDS)
     summarize_mentions(mentions, None, QUICK_RECORDS)
     if priors is not None:
         summarize_priors(priors, None, QUICK_RECORDS)
