@@ -11,10 +11,12 @@ from spacy.kb import InMemoryLookupKB
 from spacy.tokens import Span
 from spacy.training import Example
 
-from conftest import wikiel_command
-from wikiel.linker.build import best_row, count_link_probabilities, detection_table, nil_table
+from conftest import ROOT, wikiel_command
+from wikiel.linker.build import best_row, build_linker, count_link_probabilities, detection_table, nil_table
 from wikiel.pipeline import components as el_components  # noqa: F401
 from wikiel.pipeline.components import MENTION_LABEL, NIL, MentionDetector, ScoredEntityLinker, as_scored_linker
+from wikiel.training.detector import train_detector
+from wikiel.util import InputError
 
 
 def make_kb(vocab, dim=8):
@@ -202,3 +204,73 @@ def test_link_cli_missing_pipeline(tmp_path):
     src.write_text("Paris.\n")
     proc = run_link(tmp_path / "nope", src, tmp_path / "out.jsonl")
     assert proc.returncode == 1 and "no such pipeline directory" in proc.stderr
+
+
+# ---- the ner mention detector (train-detector, build-linker --detector) ------------------------------------
+NAMES = {"Q1": "Paris", "Q2": "Paris Hilton", "Q3": "Berlin", "Q4": "Berlin"}
+
+
+def tiny_wiki(root):
+    """articles.jsonl (every mention linked, as in a completely annotated corpus), redirects.tsv and a kb dir."""
+    wikipedia, kb_dir = root / "wikipedia", root / "kb"
+    wikipedia.mkdir()
+    kb_dir.mkdir()
+    templates = ["{a} met {b} in spring.", "Yesterday {a} wrote to {b} about trains.", "{a} and {b} are far apart."]
+    rows = []
+    pairs = [("Q1", "Q3"), ("Q2", "Q1"), ("Q3", "Q2"), ("Q4", "Q1")]
+    for i in range(60):
+        a, b = pairs[i % len(pairs)]
+        template = templates[i % len(templates)]
+        head, rest = template.split("{a}")
+        text = head + NAMES[a] + rest.replace("{b}", NAMES[b])
+        start_a = len(head)
+        start_b = text.index(NAMES[b], start_a + len(NAMES[a]))
+        links = [[start_a, start_a + len(NAMES[a]), a], [start_b, start_b + len(NAMES[b]), b]]
+        rows.append({"title": f"Doc {i}", "split": "dev" if i % 5 == 0 else "train", "text": text, "links": links})
+    (wikipedia / "articles.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (wikipedia / "redirects.tsv").write_text("")
+    entities = [{"qid": q, "title": q, "label": n, "description": "", "type": "X", "freq": 1} for q, n in NAMES.items()]
+    (kb_dir / "entities.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entities))
+    nlp = tiny_pipeline("wikiel_entity_linker")
+    nlp.get_pipe("entity_linker").kb.to_disk(kb_dir / "kb")
+    nlp.to_disk(root / "model")
+    return wikipedia, kb_dir, root / "model"
+
+
+@pytest.mark.slow
+def test_ner_detector_trains_and_build_linker_chooses(tmp_path):
+    wikipedia, kb_dir, model = tiny_wiki(tmp_path)
+    stats = train_detector(ROOT / "configs" / "ner.cfg", wikipedia, kb_dir, tmp_path / "ner", None, max_epochs=30)
+    assert stats["counts"]["train"]["spans"] == 96 and stats["counts"]["dev"]["spans"] == 24
+    assert (tmp_path / "ner" / "model-best" / "meta.json").is_file()
+    auto = build_linker(
+        model, kb_dir, wikipedia, tmp_path / "auto", detector="auto", detector_model=tmp_path / "ner" / "model-best"
+    )
+    counts = auto["counts"]
+    assert set(counts["detectors"]) == {"alias", "ner", "both"}
+    best = max(counts["detectors"].values(), key=lambda r: r["f1"])["f1"]
+    assert counts["detectors"][counts["detector"]]["f1"] == best
+    both = build_linker(
+        model, kb_dir, wikipedia, tmp_path / "both", detector="both", detector_model=tmp_path / "ner" / "model-best"
+    )
+    assert both["counts"]["detector"] == "both"
+    nlp = spacy.load(tmp_path / "both" / "model")
+    assert nlp.pipe_names == ["sentencizer", "ner", "mention_detector", "entity_linker", "abbreviations"]
+    assert nlp.get_pipe_config("mention_detector")["overwrite"] is False
+    doc = nlp("Paris met Berlin in spring.")
+    assert [e.text for e in doc.ents] == ["Paris", "Berlin"]
+    build_linker(model, kb_dir, wikipedia, tmp_path / "alias")
+    assert spacy.load(tmp_path / "alias" / "model").pipe_names == [
+        "sentencizer",
+        "mention_detector",
+        "entity_linker",
+        "abbreviations",
+    ]
+
+
+def test_build_linker_rejects_unknown_detector_and_missing_model(tmp_path):
+    wikipedia, kb_dir, model = tiny_wiki(tmp_path)
+    with pytest.raises(InputError, match="unknown detector"):
+        build_linker(model, kb_dir, wikipedia, tmp_path / "out", detector="crf")
+    with pytest.raises(InputError, match="train-detector"):
+        build_linker(model, kb_dir, wikipedia, tmp_path / "out", detector="ner", detector_model=tmp_path / "none")

@@ -27,6 +27,7 @@ from wikiel.bench.speed import dev_texts, inference_rows, measure_inference
 from wikiel.bench.steps import step_table
 from wikiel.corpus.docs import read_docs
 from wikiel.corpus.mentions import extract_mentions
+from wikiel.evaluation import corpus as corpus_evaluation
 from wikiel.evaluation import elevant
 from wikiel.evaluation.curve import learning_curve
 from wikiel.evaluation.evaluate import evaluate_candidates, evaluate_pipeline, load_pipeline, markdown_table
@@ -50,6 +51,7 @@ from wikiel.sources.wikipedia import (
 )
 from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext
 from wikiel.synthetic.world import generate_world
+from wikiel.training.detector import train_detector
 from wikiel.training.train import train_pipeline
 from wikiel.util import (
     InputError,
@@ -399,6 +401,48 @@ def train_command(
         print(f"trained in {stats['seconds']:.0f}s -> {output_dir}/model-best")
 
 
+@app.command("train-detector")
+def train_detector_command(
+    config: Path = typer.Argument(..., help="detector training config (configs/ner.cfg)"),
+    wikipedia_dir: Path = typer.Argument(..., help="parse-wikipedia output directory (articles.jsonl)"),
+    kb_dir: Path = typer.Argument(..., help="build-kb output directory (its vectors)"),
+    output_dir: Path = typer.Argument(..., help="spaCy output directory (model-best, model-last)"),
+    detector: str = typer.Option(
+        defaults.DETECTOR, help="the linker's detector (vars.detector): with alias there is nothing to train"
+    ),
+    lang: str = typer.Option(defaults.LANG),
+    vectors: str = typer.Option("", help="vectors pipeline; empty: the KB's floret vectors"),
+    max_epochs: int = typer.Option(defaults.DETECTOR_EPOCHS, min=1, help="training epochs"),
+    max_text_mb: int = typer.Option(defaults.DETECTOR_TRAIN_TEXT_MB, min=1, help="train paragraphs, in MB of text"),
+    seed: int = typer.Option(defaults.SEED),
+) -> None:
+    """Train a spaCy `ner` mention detector on the annotated spans of the train documents (for build-linker's
+    --detector ner, both or auto; with alias, writes a note and exits)."""
+    with cli_errors():
+        if detector == "alias":
+            note = StepStats("train-detector")
+            note["skipped"] = "the linker's detector is alias (vars.detector): no ner to train"
+            note.write(output_dir / "stats.json")
+            print(note["skipped"])
+            return
+        stats = train_detector(
+            config,
+            wikipedia_dir,
+            kb_dir,
+            output_dir,
+            _vectors_or_kb(vectors, kb_dir),
+            lang=lang,
+            max_epochs=max_epochs,
+            max_text_mb=max_text_mb,
+            seed=seed,
+        )
+        scores = stats["counts"].get("best_dev_scores", {})
+        print(
+            f"detector trained in {stats['seconds']:.0f}s: dev P {scores.get('ents_p', 0):.3f} "
+            f"R {scores.get('ents_r', 0):.3f} F1 {scores.get('ents_f', 0):.3f} -> {output_dir}/model-best"
+        )
+
+
 # ---- evaluation and the raw-text linker -----------------------------------------------------------------------------
 @app.command("evaluate")
 def evaluate_command(
@@ -439,17 +483,28 @@ def build_linker_command(
         defaults.DETECTOR_TEXT_MB, min=1, help="train article text to count link probabilities on"
     ),
     max_dev_articles: int = typer.Option(defaults.TUNE_DEV_ARTICLES, min=1, help="dev articles to tune thresholds on"),
+    detector: str = typer.Option(
+        defaults.DETECTOR, help="alias (KB aliases by link probability), ner (train-detector's), both, or auto"
+    ),
+    detector_model: Optional[Path] = typer.Option(None, help="train-detector's model (training/ner/model-best)"),
 ) -> None:
     """Add mention detection (KB aliases with their link probability) to the trained linker and tune its detection
     and NIL thresholds on dev articles."""
     with cli_errors():
         stats = build_linker(
-            model, kb_dir, wikipedia_dir, output_dir, max_text_mb=max_text_mb, max_dev_articles=max_dev_articles
+            model,
+            kb_dir,
+            wikipedia_dir,
+            output_dir,
+            max_text_mb=max_text_mb,
+            max_dev_articles=max_dev_articles,
+            detector=detector,
+            detector_model=detector_model if detector != "alias" else None,
         )
         c = stats["counts"]
         det, e2e = c["detection"], c["end_to_end"]
         print(
-            f"mention detection: threshold {c['detection_threshold']}, P {det['precision']:.3f} "
+            f"mention detection ({c['detector']}): threshold {c['detection_threshold']}, P {det['precision']:.3f} "
             f"R {det['recall']:.3f} F1 {det['f1']:.3f}; end to end: NIL threshold {c['nil_threshold']}, "
             f"P {e2e['precision']:.3f} R {e2e['recall']:.3f} F1 {e2e['f1']:.3f} -> {output_dir / 'model'}"
         )
@@ -723,3 +778,63 @@ def bench_wikitext_command(
             f"stage:   {mb:.1f} MB of XML (decompressed) in {cpu:.2f} CPU s: {mb / cpu:.1f} MB/s "
             f"({stats['seconds']} s wall), including decompression, XML parsing and writing"
         )
+
+
+# ---- corpus evaluation ---------------------------------------------------------------------------------------------
+PUBLISHED_CHOICES = {"auto": None, "always": True, "never": False}
+
+
+@app.command("evaluate-corpus")
+def evaluate_corpus_command(
+    pipeline: str = typer.Argument(..., help="the built linker (training/linker/model) or an installed package"),
+    corpus: Path = typer.Argument(..., help="annotated documents: PubTator (NCBI-disease) or custom .jsonl/.spacy"),
+    output_dir: Path = typer.Argument(..., help="where corpus.json, corpus.md and stats.json go"),
+    vocabulary: Optional[Path] = typer.Option(
+        None, help="MEDIC TSV (or OBO) file: gold ids resolved to primary ids (alternative ids, unprefixed MeSH)"
+    ),
+    corpus_format: str = typer.Option("auto", "--format", help="auto (by name and content), pubtator or custom"),
+    limit_docs: Optional[int] = typer.Option(None, min=1, help="only the first N documents"),
+    published: str = typer.Option(
+        "auto", help="published NCBI-disease figures in the report: auto (for NCBI-disease files), always or never"
+    ),
+    batch_size: int = typer.Option(defaults.LINK_BATCH_SIZE, min=1, help="documents per nlp.pipe batch"),
+) -> None:
+    """Score the linker on an annotated corpus as biomedical papers report: accuracy@1/@5 on gold mentions,
+    strict mention-level and document-level end-to-end P/R/F1, per mention class, with and without the
+    abbreviation component."""
+    with cli_errors():
+        if corpus_format not in corpus_evaluation.FORMATS:
+            fail(f"--format must be one of {', '.join(corpus_evaluation.FORMATS)}, not {corpus_format!r}")
+        if published not in PUBLISHED_CHOICES:
+            fail(f"--published must be one of {', '.join(PUBLISHED_CHOICES)}, not {published!r}")
+        stats = StepStats("evaluate-corpus")
+        vocab = corpus_evaluation.load_vocabulary(vocabulary) if vocabulary is not None else None
+        docs, id_counts = corpus_evaluation.read_corpus(corpus, corpus_format, vocab, limit_docs)
+        nlp = elevant.load_pipeline(pipeline)
+        with tqdm(total=len(docs) * corpus_evaluation.passes(nlp), unit="doc", desc="corpus") as bar:
+            result = corpus_evaluation.evaluate_corpus(
+                nlp,
+                docs,
+                name=corpus_evaluation.corpus_name(corpus),
+                published=PUBLISHED_CHOICES[published],
+                batch_size=batch_size,
+                progress=bar.update,
+            )
+        result["pipeline"] = str(pipeline)
+        result["corpus_path"] = str(corpus)
+        result["gold_ids"] = id_counts
+        result["vocabulary"] = None if vocab is None else {"path": str(vocabulary), "concepts": len(vocab)}
+        report = corpus_evaluation.markdown_report(result)
+        write_json(output_dir / "corpus.json", result)
+        with atomic_open(output_dir / "corpus.md") as f:
+            f.write(report)
+        gold, e2e = result["gold_mentions"], result["end_to_end"]
+        stats["docs"] = result["docs"]
+        stats["gold_mentions"] = gold["mentions"]
+        stats["accuracy@1"] = gold["accuracy@1"]
+        stats["accuracy@5"] = gold["accuracy@5"]
+        if e2e is not None:
+            stats["mention_f1"] = e2e["mention"]["f1"]
+            stats["document_f1"] = e2e["document"]["f1"]
+        stats.write(output_dir / "stats.json")
+        print(report)

@@ -57,6 +57,13 @@ MAX_EPOCHS = 2
 # ---- the raw-text linker ------------------------------------------------------------------------------------------
 DETECTOR_TEXT_MB = 50  # train article text on which each alias's link probability is counted
 TUNE_DEV_ARTICLES = 300  # dev articles on which the detection and NIL thresholds are tuned
+# Mention detection: alias (KB aliases by link probability), ner (spaCy `ner` from train-detector), both, or auto
+# (the best of the three on dev). Wikipedia links an entity once per article, so a `ner` learns from partial
+# annotation there: alias is the default; corpora annotated completely (NCBI-disease) do better with auto.
+DETECTOR = "alias"
+NER_CONFIG = "configs/ner.cfg"
+DETECTOR_EPOCHS = 10
+DETECTOR_TRAIN_TEXT_MB = 20  # paragraphs of train text for the `ner` detector
 LINK_BATCH_SIZE = 64
 PACKAGE_NAME = "wikiel_linker"
 PACKAGE_VERSION = "0.1.0"

@@ -24,7 +24,8 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union, cast
 import spacy
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 from tqdm import tqdm
 
 from wikiel import defaults
@@ -39,10 +40,11 @@ from wikiel.pipeline.components import (
     alias_key,
     as_scored_linker,
 )
-from wikiel.util import OutputError, StepStats, atomic_open, atomic_path, require_inputs
+from wikiel.util import InputError, OutputError, StepStats, atomic_open, atomic_path, require_inputs
 
 DETECTION_THRESHOLDS = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 NIL_THRESHOLDS = [None] + [round(-0.5 + 0.05 * i, 2) for i in range(30)]
+DETECTORS = ("alias", "ner", "both", "auto")
 
 
 def alias_keys(aliases: Sequence[str], nlp: Language) -> Dict[str, str]:
@@ -135,6 +137,36 @@ def detection_table(detector, gold_docs: List[Doc], thresholds: Sequence[float])
     return rows
 
 
+def span_prf(found: List[Set[Tuple[int, int]]], gold_docs: List[Doc]) -> Dict[str, float]:
+    """Precision/recall/F1 of detected (start, end) token spans against the gold ents, per doc."""
+    gold = [{(e.start, e.end) for e in doc.ents} for doc in gold_docs]
+    tp = sum(len(f & g) for f, g in zip(found, gold))
+    return prf(tp, sum(len(f) for f in found), sum(len(g) for g in gold))
+
+
+def ner_detections(nlp: Language, gold_docs: List[Doc]) -> List[Set[Tuple[int, int]]]:
+    """The (start, end) spans the pipeline's `ner` finds in each gold text (same tokenisation as the gold docs)."""
+    ner = nlp.get_pipe("ner")
+    docs = ner.pipe((nlp.make_doc(doc.text) for doc in gold_docs), batch_size=64)  # type: ignore[attr-defined]
+    return [{(e.start, e.end) for e in doc.ents} for doc in docs]
+
+
+def union_table(
+    alias: MentionDetector, ner_spans: List[Set[Tuple[int, int]]], gold_docs: List[Doc], thresholds: Sequence[float]
+) -> List[dict]:
+    """Detection P/R/F1 of `ner` followed by alias matches that overlap none of its spans (longest span wins, as
+    the mention detector does with overwrite off), at each link probability threshold."""
+    rows = []
+    for t in thresholds:
+        alias.threshold = t
+        found = []
+        for doc, ner_found in zip(gold_docs, ner_spans):
+            spans = [Span(doc, s, e) for s, e in sorted(ner_found)] + [Span(doc, s, e) for s, e in alias.find(doc)]
+            found.append({(span.start, span.end) for span in filter_spans(spans)})
+        rows.append({"threshold": t, **span_prf(found, gold_docs)})
+    return rows
+
+
 def linked_predictions(nlp: Language, gold_docs: List[Doc]) -> Tuple[List[Tuple[bool, Optional[float]]], int]:
     """Run detector + linker (no NIL threshold) on the gold texts: (span and QID right, score) per detected mention
     that got a QID, and the number of gold mentions."""
@@ -184,8 +216,12 @@ def build_linker(
     output_dir: Path,
     max_text_mb: int = defaults.DETECTOR_TEXT_MB,
     max_dev_articles: int = defaults.TUNE_DEV_ARTICLES,
+    detector: str = defaults.DETECTOR,
+    detector_model: Optional[Path] = None,
 ) -> dict:
-    """Write OUTPUT_DIR/model (the full pipeline), detection.md and stats.json."""
+    """Write OUTPUT_DIR/model (the full pipeline), detection.md and stats.json. `detector`: alias (KB aliases by
+    link probability), ner (the `ner` of `detector_model`, from train-detector), both (ner, then alias matches
+    where ner found nothing), or auto (the one of the three with the best detection F1 on dev)."""
     model_dir, kb_dir, wikipedia_dir, output_dir = map(Path, (model_dir, kb_dir, wikipedia_dir, output_dir))
     articles = wikipedia_dir / "articles.jsonl"
     require_inputs(
@@ -196,6 +232,12 @@ def build_linker(
             "parse-wikipedia:redirects": wikipedia_dir / "redirects.tsv",
         }
     )
+    if detector not in DETECTORS:
+        raise InputError(detector, f"unknown detector: use one of {', '.join(DETECTORS)} (--detector / vars.detector)")
+    if detector != "alias":
+        if detector_model is None:
+            raise InputError(detector, "needs the model of train-detector (--detector-model)")
+        require_inputs({"train-detector:model": Path(detector_model) / "meta.json"})
     stats = StepStats("build-linker")
     nlp = spacy.load(model_dir)
     el = as_scored_linker(nlp)
@@ -206,15 +248,37 @@ def build_linker(
     stats["link_probability"] = {**counts, "kb_aliases": len(keys), "seconds": round(time.perf_counter() - started, 1)}
     if not probs:
         raise OutputError(f"no KB alias occurs as a link in the train articles of {articles}")
-    detector = cast(
-        MentionDetector, nlp.add_pipe("wikiel_mention_detector", name="mention_detector", before="entity_linker")
-    )
-    detector.set_probabilities(probs)
     gold_docs = gold_paragraphs(articles, kb_dir, wikipedia_dir, nlp, max_dev_articles)
     if not any(doc.ents for doc in gold_docs):
         raise OutputError(f"no dev paragraph with an in-KB link in {articles}: raise vars.dev_percent")
-    detection = detection_table(detector, gold_docs, DETECTION_THRESHOLDS)
-    detector.threshold = best_row(detection)["threshold"]
+    alias = MentionDetector(nlp)
+    alias.set_probabilities(probs)
+    tables = {"alias": detection_table(alias, gold_docs, DETECTION_THRESHOLDS)}
+    if detector != "alias":
+        assert detector_model is not None
+        nlp.add_pipe("ner", source=spacy.load(detector_model), before="entity_linker")
+        ner_spans = ner_detections(nlp, gold_docs)
+        tables["ner"] = [{"threshold": None, **span_prf(ner_spans, gold_docs)}]
+        tables["both"] = union_table(alias, ner_spans, gold_docs, DETECTION_THRESHOLDS)
+    best = {name: best_row(rows) for name, rows in tables.items()}
+    chosen = max(best, key=lambda name: best[name]["f1"]) if detector == "auto" else detector
+    stats["detectors"] = best
+    stats["detector"] = chosen
+    detection = tables[chosen]
+    if chosen == "alias" and "ner" in nlp.pipe_names:
+        nlp.remove_pipe("ner")
+    if chosen in ("alias", "both"):
+        detector_pipe = cast(
+            MentionDetector,
+            nlp.add_pipe(
+                "wikiel_mention_detector",
+                name="mention_detector",
+                before="entity_linker",
+                config={"overwrite": chosen == "alias"},
+            ),
+        )
+        detector_pipe.set_probabilities(probs)
+        detector_pipe.threshold = best[chosen]["threshold"]
     started = time.perf_counter()
     predictions, n_gold = linked_predictions(nlp, gold_docs)
     seconds = time.perf_counter() - started
@@ -227,8 +291,8 @@ def build_linker(
         "words": sum(len(d) for d in gold_docs),
         "pipeline_seconds": round(seconds, 2),
     }
-    stats["detection_threshold"] = detector.threshold
-    stats["detection"] = best_row(detection)
+    stats["detection_threshold"] = best[chosen]["threshold"]
+    stats["detection"] = best[chosen]
     stats["nil_threshold"] = el.nil_threshold
     stats["end_to_end"] = best_row(nil)
     stats["end_to_end_without_nil"] = nil[0]
@@ -256,13 +320,27 @@ def _table(rows: List[dict], chosen) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _detectors(stats: Union[StepStats, Dict[str, Any]]) -> str:
+    """The detectors measured on dev, each at its best threshold (only when more than one was measured)."""
+    best = stats["detectors"]
+    if len(best) < 2:
+        return ""
+    lines = ["## Detectors on dev (each at its best link probability threshold)", ""]
+    lines += ["| detector | threshold | precision | recall | F1 |", "|---|---|---|---|---|"]
+    for name, r in best.items():
+        t = "-" if r["threshold"] is None else f"{r['threshold']:g}"
+        mark = " **(chosen)**" if name == stats["detector"] else ""
+        lines.append(f"| {name}{mark} | {t} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} |")
+    return "\n".join(lines) + "\n\n"
+
+
 def detection_markdown(detection: List[dict], nil: List[dict], stats: Union[StepStats, Dict[str, Any]]) -> str:
     dev = stats["dev"]
     return (
         f"# Mention detection and NIL threshold\n\n"
         f"Dev: {dev['paragraphs']} paragraphs of the first {dev['articles']} dev articles, {dev['gold_mentions']} "
         f"gold mentions (link spans to KB entities). Wikipedia links an entity once per article, so precision is a "
-        f"lower bound.\n\n## Mention detection (link probability threshold)\n\n"
+        f"lower bound.\n\n{_detectors(stats)}## Mention detection: {stats['detector']}\n\n"
         f"{_table(detection, stats['detection_threshold'])}"
         f"\n## End to end: span and QID right (linker score threshold; below it, NIL)\n\n"
         f"{_table(nil, stats['nil_threshold'])}"
