@@ -1,15 +1,18 @@
 """evaluate-corpus: the metrics on hand-made gold and predictions (numbers worked out by hand), the readers' adapter,
-a stand-in pipeline on a PubTator corpus, the real NCBI-disease files."""
+a stand-in pipeline on a PubTator corpus, the CLI, the real NCBI-disease files, and a small trained linker."""
 
+import json
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 import spacy
 from spacy.kb import InMemoryLookupKB
 from spacy.tokens import Span
 from spacy.training import Example
 
+import conftest
 from conftest import SHARED_DATA
 from wikiel.evaluation.corpus import (
     GoldDoc,
@@ -34,6 +37,7 @@ from wikiel.sources.custom import MentionDoc
 from wikiel.sources.pubtator import PubtatorDoc, PubtatorMention
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "custom_kb"
 BIOMEDICAL = SHARED_DATA / "biomedical"
 
 
@@ -445,6 +449,63 @@ def test_ranking_top_one_is_what_the_linker_predicts():
     assert r["gold_mentions"]["accuracy@5"] == 1.0  # two candidates each
 
 
+# ---- the command line ---------------------------------------------------------------------------------------------
+def run_cli(*args):
+    return conftest.run_cli("evaluate-corpus", *args, timeout=600)
+
+
+def test_cli(tmp_path, stand_in, toy_corpus):
+    model = tmp_path / "model"
+    stand_in.to_disk(model)
+    out = tmp_path / "out"
+    proc = run_cli(model, toy_corpus, out, "--published", "always")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((out / "corpus.json").read_text())
+    assert result["corpus"] == "toy_corpus" and result["pipeline"] == str(model)
+    assert result["gold_mentions"]["accuracy@1"] == 0.7143 and result["end_to_end"]["mention"]["f1"] == 0.8571
+    assert result["gold_ids"]["mentions"] == 7 and result["vocabulary"] is None
+    report = (out / "corpus.md").read_text()
+    assert report == markdown_report(result) and "BioSyn with SapBERT" in report and "| accuracy@1 | 0.714 |" in report
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["step"] == "evaluate-corpus" and stats["counts"]["gold_mentions"] == 7
+    assert stats["counts"]["mention_f1"] == 0.8571 and stats["counts"]["document_f1"] == 0.9091
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+    # custom JSONL documents, the first one only, no published figures by default
+    jsonl = tmp_path / "docs.jsonl"
+    jsonl.write_bytes(
+        orjson.dumps({"id": "a", "text": "The ataxia gene.", "spans": [{"start": 4, "end": 10, "id": "MESH:D7"}]})
+        + b"\n"
+        + orjson.dumps({"id": "b", "text": "No disease here."})
+        + b"\n"
+    )
+    proc = run_cli(model, jsonl, out / "custom", "--limit-docs", "1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((out / "custom" / "corpus.json").read_text())
+    assert result["docs"] == 1 and result["gold_mentions"]["accuracy@1"] == 1.0 and result["published"] is None
+    assert "Per mention class" not in (out / "custom" / "corpus.md").read_text()  # the corpus has no classes
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("this is not a corpus\n", encoding="utf8")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n", encoding="utf8")
+    broken = tmp_path / "broken.txt"
+    broken.write_text("1|t|Title\n1\t0\tfive\tTitle\tX\tD1\n", encoding="utf8")
+    for args, message in [
+        ((model, tmp_path / "missing.txt", out), "missing.txt: does not exist"),
+        ((tmp_path / "no-model", toy_corpus, out), "no-model: no such pipeline directory"),
+        ((model, bad, out), "bad.txt:1: is neither a PubTator file nor custom documents"),
+        ((model, empty, out), "empty.txt: is empty"),
+        ((model, broken, out), "broken.txt:2: mention offsets must be integers"),
+        ((model, toy_corpus, out, "--published", "maybe"), "--published must be one of auto, always, never"),
+        ((model, toy_corpus, out, "--format", "xml"), "--format must be one of auto, pubtator, custom"),
+        ((model, toy_corpus, out, "--vocabulary", tmp_path / "none.tsv"), "none.tsv"),
+    ]:
+        proc = run_cli(*args)
+        assert proc.returncode == 1 and "ERROR:" in proc.stderr and message in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+
+
 # ---- the real NCBI-disease files ------------------------------------------------------------------------------------
 needs_biomedical = pytest.mark.skipif(
     not (BIOMEDICAL / "NCBItestset_corpus.txt").is_file(), reason=f"NCBI-disease not present at {BIOMEDICAL}"
@@ -466,3 +527,49 @@ def test_real_ncbi_disease_gold_with_medic():
     assert len(resolved) <= counts["unresolved"]
     assert all(i.startswith(("MESH:", "OMIM:")) for m in mentions for i in m.ids)
     assert is_ncbi_disease(corpus_name(BIOMEDICAL / "NCBItestset_corpus.txt"))
+
+
+# ---- a small trained linker -------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_cli_on_a_trained_linker_agrees_with_build_linker(tmp_path):
+    """The worked custom example: convert, KB, 3,000 train mentions, 1 epoch, build-linker, then evaluate-corpus on
+    the dev documents build-linker tuned on. End to end with and without abbreviations must be build-linker's own
+    figures on those documents (one paragraph each), and the ranking's first id what the linker predicts."""
+    example, configs = EXAMPLE, ROOT / "configs"
+    steps = [
+        ("convert-custom-kb", example / "entities.jsonl", example / "mentions.jsonl", "corpus"),
+        ("build-kb", "corpus/wikidata", "corpus/wikipedia", "kb", "--min-freq", 1, "--min-pair", 1, "--vector-dim", 32),
+        ("extract-mentions", "corpus/wikipedia", "kb", "mentions", "--max-train", 3000),
+        ("train", configs / "nel.cfg", "mentions", "kb", "nel", "--max-epochs", 1),
+        ("build-linker", "nel/model-best", "kb", "corpus/wikipedia", "linker"),
+    ]
+    for args in steps:
+        if args[0] == "convert-custom-kb":
+            args += ("--priors", example / "priors.tsv")
+        proc = conftest.run_cli(*args, cwd=tmp_path, timeout=900)
+        assert proc.returncode == 0, (args, proc.stderr[-3000:])
+    dev = tmp_path / "dev.jsonl"
+    with open(dev, "wb") as f:
+        for line in (tmp_path / "corpus" / "wikipedia" / "articles.jsonl").read_bytes().splitlines():
+            article = orjson.loads(line)
+            if article["split"] == "dev":
+                spans = [{"start": s, "end": e, "id": i} for s, e, i in article["links"]]
+                f.write(orjson.dumps({"id": article["id"], "text": article["text"], "spans": spans}) + b"\n")
+    proc = run_cli(tmp_path / "linker" / "model", dev, tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "out" / "corpus.json").read_text())
+    built = json.loads((tmp_path / "linker" / "stats.json").read_text())["counts"]
+    keys = ("correct", "predicted", "gold", "precision", "recall", "f1")
+    assert {k: result["end_to_end_without_abbreviations"]["mention"][k] for k in keys} == {
+        k: built["end_to_end"][k] for k in keys
+    }
+    assert {k: result["end_to_end"]["mention"][k] for k in keys} == {
+        k: built["end_to_end_with_abbreviations"][k] for k in keys
+    }
+    g = result["gold_mentions"]
+    assert g["mentions"] == built["dev"]["gold_mentions"]
+    assert g["pipeline_accuracy"]["without_abbreviations"] == g["accuracy@1_nil_threshold"]
+    assert g["accuracy@1"] <= g["accuracy@5"] <= g["candidates"]["oracle"]
+    # the example defines ad-hoc abbreviations in dev documents only: the component links their later uses
+    assert result["counts"]["abbreviation_definitions"] > 0
+    assert result["end_to_end"]["mention"]["recall"] > result["end_to_end_without_abbreviations"]["mention"]["recall"]
