@@ -30,6 +30,8 @@ WITHOUT_PROJECT = (
     "_entry_points = importlib.metadata.entry_points\n"
     "def _without_project(**kwargs):\n"
     "    found = _entry_points(**kwargs)\n"
+    "    if not kwargs and hasattr(found, 'items'):  # Python < 3.12: group -> entry points\n"
+    "        return {g: [e for e in eps if not e.value.startswith('wikiel')] for g, eps in found.items()}\n"
     "    return importlib.metadata.EntryPoints(e for e in found if not e.value.startswith('wikiel'))\n"
     "importlib.metadata.entry_points = _without_project\n"
 )
