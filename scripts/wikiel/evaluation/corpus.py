@@ -745,6 +745,10 @@ def _cell(value: Optional[float]) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
+def _threshold(value: Optional[float]) -> str:
+    return "none" if value is None else f"{value:g}"
+
+
 def _table(head: List[str], rows: List[List[str]]) -> List[str]:
     return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *("| " + " | ".join(r) + " |" for r in rows)]
 
@@ -777,7 +781,7 @@ def markdown_report(result: dict) -> str:
             f"{_cell(g['in_kb_accuracy@1'])} / {_cell(g['in_kb_accuracy@5'])}",
         ],
         [
-            f"accuracy@1 with the NIL threshold ({'none' if g['nil_threshold'] is None else g['nil_threshold']})",
+            f"accuracy@1 with the NIL threshold ({_threshold(g['nil_threshold'])})",
             _cell(g["accuracy@1_nil_threshold"]),
         ],
     ]
