@@ -479,11 +479,16 @@ def test_cli(tmp_path, stand_in, toy_corpus):
         + orjson.dumps({"id": "b", "text": "No disease here."})
         + b"\n"
     )
-    proc = run_cli(model, jsonl, out / "custom", "--limit-docs", "1")
+    proc = run_cli(model, jsonl, out / "custom", "--limit-docs", "1", "--vocabulary", "")  # "": no vocabulary
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((out / "custom" / "corpus.json").read_text())
     assert result["docs"] == 1 and result["gold_mentions"]["accuracy@1"] == 1.0 and result["published"] is None
     assert "Per mention class" not in (out / "custom" / "corpus.md").read_text()  # the corpus has no classes
+
+    proc = run_cli(model, tmp_path / "missing.txt", out / "skipped", "--skip-missing")
+    assert proc.returncode == 0 and "missing.txt: skipped" in proc.stdout, proc.stderr[-3000:]
+    assert json.loads((out / "skipped" / "stats.json").read_text())["counts"]["docs"] == 0
+    assert (out / "skipped" / "corpus.md").read_text().startswith("No corpus at")
 
     bad = tmp_path / "bad.txt"
     bad.write_text("this is not a corpus\n", encoding="utf8")

@@ -789,8 +789,8 @@ def evaluate_corpus_command(
     pipeline: str = typer.Argument(..., help="the built linker (training/linker/model) or an installed package"),
     corpus: Path = typer.Argument(..., help="annotated documents: PubTator (NCBI-disease) or custom .jsonl/.spacy"),
     output_dir: Path = typer.Argument(..., help="where corpus.json, corpus.md and stats.json go"),
-    vocabulary: Optional[Path] = typer.Option(
-        None, help="MEDIC TSV (or OBO) file: gold ids resolved to primary ids (alternative ids, unprefixed MeSH)"
+    vocabulary: str = typer.Option(
+        "", help="MEDIC TSV (or OBO) file: gold ids resolved to primary ids (alternative ids, unprefixed MeSH)"
     ),
     corpus_format: str = typer.Option("auto", "--format", help="auto (by name and content), pubtator or custom"),
     limit_docs: Optional[int] = typer.Option(None, min=1, help="only the first N documents"),
@@ -798,6 +798,7 @@ def evaluate_corpus_command(
         "auto", help="published NCBI-disease figures in the report: auto (for NCBI-disease files), always or never"
     ),
     batch_size: int = typer.Option(defaults.LINK_BATCH_SIZE, min=1, help="documents per nlp.pipe batch"),
+    skip_missing: bool = typer.Option(False, "--skip-missing", help="when the corpus does not exist, write a note"),
 ) -> None:
     """Score the linker on an annotated corpus as biomedical papers report: accuracy@1/@5 on gold mentions,
     strict mention-level and document-level end-to-end P/R/F1, per mention class, with and without the
@@ -808,7 +809,15 @@ def evaluate_corpus_command(
         if published not in PUBLISHED_CHOICES:
             fail(f"--published must be one of {', '.join(PUBLISHED_CHOICES)}, not {published!r}")
         stats = StepStats("evaluate-corpus")
-        vocab = corpus_evaluation.load_vocabulary(vocabulary) if vocabulary is not None else None
+        if skip_missing and not corpus.exists():
+            note = f"No corpus at {corpus}: skipped.\n"
+            with atomic_open(output_dir / "corpus.md") as f:
+                f.write(note)
+            stats["docs"] = 0
+            stats.write(output_dir / "stats.json")
+            print(note.strip())
+            return
+        vocab = corpus_evaluation.load_vocabulary(vocabulary) if vocabulary.strip() else None
         docs, id_counts = corpus_evaluation.read_corpus(corpus, corpus_format, vocab, limit_docs)
         nlp = elevant.load_pipeline(pipeline)
         with tqdm(total=len(docs) * corpus_evaluation.passes(nlp), unit="doc", desc="corpus") as bar:
@@ -823,7 +832,7 @@ def evaluate_corpus_command(
         result["pipeline"] = str(pipeline)
         result["corpus_path"] = str(corpus)
         result["gold_ids"] = id_counts
-        result["vocabulary"] = None if vocab is None else {"path": str(vocabulary), "concepts": len(vocab)}
+        result["vocabulary"] = None if vocab is None else {"path": vocabulary, "concepts": len(vocab)}
         report = corpus_evaluation.markdown_report(result)
         write_json(output_dir / "corpus.json", result)
         with atomic_open(output_dir / "corpus.md") as f:
