@@ -102,9 +102,11 @@ def fetch_command(
     kb: str = typer.Option(
         defaults.KB, help="wikidata (the dumps of --source) or custom (your own knowledge graph: --custom-*)"
     ),
-    custom_entities: str = typer.Option(defaults.CUSTOM_ENTITIES, help="With --kb custom: entities JSONL"),
+    custom_entities: str = typer.Option(
+        defaults.CUSTOM_ENTITIES, help="With --kb custom: entities: JSONL, CTD TSV (MEDIC) or OBO (.gz too)"
+    ),
     custom_mentions: str = typer.Option(
-        defaults.CUSTOM_MENTIONS, help="With --kb custom: annotated mentions (JSONL, .spacy or a directory)"
+        defaults.CUSTOM_MENTIONS, help="With --kb custom: annotated mentions (JSONL, .spacy, PubTator, or a directory)"
     ),
     custom_priors: str = typer.Option("", help="With --kb custom: optional alias priors (TSV or JSONL)"),
 ) -> None:
@@ -179,6 +181,12 @@ def parse_wikidata_command(
     lang: str = typer.Option(defaults.LANG, help="Keep items with a <lang>wiki sitelink"),
     n_process: int = typer.Option(defaults.N_PROCESS, help="Processes (main reads, the others parse); 0 = all cores"),
     max_bad_lines: int = typer.Option(defaults.MAX_BAD_LINES, min=0, help="Malformed lines to skip before failing"),
+    alias_scopes: str = typer.Option(
+        defaults.ALIAS_SCOPES, help="Custom KB ontologies: the synonym scopes that become aliases (comma-separated)"
+    ),
+    obo_types: str = typer.Option(
+        defaults.OBO_TYPES, help="Custom KB OBO files: entity type from the namespace or the top-level is_a branch"
+    ),
 ) -> None:
     """Stream the Wikidata dump: items with a <lang>wiki sitelink, their label, aliases, description, P31 types.
     Given the manifest of a custom knowledge graph, converts its entity file instead."""
@@ -186,7 +194,12 @@ def parse_wikidata_command(
         if bool(dump) == bool(manifest):
             fail("give either --dump PATH (repeatable) or --manifest PATH")
         if manifest is not None and custom.is_custom_manifest(manifest):
-            stats = custom.convert_entities(custom.inputs_from_manifest(manifest).entities, output_dir)
+            stats = custom.convert_entities(
+                custom.inputs_from_manifest(manifest).entities,
+                output_dir,
+                alias_scopes=alias_scopes,
+                obo_types=obo_types,
+            )
             print(f"custom KB: {stats['counts']['entities']:,} entities in {stats['seconds']} s -> {output_dir}")
             return
         if dump:
@@ -272,7 +285,9 @@ def parse_wikipedia_command(
 
 @app.command("convert-custom-kb")
 def convert_custom_kb_command(
-    entities: Path = typer.Argument(..., help="entities JSONL: {id, name, aliases, description, types, frequency}"),
+    entities: Path = typer.Argument(
+        ..., help="entities: JSONL {id, name, aliases, description, types, frequency}, CTD TSV or OBO"
+    ),
     mentions: Path = typer.Argument(
         ..., help="annotated mentions: JSONL {id, text, spans, split} or .spacy, or a directory of them"
     ),
@@ -282,10 +297,23 @@ def convert_custom_kb_command(
     seed: int = typer.Option(defaults.SEED, help="salt of the dev split hash (0: the hash of the document id)"),
     lang: str = typer.Option(defaults.LANG, help="language of the texts"),
     strict: bool = typer.Option(False, help="a span or prior id missing from the entity file is an error"),
+    alias_scopes: str = typer.Option(defaults.ALIAS_SCOPES, help="ontology synonym scopes that become aliases"),
+    obo_types: str = typer.Option(defaults.OBO_TYPES, help="OBO entity type: namespace or branch"),
 ) -> None:
     """Your own knowledge graph -> the parse steps' files (wikidata/, wikipedia/), ready for build-kb."""
     with cli_errors():
-        stats = custom.convert_custom(entities, mentions, output_corpus_dir, priors, dev_percent, seed, lang, strict)
+        stats = custom.convert_custom(
+            entities,
+            mentions,
+            output_corpus_dir,
+            priors,
+            dev_percent,
+            seed,
+            lang,
+            strict,
+            alias_scopes=alias_scopes,
+            obo_types=obo_types,
+        )
         e, m = stats["wikidata"]["counts"], stats["wikipedia"]["counts"]
         print(
             f"custom KB: {e['entities']:,} entities; {m['articles']:,} documents ({m['train_articles']:,} train, "

@@ -13,9 +13,11 @@ STEP_ORDER = [
     "build-kb",
     "extract-mentions",
     "train",
+    "train-detector",
     "evaluate",
     "build-linker",
     "evaluate-benchmarks",
+    "evaluate-corpus",
     "learning-curve",
 ]
 HEADLINE_COUNTS = {
@@ -25,8 +27,10 @@ HEADLINE_COUNTS = {
     "extract-mentions": ["train.mentions", "dev.mentions"],
     "learning-curve": ["points", "train_mentions_available"],
     "evaluate": ["mentions"],
-    "build-linker": ["detection_threshold", "nil_threshold", "dev.gold_mentions"],
+    "train-detector": ["train.spans", "dev.spans"],
+    "build-linker": ["detector", "detection_threshold", "nil_threshold", "dev.gold_mentions"],
     "evaluate-benchmarks": ["benchmarks", "docs", "gold_labels", "gold_in_kb"],
+    "evaluate-corpus": ["docs", "gold_mentions", "accuracy@1", "mention_f1"],
 }
 
 
