@@ -1,5 +1,7 @@
 """Candidate generators beyond exact match (normalised keys, trigram fuzzy lookup) and their recall@k."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import spacy
@@ -190,7 +192,17 @@ def test_index_is_cached_per_kb_and_rebuilt_when_aliases_change():
     assert len(linking._INDEXES) <= linking._MAX_CACHED_KBS
 
 
-def test_entity_linker_runs_with_fuzzy_candidates():
+@pytest.mark.parametrize(
+    "get_candidates,get_candidates_batch",
+    [
+        ({"@misc": "wikiel.FuzzyCandidates.v1"}, {"@misc": "wikiel.FuzzyCandidatesBatch.v1"}),
+        (
+            {"@misc": "wikiel.TfidfCandidates.v1", "max_aliases": 20, "min_candidates": 10, "synonyms": True},
+            {"@misc": "wikiel.TfidfCandidatesBatch.v1", "max_aliases": 20, "min_candidates": 10, "synonyms": True},
+        ),
+    ],
+)
+def test_entity_linker_runs_with_fuzzy_candidates(get_candidates, get_candidates_batch):
     spacy.util.fix_random_seed(0)
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
@@ -199,8 +211,8 @@ def test_entity_linker_runs_with_fuzzy_candidates():
         config={
             "entity_vector_length": DIM,
             "incl_prior": True,
-            "get_candidates": {"@misc": "wikiel.FuzzyCandidates.v1"},
-            "get_candidates_batch": {"@misc": "wikiel.FuzzyCandidatesBatch.v1"},
+            "get_candidates": get_candidates,
+            "get_candidates_batch": get_candidates_batch,
         },
     )
     el.set_kb(make_kb)
@@ -236,7 +248,7 @@ def test_candidate_recall_exact_numbers():
         for name, row in result["generators"].items()
     }
     # per mention (gold rank): machine Learning, US (Q4 after Q3), Zurich (Q2 after Q6), U.S., Albert Einstien, Qwxz
-    assert rows == {
+    expected = {
         "exact": {
             "recall@1": 0.0,
             "recall@5": 0.1667,
@@ -270,6 +282,9 @@ def test_candidate_recall_exact_numbers():
             "no_candidates": 0.1667,
         },
     }
+    # (no neighbour has a cosine >= 0.4 in so small a KB: the TF-IDF generators find what fuzzy finds)
+    expected["tfidf"] = expected["tfidf-fill"] = expected["fuzzy"]
+    assert rows == expected
     for row in result["generators"].values():
         assert row["us_per_mention"] > 0 and row["first_call_seconds"] >= 0
     table = recall_markdown(result)
@@ -285,3 +300,234 @@ def test_candidate_recall_custom_generators_and_ks():
     assert result["generators"]["fuzzy"]["recall@2"] == 0.8333
     empty = candidate_recall(kb, [])
     assert empty["mentions"] == 0 and empty["generators"]["fuzzy"]["recall@1"] == 0.0
+
+
+# ---- token keys, TF-IDF neighbours, learned word substitutions (wikiel.TfidfCandidates.v1) --------------------
+
+
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ("Cancer of the Breast", "breast cancer"),  # stop words dropped, words sorted
+        ("breast cancers", "breast cancer"),  # plural
+        ("Neoplasms, Breast", "breast neoplasm"),  # inverted MeSH form
+        ("Tumours", "tumor"),  # British spelling and plural
+        ("Haemophilia A", "a hemophilia"),  # "a" is kept: Hepatitis A is not hepatitis
+        ("TNF-α", "alpha tnf"),
+        ("TNF alpha", "alpha tnf"),
+        ("µ-opioid", "mu opioid"),  # micro sign -> mu
+        ("type1 diabetes", "1 diabete type"),
+        ("Diabetes Mellitus, Type 1", "1 diabete mellitus type"),
+        ("X-linked", "linked x"),
+        ("Alzheimer's disease", "alzheimer disease"),
+        ("CHDs", "chd"),
+        ("stenoses", "stenose"),
+        ("stenosis", "stenose"),
+        ("the and of", ""),
+        ("!!!", ""),
+    ],
+)
+def test_token_key(text, key):
+    assert linking.token_key(text) == key
+
+
+@pytest.mark.parametrize(
+    "word,stem",
+    [
+        ("deficiencies", "deficiency"),
+        ("syndromes", "syndrome"),
+        ("abscesses", "abscess"),
+        ("reflexes", "reflex"),
+        ("dermatitides", "dermatitis"),
+        ("arthritis", "arthritis"),
+        ("mellitus", "mellitus"),
+        ("vertebrae", "vertebra"),
+        ("tumour", "tumor"),
+        ("oedema", "edema"),
+        ("eyes", "eye"),
+        ("toes", "toes"),
+        ("ms", "ms"),
+    ],
+)
+def test_stem_word(word, stem):
+    assert linking.stem_word(word) == stem
+
+
+def word_grams(key):
+    """Reference: trigrams of each word of a key padded with spaces on its own (no trigram spans two words)."""
+    return {p[i : i + 3] for w in key.split() for p in [f" {w} "] for i in range(len(p) - 2)}
+
+
+def test_word_trigrams_do_not_depend_on_word_order():
+    def codes(key):
+        return set(linking._trigram_codes(f"\x00{key}\x00", words=True)[0].tolist())
+
+    assert codes("breast cancer") == codes("cancer breast") != codes("breastcancer")
+    expected = {sum(ord(c) << shift for c, shift in zip(g, (42, 21, 0))) for g in word_grams("breast cancer")}
+    assert codes("breast cancer") == expected
+    codes, key_ids = linking._trigram_codes("\x00ab c\x00d\x00", words=True)
+    grams = sorted(
+        (k, "".join(chr((int(code) >> shift) & 0x1FFFFF) for shift in (42, 21, 0))) for code, k in zip(codes, key_ids)
+    )
+    assert grams == [(0, " ab"), (0, " c "), (0, "ab "), (1, " d ")]
+
+
+@pytest.mark.parametrize("words,key_function", [(True, linking.token_key), (False, normalize_key)])
+def test_tfidf_search_is_exact_against_brute_force(words, key_function):
+    rng = np.random.default_rng(1)
+    syllables = ["ka", "ri", "to", "men", "sa", "lo", "ber", "un", "ic", "ha", "ne", "st"]
+    aliases = sorted(
+        {
+            " ".join("".join(rng.choice(syllables, rng.integers(1, 4))) for _ in range(rng.integers(1, 4)))
+            for _ in range(500)
+        }
+    )
+    keys_index = linking.NormalizedIndex(aliases, key_function)
+    index = linking.NgramIndex(keys_index, chunk_keys=64, words=words, weighted=True)
+    keys = [keys_index.key(i) for i in range(keys_index.n_keys)]
+
+    def grams(key):
+        return word_grams(key) if words else {f"\x00{key}\x00"[i : i + 3] for i in range(len(key))}
+
+    key_grams = [grams(k) for k in keys]
+    df: dict = {}
+    for gs in key_grams:
+        for g in gs:
+            df[g] = df.get(g, 0) + 1
+
+    def idf(g):
+        return np.log((1 + len(keys)) / (1 + df.get(g, 0))) + 1
+
+    norms = [np.sqrt(sum(idf(g) ** 2 for g in gs)) for gs in key_grams]
+    assert np.allclose(norms, index.key_norms)
+    for query in ["karito", "menlo ber", "stic", "hane sa", "ka", "bermen unic", "zzz ka", "ber menlo"]:
+        q = key_function(query)
+        q_grams = grams(q)
+        q_norm = np.sqrt(sum(idf(g) ** 2 for g in q_grams))
+        cosines = [sum(idf(g) ** 2 for g in q_grams & gs) / (q_norm * n) for gs, n in zip(key_grams, norms)]
+        for s, limit in [(0.4, 10), (0.2, 30), (0.7, 3)]:
+            expected = sorted((-c, i) for i, c in enumerate(cosines) if c >= s - 1e-9)[:limit]
+            got = index.search_cosine(q, s, limit)
+            assert [i for _, i in expected] == [i for i, _ in got]  # ties by key id
+            assert [-c for c, _ in expected] == pytest.approx([c for _, c in got])
+    assert index.search_cosine("", 0.4, 10) == [] and index.search_cosine("qqqq", 0.4, 10) == []
+    with pytest.raises(ValueError):
+        linking.NgramIndex(keys_index).search_cosine("karito")
+
+
+BIO = {  # entity: aliases (one entity each, prior 1.0)
+    "D1": ["Breast Neoplasms", "Breast Cancer", "Cancer of the Breast"],
+    "D2": ["Lung Neoplasms", "Lung Cancer"],
+    "D3": ["Kidney Neoplasms", "Kidney Cancer", "Renal Cancer"],
+    "D4": ["Prostatic Neoplasms"],
+    "D5": ["Breast Cyst", "Cyst of Breast"],
+    "D6": ["TNF-α deficiency"],
+    "D7": ["Colon Tumor", "Colon Growth"],  # tumor / growth: 2 entities only, not learned
+    "D8": ["Skin Tumor", "Skin Growth"],
+    "D9": ["Diabetes type 1", "Diabetes type 2"],  # numbers are never learned
+    "D10": ["Dwarfism type 1", "Dwarfism type 2"],
+    "D11": ["Ataxia type 1", "Ataxia type 2"],
+}
+
+
+def make_bio_kb():
+    kb = InMemoryLookupKB(spacy.blank("en").vocab, entity_vector_length=DIM)
+    for i, (qid, aliases) in enumerate(BIO.items()):
+        kb.add_entity(qid, 10 + i, [float(i), 1.0, 0.5, -1.0])
+        for alias in aliases:
+            kb.add_alias(alias, [qid], [1.0])
+    kb.add_alias("Lung Growth", ["D2", "D8"], [0.5, 0.5])
+    return kb
+
+
+def test_word_substitutions_learned_from_the_kb():
+    kb = make_bio_kb()
+    index = kb_index(kb)
+    learned = linking.WordSubstitutions(kb, index.tokens)
+    # cancer / neoplasm: D1, D2, D3 (3 entities); kidney / renal: 1; tumor / growth: 2; 1 / 2: never (a number)
+    assert learned.substitutes == {"cancer": ("neoplasm",), "neoplasm": ("cancer",)} and learned.n_pairs == 1
+    assert list(learned.variants("cancer prostatic")) == ["neoplasm prostatic"]
+    assert list(learned.variants("breast cyst")) == []
+    more = linking.WordSubstitutions(kb, index.tokens, min_entities=1)
+    assert more.substitutes["kidney"] == ("renal",) and more.substitutes["tumor"] == ("growth",)
+    assert more.substitutes["cancer"] == ("neoplasm", "growth")  # most entities first ("Lung Growth": 1)
+    assert "1" not in more.substitutes and "2" not in more.substitutes  # numbers are never learned
+    assert linking.WordSubstitutions(kb, index.tokens, min_entities=1, max_substitutes=1).substitutes["cancer"] == (
+        "neoplasm",
+    )
+    assert index.synonyms(kb) is index.synonyms(kb)
+
+
+def tfidf(**settings):
+    return registry.misc.get("wikiel.TfidfCandidates.v1")(**settings)
+
+
+def test_tfidf_candidates_token_keys_find_word_order_and_inflection():
+    kb = make_bio_kb()
+    for text in ["breast cancers", "cancers of the breast", "Neoplasm, Breast", "neoplasms of the breast"]:
+        assert GENERATORS["normalized"](kb, span_of(text)) == [], text
+        candidates = tfidf()(kb, span_of(text))
+        assert ids(candidates)[:1] == ["D1"] and candidates[0].prior_prob == 1.0, text
+    assert ids(tfidf()(kb, span_of("TNF alpha deficiencies"))) == ["D6"]
+    assert ids(tfidf()(kb, span_of("Lung Cancer"))) == ["D2"]  # exact match first and alone
+
+
+def test_tfidf_candidates_neighbours_and_learned_substitutions():
+    kb = make_bio_kb()
+    span = span_of("prostatic cancer")  # no token key: neighbours, and "neoplasm" for "cancer"
+    with_synonyms = tfidf()(kb, span)
+    without = tfidf(synonyms=False)(kb, span)
+    assert ids(with_synonyms)[0] == ids(without)[0] == "D4"
+    assert with_synonyms[0].prior_prob == pytest.approx(linking.SYNONYM_SIMILARITY)
+    assert 0.4 <= without[0].prior_prob < linking.SYNONYM_SIMILARITY
+    index = kb_index(kb)
+    cosines = dict(index.token_ngrams.search_cosine("cancer prostatic", 0.4, 10))
+    assert without[0].prior_prob == pytest.approx(cosines[index.tokens.find("neoplasm prostatic")])
+    assert [c.prior_prob for c in with_synonyms] == sorted((c.prior_prob for c in with_synonyms), reverse=True)
+    assert tfidf(min_similarity=0.99, synonyms=False)(kb, span) == []
+    assert tfidf()(kb, span_of("Qwxz Plkj")) == []
+
+
+def test_tfidf_candidates_min_candidates_adds_neighbours_after_the_exact_match():
+    kb = make_bio_kb()
+    span = span_of("Breast Cancer")
+    assert ids(tfidf()(kb, span)) == ["D1"]
+    filled = tfidf(min_candidates=3)(kb, span)
+    assert len(filled) == 3 and ids(filled)[0] == "D1" and filled[0].prior_prob == 1.0
+    assert all(c.prior_prob < 0.99 for c in filled[1:])
+    assert [c.prior_prob for c in filled] == sorted((c.prior_prob for c in filled), reverse=True)
+    assert len(set(ids(filled))) == 3
+    # a token-key match is filled the same way; an exact match with enough entities is left alone
+    assert ids(tfidf(min_candidates=2)(kb, span_of("cancer of the breasts")))[0] == "D1"
+    assert ids(tfidf(min_candidates=2)(kb, span_of("Lung Growth"))) == ["D2", "D8"]
+    batch = registry.misc.get("wikiel.TfidfCandidatesBatch.v1")(min_candidates=3)
+    assert [ids(c) for c in batch(kb, [span, span_of("Qwxz")])] == [ids(filled), []]
+    for bad in [{"min_similarity": 0.0}, {"max_aliases": 0}, {"min_candidates": -1}]:
+        with pytest.raises(ValueError):
+            tfidf(**bad)
+
+
+def test_tfidf_candidates_are_deterministic_across_index_builds():
+    first = make_bio_kb()
+    second = make_bio_kb()
+    for text in ["prostatic cancer", "breast", "neoplasm", "lung tumour", "Breast Cancer"]:
+        a, b = tfidf(min_candidates=5)(first, span_of(text)), tfidf(min_candidates=5)(second, span_of(text))
+        assert [(c.entity_, c.alias_, c.prior_prob) for c in a] == [(c.entity_, c.alias_, c.prior_prob) for c in b]
+
+
+def test_biomedical_config_is_nel_cfg_with_tfidf_candidates():
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    default = spacy.util.load_config(configs / "nel.cfg")
+    biomedical = spacy.util.load_config(configs / "nel-biomedical.cfg")
+    el = biomedical["components"]["entity_linker"]
+    assert el["get_candidates"]["@misc"] == "wikiel.TfidfCandidates.v1"
+    assert el["get_candidates_batch"]["@misc"] == "wikiel.TfidfCandidatesBatch.v1"
+    assert {k: v for k, v in el["get_candidates"].items() if k != "@misc"} == {
+        k: v for k, v in el["get_candidates_batch"].items() if k != "@misc"
+    }
+    resolved = registry.resolve({"a": el["get_candidates"], "b": el["get_candidates_batch"]})
+    assert callable(resolved["a"]) and callable(resolved["b"])
+    for config in (default, biomedical):
+        for name in ("get_candidates", "get_candidates_batch"):
+            del config["components"]["entity_linker"][name]
+    assert default == biomedical  # nothing else differs
