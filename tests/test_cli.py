@@ -127,3 +127,12 @@ def test_config_holds_no_value_the_code_sets():
         assert not re.search(rf"^{key}\s*=", body, re.M), key
     assert not re.search(r"^\[nlp\][^\[]*^lang\s*=", body, re.M | re.S)
     assert not re.search(r"^\[system\][^\[]*^seed\s*=", body, re.M | re.S)
+
+
+def test_empty_var_skips_the_corpus_evaluation(tmp_path):
+    """project.yml passes '' when vars.eval_corpus is empty: with --skip-missing that is a note, not the cwd."""
+    proc = run_cli("evaluate-corpus", "no-pipeline", "", tmp_path / "out", "--skip-missing", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped" in (tmp_path / "out" / "corpus.md").read_text()
+    proc = run_cli("evaluate-corpus", "no-pipeline", "", tmp_path / "out2", cwd=tmp_path)
+    assert proc.returncode == 1 and "ERROR: no corpus given" in proc.stderr

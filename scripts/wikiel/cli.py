@@ -815,7 +815,11 @@ PUBLISHED_CHOICES = {"auto": None, "always": True, "never": False}
 @app.command("evaluate-corpus")
 def evaluate_corpus_command(
     pipeline: str = typer.Argument(..., help="the built linker (training/linker/model) or an installed package"),
-    corpus: Path = typer.Argument(..., help="annotated documents: PubTator (NCBI-disease) or custom .jsonl/.spacy"),
+    corpus_arg: str = typer.Argument(
+        ...,
+        metavar="CORPUS",
+        help="annotated documents: PubTator (NCBI-disease) or custom .jsonl/.spacy; empty with --skip-missing: skipped",
+    ),
     output_dir: Path = typer.Argument(..., help="where corpus.json, corpus.md and stats.json go"),
     vocabulary: str = typer.Option(
         "", help="MEDIC TSV (or OBO) file: gold ids resolved to primary ids (alternative ids, unprefixed MeSH)"
@@ -837,8 +841,12 @@ def evaluate_corpus_command(
         if published not in PUBLISHED_CHOICES:
             fail(f"--published must be one of {', '.join(PUBLISHED_CHOICES)}, not {published!r}")
         stats = StepStats("evaluate-corpus")
-        if skip_missing and not corpus.exists():
-            note = f"No corpus at {corpus}: skipped.\n"
+        corpus = Path(corpus_arg)
+        if not corpus_arg.strip() and not skip_missing:
+            fail("no corpus given (vars.eval_corpus)")
+        if skip_missing and (not corpus_arg.strip() or not corpus.exists()):
+            where = f"at {corpus}" if corpus_arg.strip() else "given (vars.eval_corpus is empty)"
+            note = f"No corpus {where}: skipped.\n"
             with atomic_open(output_dir / "corpus.md") as f:
                 f.write(note)
             stats["docs"] = 0
