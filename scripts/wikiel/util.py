@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any, Dict, Iterator, NoReturn, Optional, Union
+from typing import IO, Any, Dict, Iterator, NoReturn, Optional, Tuple, Union
 
 import orjson
 import spacy
@@ -92,6 +92,26 @@ def open_dump(path: PathLike, threads: int = 1) -> Iterator[IO[bytes]]:
         yield io.BufferedReader(raw, buffer_size=1 << 20)
     finally:
         raw.close()
+
+
+def text_lines(path: PathLike, what: str, hint: str) -> Iterator[Tuple[int, str]]:
+    """(line number, line without its line break) of a plain, gzip or bzip2 UTF-8 text file (a BOM dropped);
+    InputError naming the file (and line) when it is missing, a directory or not UTF-8. `what` names the expected
+    file ("an ontology file"), `hint` the var that points at it."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "does not exist", hint=hint)
+    if not path.is_file():
+        raise InputError(path, f"is a directory, expected {what}")
+    with open_dump(path) as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf8")
+            except UnicodeDecodeError as err:
+                raise InputError(path, f"is not UTF-8 ({err.reason} at column {err.start + 1})", line=number) from err
+            if number == 1:
+                line = line.lstrip("\ufeff")
+            yield number, line.rstrip("\n").rstrip("\r")
 
 
 TMP_SUFFIX = ".tmp-"

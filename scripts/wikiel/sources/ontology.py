@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from wikiel import defaults
-from wikiel.util import InputError, PathLike, open_dump
+from wikiel.util import InputError, PathLike, text_lines
 
 SCOPES = ("EXACT", "RELATED", "NARROW", "BROAD")
 DEFAULT_SCOPE = "RELATED"  # an OBO synonym without a scope, and every CTD synonym
@@ -216,20 +216,7 @@ def _prefix(concept_id: str) -> str:
 
 
 def _lines(path: Path) -> Iterator[Tuple[int, str]]:
-    """(line number, line without its line break) of a plain or gzip UTF-8 file."""
-    if not path.exists():
-        raise InputError(path, "does not exist", hint="check the custom_entities var / the entities path")
-    if not path.is_file():
-        raise InputError(path, "is a directory, expected an ontology file")
-    with open_dump(path) as f:
-        for number, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf8")
-            except UnicodeDecodeError as err:
-                raise InputError(path, f"is not UTF-8 ({err.reason} at column {err.start + 1})", line=number) from err
-            if number == 1:
-                line = line.lstrip("\ufeff")
-            yield number, line.rstrip("\n").rstrip("\r")
+    return text_lines(path, "an ontology file", "check the custom_entities var / the entities path")
 
 
 # ---- CTD -----------------------------------------------------------------------------------------------------------

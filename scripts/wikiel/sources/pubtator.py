@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from wikiel.util import InputError, PathLike, open_dump
+from wikiel.util import InputError, PathLike, open_dump, text_lines
 
 TITLE = re.compile(r"^([^\s|]+)\|t\|(.*)$", re.S)
 ABSTRACT = re.compile(r"^([^\s|]+)\|a\|(.*)$", re.S)
@@ -118,20 +118,7 @@ def align(text: str, start: int, end: int, surface: str) -> Tuple[Optional[Tuple
 
 
 def _lines(path: Path) -> Iterator[Tuple[int, str]]:
-    """(line number, line without its line break) of a plain or gzip UTF-8 file."""
-    if not path.exists():
-        raise InputError(path, "does not exist", hint="check the custom_mentions var / the mentions path")
-    if not path.is_file():
-        raise InputError(path, "is a directory, expected a PubTator file")
-    with open_dump(path) as f:
-        for number, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf8")
-            except UnicodeDecodeError as err:
-                raise InputError(path, f"is not UTF-8 ({err.reason} at column {err.start + 1})", line=number) from err
-            if number == 1:
-                line = line.lstrip("\ufeff")
-            yield number, line.rstrip("\n").rstrip("\r")
+    return text_lines(path, "a PubTator file", "check the custom_mentions var / the mentions path")
 
 
 def first_line(path: PathLike) -> str:
