@@ -10,13 +10,11 @@ detectors on dev and `--detector` chooses).
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 import spacy
-from spacy.cli.train import train
 from spacy.tokens import DocBin, Span
 from spacy.util import filter_spans
 from tqdm import tqdm
@@ -24,8 +22,8 @@ from tqdm import tqdm
 from wikiel import defaults
 from wikiel.kb.tables import article_paragraphs
 from wikiel.pipeline.components import MENTION_LABEL
-from wikiel.training.train import eval_frequency_for
-from wikiel.util import OutputError, StepStats, atomic_path, read_json, require_inputs
+from wikiel.training.train import eval_frequency_for, run_spacy_train
+from wikiel.util import OutputError, StepStats, require_inputs
 
 
 def write_span_docs(articles: Path, split: str, path: Path, lang: str, max_bytes: int) -> Dict[str, int]:
@@ -88,16 +86,4 @@ def train_detector(
             "training.max_epochs": max_epochs,
             "system.seed": seed,
         }
-        level = logging.getLogger("spacy").level
-        if quiet:
-            logging.getLogger("spacy").setLevel(logging.WARNING)
-        try:
-            with atomic_path(Path(output_dir)) as tmp:
-                train(config, tmp, use_gpu=-1, overrides=settings)
-                meta = read_json(tmp / "model-best" / "meta.json")
-                stats["best_dev_scores"] = meta.get("performance", {})
-                stats["overrides"] = {k: v for k, v in settings.items() if not k.startswith("paths.")}
-                result = stats.write(tmp / "stats.json")
-        finally:
-            logging.getLogger("spacy").setLevel(level)
-    return result
+        return run_spacy_train(config, Path(output_dir), settings, stats, quiet)

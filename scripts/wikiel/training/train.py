@@ -54,11 +54,19 @@ def train_pipeline(
     settings["training.max_epochs"] = max_epochs
     settings["system.seed"] = seed
     settings.update(overrides or {})
+    return run_spacy_train(config, output_dir, settings, stats, quiet)
+
+
+def run_spacy_train(
+    config: Path, output_dir: Path, settings: Dict[str, Any], stats: StepStats, quiet: bool = False
+) -> dict:
+    """`spacy train` with `settings` as config overrides into `output_dir` (swapped in only when complete), with
+    the best dev scores and the non-path settings in its stats.json; `quiet` hides spaCy's training log."""
     level = logging.getLogger("spacy").level
     if quiet:
         logging.getLogger("spacy").setLevel(logging.WARNING)
     try:
-        with atomic_path(output_dir) as tmp:
+        with atomic_path(Path(output_dir)) as tmp:
             train(config, tmp, use_gpu=-1, overrides=settings)
             meta = read_json(tmp / "model-best" / "meta.json")
             stats["best_dev_scores"] = meta.get("performance", {})
