@@ -29,6 +29,15 @@ def run_cli(*args: object, cwd: Path = None, timeout: float = 600, **kwargs) -> 
     return subprocess.run(wikiel_command(*args), capture_output=True, text=True, cwd=cwd, timeout=timeout, **kwargs)
 
 
+def leftovers(out: Path) -> List[str]:
+    """Temporaries a step left behind: staging copies of `out` beside it (`.out.tmp-wikiel-PID`) and temporary
+    files or spill directories inside it. The step manifest (`.wikiel-step.json`) is an output, not a leftover."""
+    found = [p.name for p in out.parent.glob(f".{out.name}.*") if ".tmp-" in p.name]
+    if out.is_dir():
+        found += [str(p.relative_to(out)) for p in out.rglob(".*") if ".tmp-" in p.name or p.name.startswith(".spill")]
+    return sorted(found)
+
+
 @pytest.fixture(scope="session")
 def make_world(tmp_path_factory) -> Callable[..., Dict[str, Path]]:
     """`make_world(n_entities, n_articles, seed, lang)`: the files of a generated world, generated once per session

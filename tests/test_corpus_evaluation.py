@@ -13,7 +13,7 @@ from spacy.tokens import Span
 from spacy.training import Example
 
 import conftest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, leftovers
 from wikiel.evaluation.corpus import (
     GoldDoc,
     GoldMention,
@@ -469,7 +469,7 @@ def test_cli(tmp_path, stand_in, toy_corpus):
     stats = json.loads((out / "stats.json").read_text())
     assert stats["step"] == "evaluate-corpus" and stats["counts"]["gold_mentions"] == 7
     assert stats["counts"]["mention_f1"] == 0.8571 and stats["counts"]["document_f1"] == 0.9091
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left
+    assert leftovers(out) == []  # no temporaries left
 
     # custom JSONL documents, the first one only, no published figures by default
     jsonl = tmp_path / "docs.jsonl"
@@ -496,15 +496,16 @@ def test_cli(tmp_path, stand_in, toy_corpus):
     empty.write_text("\n", encoding="utf8")
     broken = tmp_path / "broken.txt"
     broken.write_text("1|t|Title\n1\t0\tfive\tTitle\tX\tD1\n", encoding="utf8")
+    errors_out = tmp_path / "errors-out"  # a fresh output directory: out holds other outputs by now
     for args, message in [
-        ((model, tmp_path / "missing.txt", out), "missing.txt: does not exist"),
-        ((tmp_path / "no-model", toy_corpus, out), "no-model: no such pipeline directory"),
-        ((model, bad, out), "bad.txt:1: is neither a PubTator file nor custom documents"),
-        ((model, empty, out), "empty.txt: is empty"),
-        ((model, broken, out), "broken.txt:2: mention offsets must be integers"),
-        ((model, toy_corpus, out, "--published", "maybe"), "--published must be one of auto, always, never"),
-        ((model, toy_corpus, out, "--format", "xml"), "--format must be one of auto, pubtator, custom"),
-        ((model, toy_corpus, out, "--vocabulary", tmp_path / "none.tsv"), "none.tsv"),
+        ((model, tmp_path / "missing.txt", errors_out), "missing.txt: does not exist"),
+        ((tmp_path / "no-model", toy_corpus, errors_out), "no-model: no such pipeline directory"),
+        ((model, bad, errors_out), "bad.txt:1: is neither a PubTator file nor custom documents"),
+        ((model, empty, errors_out), "empty.txt: is empty"),
+        ((model, broken, errors_out), "broken.txt:2: mention offsets must be integers"),
+        ((model, toy_corpus, errors_out, "--published", "maybe"), "--published must be one of auto, always, never"),
+        ((model, toy_corpus, errors_out, "--format", "xml"), "--format must be one of auto, pubtator, custom"),
+        ((model, toy_corpus, errors_out, "--vocabulary", tmp_path / "none.tsv"), "none.tsv"),
     ]:
         proc = run_cli(*args)
         assert proc.returncode == 1 and "ERROR:" in proc.stderr and message in proc.stderr, (args, proc.stderr)

@@ -11,7 +11,7 @@ from spacy.tokens import Span
 from spacy.training import Example
 
 import conftest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, leftovers
 from wikiel.evaluation.elevant import (
     benchmark_files,
     evaluate_benchmark,
@@ -275,15 +275,16 @@ def test_cli_end_to_end(tmp_path, nlp):
     assert "| toy | 4 | 11 | 7 | 2 | 2 | 0.833 |" in (out / "benchmarks.md").read_text()
     stats = json.loads((out / "stats.json").read_text())
     assert stats["step"] == "evaluate-benchmarks" and stats["counts"]["docs"] == 5 and stats["seconds"] > 0
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left
+    assert leftovers(out) == []  # no temporaries left
 
     proc = run_cli(model, bench, out / "limited", "--limit-docs", "1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((out / "limited" / "benchmarks.json").read_text())["total"]["docs"] == 1
 
+    errors_out = tmp_path / "errors-out"  # a fresh output directory: out holds other outputs by now
     for args, message in [
-        ((model, tmp_path / "missing", out), "missing: does not exist"),
-        ((tmp_path / "no-model", bench, out), "no-model: no such pipeline directory"),
+        ((model, tmp_path / "missing", errors_out), "missing: does not exist"),
+        ((tmp_path / "no-model", bench, errors_out), "no-model: no such pipeline directory"),
     ]:
         proc = run_cli(*args)
         assert proc.returncode == 1 and "ERROR:" in proc.stderr and message in proc.stderr

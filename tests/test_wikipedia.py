@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 import conftest
+from conftest import leftovers
 from wikiel.sources import wikipedia
 from wikiel.sources.wikipedia import (
     DumpReader,
@@ -105,7 +106,7 @@ def test_real_excerpt_counts(excerpt_run):
     assert counts["bytes_read"] > counts["input_bytes"] > 0
     assert stats["peak_memory_mb"] > 0 and stats["seconds"] >= 0
     assert read_json(out / "stats.json")["counts"] == counts
-    assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
+    assert leftovers(out) == []  # no temporaries left
 
 
 def test_real_excerpt_siteinfo_and_redirects(excerpt_run):
@@ -331,7 +332,7 @@ def assert_same_run(out, stats, reference):
     for name in OUTPUTS:
         assert (out / name).read_bytes() == (ref_out / name).read_bytes(), name
     assert run_independent(stats["counts"]) == run_independent(ref_stats["counts"])
-    assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
+    assert leftovers(out) == []  # no temporaries left
 
 
 def run_independent(counts):

@@ -57,13 +57,16 @@ from wikiel.util import (
     InputError,
     StepStats,
     atomic_open,
+    claim_output_file,
     cli_errors,
     fail,
     open_dump,
+    output_file,
     read_json,
     require_inputs,
     require_spacy_lang,
     resolve_processes,
+    step_output,
     write_json,
 )
 
@@ -450,7 +453,8 @@ def train_detector_command(
         if detector == "alias":
             note = StepStats("train-detector")
             note["skipped"] = "the linker's detector is alias (vars.detector): no ner to train"
-            note.write(output_dir / "stats.json")
+            with step_output(output_dir, "train-detector") as staging:
+                note.write(staging / "stats.json")
             print(note["skipped"])
             return
         stats = train_detector(
@@ -482,23 +486,25 @@ def evaluate_command(
     """Accuracy of the trained linker and the baselines on dev, overall and per type; candidate recall@k of each
     candidate generator."""
     with cli_errors():
-        stats = StepStats("evaluate")
-        nlp = load_pipeline(model)
-        dev_docs = read_docs(dev, spacy.blank(cast(str, nlp.lang)))
-        summary = evaluate_pipeline(nlp, dev_docs, seed=seed)
-        table = markdown_table(summary)
-        recall = evaluate_candidates(nlp, dev_docs)
-        recall_table = recall_markdown(recall)
-        write_json(output_dir / "evaluation.json", summary)
-        with atomic_open(output_dir / "evaluation.md") as f:
-            f.write(table)
-        write_json(output_dir / "candidates.json", recall)
-        with atomic_open(output_dir / "candidates.md") as f:
-            f.write(recall_table)
-        stats["mentions"] = summary["mentions"]
-        stats.write(output_dir / "stats.json")
-        print(table)
-        print(recall_table)
+        with step_output(output_dir, "evaluate") as staging:
+            require_inputs({"train:model": model / "meta.json", "extract-mentions:dev": dev})
+            stats = StepStats("evaluate")
+            nlp = load_pipeline(model)
+            dev_docs = read_docs(dev, spacy.blank(cast(str, nlp.lang)))
+            summary = evaluate_pipeline(nlp, dev_docs, seed=seed)
+            table = markdown_table(summary)
+            recall = evaluate_candidates(nlp, dev_docs)
+            recall_table = recall_markdown(recall)
+            write_json(staging / "evaluation.json", summary)
+            with atomic_open(staging / "evaluation.md") as f:
+                f.write(table)
+            write_json(staging / "candidates.json", recall)
+            with atomic_open(staging / "candidates.md") as f:
+                f.write(recall_table)
+            stats["mentions"] = summary["mentions"]
+            stats.write(staging / "stats.json")
+            print(table)
+            print(recall_table)
 
 
 @app.command("build-linker")
@@ -551,36 +557,37 @@ def evaluate_benchmarks_command(
     """Score the linker on ELEVANT-format benchmarks: accuracy on gold spans, candidate recall@k, end-to-end
     P/R/F1, with out-of-KB and NIL gold counted apart."""
     with cli_errors():
-        stats = StepStats("evaluate-benchmarks")
-        if skip_missing and not any(p.exists() for p in benchmarks):
-            note = f"No benchmark files at {', '.join(map(str, benchmarks))}: skipped (set vars.benchmarks_dir).\n"
-            with atomic_open(output_dir / "benchmarks.md") as f:
-                f.write(note)
-            stats["benchmarks"] = 0
-            stats.write(output_dir / "stats.json")
-            print(note.strip())
-            return
-        data = {
-            elevant.benchmark_name(f): elevant.read_benchmark(f, limit=limit_docs)
-            for f in elevant.benchmark_files(benchmarks)
-        }
-        nlp = elevant.load_pipeline(pipeline)
-        with tqdm(total=sum(map(len, data.values())), unit="doc", desc="benchmarks") as bar:
-            result = elevant.evaluate_benchmarks(nlp, data, progress=bar.update)
-        result["pipeline"] = str(pipeline)
-        report = elevant.markdown_report(result)
-        write_json(output_dir / "benchmarks.json", result)
-        with atomic_open(output_dir / "benchmarks.md") as f:
-            f.write(report)
-        total = result["total"]
-        stats["benchmarks"] = len(data)
-        stats["docs"] = total["docs"]
-        stats["gold_labels"] = total["gold"]["labels"]
-        stats["gold_in_kb"] = total["gold"]["in_kb"]
-        if total["end_to_end"] is not None:
-            stats["predictions"] = total["end_to_end"]["predictions"]
-        stats.write(output_dir / "stats.json")
-        print(report)
+        with step_output(output_dir, "evaluate-benchmarks") as staging:
+            stats = StepStats("evaluate-benchmarks")
+            if skip_missing and not any(p.exists() for p in benchmarks):
+                note = f"No benchmark files at {', '.join(map(str, benchmarks))}: skipped (set vars.benchmarks_dir).\n"
+                with atomic_open(staging / "benchmarks.md") as f:
+                    f.write(note)
+                stats["benchmarks"] = 0
+                stats.write(staging / "stats.json")
+                print(note.strip())
+                return
+            data = {
+                elevant.benchmark_name(f): elevant.read_benchmark(f, limit=limit_docs)
+                for f in elevant.benchmark_files(benchmarks)
+            }
+            nlp = elevant.load_pipeline(pipeline)
+            with tqdm(total=sum(map(len, data.values())), unit="doc", desc="benchmarks") as bar:
+                result = elevant.evaluate_benchmarks(nlp, data, progress=bar.update)
+            result["pipeline"] = str(pipeline)
+            report = elevant.markdown_report(result)
+            write_json(staging / "benchmarks.json", result)
+            with atomic_open(staging / "benchmarks.md") as f:
+                f.write(report)
+            total = result["total"]
+            stats["benchmarks"] = len(data)
+            stats["docs"] = total["docs"]
+            stats["gold_labels"] = total["gold"]["labels"]
+            stats["gold_in_kb"] = total["gold"]["in_kb"]
+            if total["end_to_end"] is not None:
+                stats["predictions"] = total["end_to_end"]["predictions"]
+            stats.write(staging / "stats.json")
+            print(report)
 
 
 @app.command("package")
@@ -614,6 +621,7 @@ def link_command(
     with cli_errors():
         if input_path.resolve() == output_path.resolve():
             fail(f"{output_path}: the output would overwrite the input")
+        claim_output_file(output_path, "link")  # before the pipeline loads: never replace what link did not write
         counts = link_file(load_linker(pipeline), input_path, output_path, batch_size=batch_size, keep_nil=keep_nil)
         print(f"{counts['documents']} documents, {counts['entities']} entities -> {output_path}")
 
@@ -696,7 +704,7 @@ def benchmark_command(
             fail(str(err))
         write_json(work_dir / "results.json", results)
         report = bench.render_markdown(results)
-        with atomic_open(output_md) as f:
+        with output_file(output_md, "benchmark") as f:
             f.write(report)
     print(report)
     print(f"-> {output_md}", file=sys.stderr)
@@ -711,7 +719,7 @@ def step_stats_command(
     with cli_errors():
         table = step_table(roots)
         if output:
-            with atomic_open(output) as f:
+            with output_file(output, "step-stats") as f:
                 f.write(table)
         print(table)
 
@@ -836,50 +844,51 @@ def evaluate_corpus_command(
     strict mention-level and document-level end-to-end P/R/F1, per mention class, with and without the
     abbreviation component."""
     with cli_errors():
-        if corpus_format not in corpus_evaluation.FORMATS:
-            fail(f"--format must be one of {', '.join(corpus_evaluation.FORMATS)}, not {corpus_format!r}")
-        if published not in PUBLISHED_CHOICES:
-            fail(f"--published must be one of {', '.join(PUBLISHED_CHOICES)}, not {published!r}")
-        stats = StepStats("evaluate-corpus")
-        corpus = Path(corpus_arg)
-        if not corpus_arg.strip() and not skip_missing:
-            fail("no corpus given (vars.eval_corpus)")
-        if skip_missing and (not corpus_arg.strip() or not corpus.exists()):
-            where = f"at {corpus}" if corpus_arg.strip() else "given (vars.eval_corpus is empty)"
-            note = f"No corpus {where}: skipped.\n"
-            with atomic_open(output_dir / "corpus.md") as f:
-                f.write(note)
-            stats["docs"] = 0
-            stats.write(output_dir / "stats.json")
-            print(note.strip())
-            return
-        vocab = corpus_evaluation.load_vocabulary(vocabulary) if vocabulary.strip() else None
-        docs, id_counts = corpus_evaluation.read_corpus(corpus, corpus_format, vocab, limit_docs)
-        nlp = elevant.load_pipeline(pipeline)
-        with tqdm(total=len(docs) * corpus_evaluation.passes(nlp), unit="doc", desc="corpus") as bar:
-            result = corpus_evaluation.evaluate_corpus(
-                nlp,
-                docs,
-                name=corpus_evaluation.corpus_name(corpus),
-                published=PUBLISHED_CHOICES[published],
-                batch_size=batch_size,
-                progress=bar.update,
-            )
-        result["pipeline"] = str(pipeline)
-        result["corpus_path"] = str(corpus)
-        result["gold_ids"] = id_counts
-        result["vocabulary"] = None if vocab is None else {"path": vocabulary, "concepts": len(vocab)}
-        report = corpus_evaluation.markdown_report(result)
-        write_json(output_dir / "corpus.json", result)
-        with atomic_open(output_dir / "corpus.md") as f:
-            f.write(report)
-        gold, e2e = result["gold_mentions"], result["end_to_end"]
-        stats["docs"] = result["docs"]
-        stats["gold_mentions"] = gold["mentions"]
-        stats["accuracy@1"] = gold["accuracy@1"]
-        stats["accuracy@5"] = gold["accuracy@5"]
-        if e2e is not None:
-            stats["mention_f1"] = e2e["mention"]["f1"]
-            stats["document_f1"] = e2e["document"]["f1"]
-        stats.write(output_dir / "stats.json")
-        print(report)
+        with step_output(output_dir, "evaluate-corpus") as staging:
+            if corpus_format not in corpus_evaluation.FORMATS:
+                fail(f"--format must be one of {', '.join(corpus_evaluation.FORMATS)}, not {corpus_format!r}")
+            if published not in PUBLISHED_CHOICES:
+                fail(f"--published must be one of {', '.join(PUBLISHED_CHOICES)}, not {published!r}")
+            stats = StepStats("evaluate-corpus")
+            corpus = Path(corpus_arg)
+            if not corpus_arg.strip() and not skip_missing:
+                fail("no corpus given (vars.eval_corpus)")
+            if skip_missing and (not corpus_arg.strip() or not corpus.exists()):
+                where = f"at {corpus}" if corpus_arg.strip() else "given (vars.eval_corpus is empty)"
+                note = f"No corpus {where}: skipped.\n"
+                with atomic_open(staging / "corpus.md") as f:
+                    f.write(note)
+                stats["docs"] = 0
+                stats.write(staging / "stats.json")
+                print(note.strip())
+                return
+            vocab = corpus_evaluation.load_vocabulary(vocabulary) if vocabulary.strip() else None
+            docs, id_counts = corpus_evaluation.read_corpus(corpus, corpus_format, vocab, limit_docs)
+            nlp = elevant.load_pipeline(pipeline)
+            with tqdm(total=len(docs) * corpus_evaluation.passes(nlp), unit="doc", desc="corpus") as bar:
+                result = corpus_evaluation.evaluate_corpus(
+                    nlp,
+                    docs,
+                    name=corpus_evaluation.corpus_name(corpus),
+                    published=PUBLISHED_CHOICES[published],
+                    batch_size=batch_size,
+                    progress=bar.update,
+                )
+            result["pipeline"] = str(pipeline)
+            result["corpus_path"] = str(corpus)
+            result["gold_ids"] = id_counts
+            result["vocabulary"] = None if vocab is None else {"path": vocabulary, "concepts": len(vocab)}
+            report = corpus_evaluation.markdown_report(result)
+            write_json(staging / "corpus.json", result)
+            with atomic_open(staging / "corpus.md") as f:
+                f.write(report)
+            gold, e2e = result["gold_mentions"], result["end_to_end"]
+            stats["docs"] = result["docs"]
+            stats["gold_mentions"] = gold["mentions"]
+            stats["accuracy@1"] = gold["accuracy@1"]
+            stats["accuracy@5"] = gold["accuracy@5"]
+            if e2e is not None:
+                stats["mention_f1"] = e2e["mention"]["f1"]
+                stats["document_f1"] = e2e["document"]["f1"]
+            stats.write(staging / "stats.json")
+            print(report)

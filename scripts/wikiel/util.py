@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import ctypes
+import errno
+import functools
 import gzip
+import hashlib
+import inspect
 import io
 import os
 import re
@@ -14,7 +19,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any, Dict, Iterator, NoReturn, Optional, Tuple, Union
+from typing import IO, Any, Callable, Dict, Iterator, List, NoReturn, Optional, Tuple, TypeVar, Union, cast
 
 import orjson
 import spacy
@@ -114,8 +119,10 @@ def text_lines(path: PathLike, what: str, hint: str) -> Iterator[Tuple[int, str]
             yield number, line.rstrip("\n").rstrip("\r")
 
 
-TMP_SUFFIX = ".tmp-"
-STALE_TMP_RE = re.compile(r"^\..+\.tmp-(\d+)$")
+TMP_SUFFIX = ".tmp-wikiel-"
+STALE_TMP_RE = re.compile(r"^\..+\.tmp-wikiel-(\d+)$")
+STEP_MANIFEST = ".wikiel-step.json"  # in a step's output directory, written last: the step and every file's size/hash
+FILES_REGISTRY = ".wikiel-files.json"  # beside single-file outputs (link, fetch): which step wrote which file
 
 
 def _tmp_name(path: Path) -> Path:
@@ -133,7 +140,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(directory: PathLike) -> int:
-    """Delete `.NAME.tmp-PID` leftovers of killed runs (their process is gone) in `directory`; returns how many."""
+    """Delete `.NAME.tmp-wikiel-PID` leftovers of killed runs (their process is gone) in `directory`; returns how
+    many. Only names of this pattern are touched: they are what atomic_path and step_output create."""
     removed = 0
     directory = Path(directory)
     if not directory.is_dir():
@@ -151,10 +159,12 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it to `path` only if the block succeeds.
 
     Works for files and directories: a killed step never leaves an output that looks finished, and the next run
-    removes what a killed one left behind. An existing output directory is moved aside before it is deleted, so
-    a kill at any moment leaves either the old or the new output under the final name, or none.
+    removes what a killed one left behind. It never deletes a directory standing at `path` (OutputError naming it):
+    steps write whole output directories through step_output, which checks what it replaces.
     """
     path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        raise OutputError(f"{path} exists and is a directory, where a file goes: move it away or choose another path")
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
     tmp = _tmp_name(path)
@@ -165,12 +175,9 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         _remove(tmp)
         raise
     if path.is_dir() and not path.is_symlink():
-        old = path.with_name(f".{path.name}.old{TMP_SUFFIX}{os.getpid()}")
-        os.replace(path, old)
-        os.replace(tmp, path)
-        _remove(old)
-    else:
-        os.replace(tmp, path)
+        _remove(tmp)
+        raise OutputError(f"{path} appeared as a directory while it was written: it was left as it is")
+    os.replace(tmp, path)
 
 
 @contextlib.contextmanager
@@ -187,6 +194,267 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+# --- a step's outputs as one set -------------------------------------------------------------------------------
+
+
+HOLD_ENV = "WIKIEL_TEST_HOLD"
+
+
+def hold_point(point: str) -> None:
+    """Fault injection for tests, which wait on files instead of racing a process with sleeps: when the environment
+    variable WIKIEL_TEST_HOLD is `POINT=PATH` for this point, create PATH.reached and wait until PATH exists.
+    Points: `staged` (a step's outputs are complete in the staging directory, not yet committed) and `committed`
+    (swapped in, the old set not yet removed)."""
+    wanted, _, path = os.environ.get(HOLD_ENV, "").partition("=")
+    if wanted != point or not path:
+        return
+    Path(path + ".reached").touch()
+    deadline = time.monotonic() + 600
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def file_digest(path: PathLike) -> str:
+    """sha256 of a file, read in 1 MB blocks (~0.8 GB/s here)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _tree_files(root: Path) -> List[str]:
+    """Relative paths (POSIX) of every file under `root` (symlinks included, not followed), sorted, without the
+    step manifest."""
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        base = Path(dirpath)
+        for name in filenames + [d for d in dirnames if (base / d).is_symlink()]:
+            rel = (base / name).relative_to(root).as_posix()
+            if rel != STEP_MANIFEST:
+                files.append(rel)
+    return sorted(files)
+
+
+def read_step_manifest(directory: PathLike) -> Optional[Dict[str, Any]]:
+    """The step manifest of an output directory, None if it has none; InputError if it is unreadable."""
+    path = Path(directory) / STEP_MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as err:
+        raise InputError(path, f"is not a valid step manifest ({err})", hint="rerun the step that wrote it") from err
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict) or "step" not in manifest:
+        raise InputError(path, "is not a valid step manifest", hint="rerun the step that wrote it")
+    return manifest
+
+
+def _legacy_step(directory: Path) -> Optional[str]:
+    """The step named by stats.json of an output directory written before step manifests existed."""
+    try:
+        step = read_json(directory / "stats.json").get("step")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return step if isinstance(step, str) else None
+
+
+def claim_output_dir(path: PathLike, step: str) -> None:
+    """OutputError unless `path` is free for `step`'s output directory: absent, empty, or a previous output of the
+    same step holding nothing but the files its manifest lists. Nothing a step did not write is ever replaced."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise OutputError(
+            f"{path} exists and is not a directory; {step} writes a directory there: move it away or choose another "
+            "output directory"
+        )
+    if not path.exists() or not any(path.iterdir()):
+        return
+    manifest = read_step_manifest(path)
+    if manifest is None:
+        if _legacy_step(path) == step:
+            return  # written by this step before manifests existed: its files are all the step's
+        raise OutputError(
+            f"{path} exists and is not an output of {step} (it has no {STEP_MANIFEST}): it was left as it is; move it "
+            "away or choose another output directory"
+        )
+    if manifest["step"] != step:
+        raise OutputError(
+            f"{path} is the output of {manifest['step']}, not of {step}: it was left as it is; choose another output "
+            "directory"
+        )
+    foreign = [rel for rel in _tree_files(path) if rel not in manifest["files"]]
+    if foreign:
+        more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+        raise OutputError(
+            f"{path / foreign[0]}{more} is not an output of {step} (not in {path / STEP_MANIFEST}): {step} replaces "
+            f"{path} as a whole, so move it away first"
+        )
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@contextlib.contextmanager
+def step_output(path: PathLike, step: str) -> Iterator[Path]:
+    """Yield an empty staging directory for all of `step`'s outputs; on success write the step manifest (every
+    file's size and sha256) and swap the staging directory in for `path` in one atomic exchange.
+
+    A kill or an error (a full disk) at any moment leaves either the whole old set or the whole new set under
+    `path`, never a mix, and what it leaves behind (`.NAME.tmp-wikiel-PID`) is removed by the next run. `path` must
+    be free for the step (claim_output_dir): a user's directory is never replaced.
+    """
+    path = Path(path)
+    claim_output_dir(path, step)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent)
+    tmp = _tmp_name(path)
+    _remove(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+        files = {
+            rel: {"size": (tmp / rel).lstat().st_size, "sha256": file_digest(tmp / rel)} for rel in _tree_files(tmp)
+        }
+        (tmp / STEP_MANIFEST).write_bytes(
+            orjson.dumps({"step": step, "files": files}, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        )
+        hold_point("staged")
+        claim_output_dir(path, step)  # nothing of the user's appeared there meanwhile
+        if path.exists():
+            if not _exchange(tmp, path):  # elsewhere: two renames, with a moment where `path` is missing
+                old = path.with_name(f".{path.name}.old{TMP_SUFFIX}{os.getpid()}")
+                os.replace(path, old)
+                os.replace(tmp, old.with_name(path.name))
+                tmp = old
+        else:
+            os.replace(tmp, path)
+        hold_point("committed")
+    finally:
+        _remove(tmp)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes_step(step: str, argument: str = "output_dir") -> Callable[[F], F]:
+    """Decorator: the function writes `step`'s outputs into the directory passed as `argument`, which it gets as a
+    staging directory committed as one set on success (step_output)."""
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            with step_output(bound.arguments[argument], step) as staging:
+                bound.arguments[argument] = staging
+                return function(*bound.args, **bound.kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+_verified: Dict[Tuple[str, float], bool] = {}
+
+
+def verify_step_output(directory: PathLike) -> None:
+    """InputError naming the file and the step to rerun when a file listed in `directory`'s step manifest is
+    missing or differs in size or sha256 (edited, or mixed with another run's outputs). Directories without a
+    manifest (a user's own pipeline, outputs of an older version) are taken as they are."""
+    directory = Path(directory)
+    manifest = read_step_manifest(directory)
+    if manifest is None:
+        return
+    key = (str(directory.resolve()), (directory / STEP_MANIFEST).stat().st_mtime)
+    if key in _verified:
+        return
+    hint = f"rerun the {manifest['step']} step"
+    for rel, entry in sorted(manifest["files"].items()):
+        path = directory / rel
+        if not path.exists() and not path.is_symlink():
+            raise InputError(path, f"is missing from the outputs of {manifest['step']}", hint=hint)
+        size = path.lstat().st_size
+        if size != entry["size"]:
+            raise InputError(
+                path, f"changed since {manifest['step']} wrote it ({size:,} bytes, not {entry['size']:,})", hint=hint
+            )
+        if file_digest(path) != entry["sha256"]:
+            raise InputError(path, f"changed since {manifest['step']} wrote it (its sha256 differs)", hint=hint)
+    _verified[key] = True
+
+
+def _output_root(path: Path) -> Optional[Path]:
+    """The step output directory `path` is (or is inside of, up to two levels down), if any."""
+    for candidate in [path, *list(path.parents)[:3]]:
+        if (candidate / STEP_MANIFEST).is_file():
+            return candidate
+    return None
+
+
+def claim_output_file(path: PathLike, step: str) -> None:
+    """OutputError unless `path` is free for a single-file output of `step`: absent, or a file this step wrote
+    before (registered in FILES_REGISTRY beside it) and unchanged since."""
+    path = Path(path)
+    if path.is_symlink() or not path.exists():
+        if path.is_symlink():
+            raise OutputError(f"{path} is a symbolic link: {step} does not write through links; choose another path")
+        return
+    if path.is_dir():
+        raise OutputError(
+            f"{path} exists and is a directory, where {step} writes a file: it was left as it is; choose another "
+            "output path"
+        )
+    entry = _registry(path.parent).get(path.name)
+    if not entry or entry.get("step") != step:
+        raise OutputError(
+            f"{path} exists and was not written by {step}: it was left as it is; move it away or choose another "
+            "output path"
+        )
+    if entry.get("size") != path.stat().st_size or entry.get("sha256") != file_digest(path):
+        raise OutputError(
+            f"{path} was written by {step} but changed since: it was left as it is; move it away to write it again"
+        )
+
+
+def _registry(directory: Path) -> Dict[str, Any]:
+    try:
+        data = orjson.loads((directory / FILES_REGISTRY).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@contextlib.contextmanager
+def output_file(path: PathLike, step: str, mode: str = "w") -> Iterator[IO]:
+    """Write a single-file output (outside a step directory) atomically, refusing to replace anything `step` did not
+    write (claim_output_file), and register it in the directory's FILES_REGISTRY."""
+    path = Path(path)
+    claim_output_file(path, step)
+    with atomic_open(path, mode) as f:
+        yield f
+    registry = _registry(path.parent)
+    registry[path.name] = {"step": step, "size": path.stat().st_size, "sha256": file_digest(path)}
+    write_json(path.parent / FILES_REGISTRY, registry)
 
 
 def peak_memory_mb() -> float:
@@ -233,9 +501,10 @@ class StepStats:
         return data
 
 
-def write_json(path: PathLike, data: Any) -> None:
-    """Write JSON atomically, with sorted keys and indentation, so diffs stay readable."""
-    with atomic_open(path, "wb") as f:
+def write_json(path: PathLike, data: Any, step: str = "") -> None:
+    """Write JSON atomically, with sorted keys and indentation, so diffs stay readable; with `step`, as that step's
+    single-file output (output_file: it never replaces a file the step did not write)."""
+    with output_file(path, step, "wb") if step else atomic_open(path, "wb") as f:
         f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY))
         f.write(b"\n")
 
@@ -257,10 +526,15 @@ def normalize_title(title: str, first_letter_case: bool = True) -> str:
 
 
 def require_inputs(paths: Dict[str, PathLike]) -> None:
-    """InputError for the first missing input, naming the step that writes it (`paths`: step -> path)."""
+    """InputError for the first missing input, naming the step that writes it (`paths`: step -> path), or for an
+    input whose step output directory no longer matches its manifest (verify_step_output)."""
     for step, path in paths.items():
         if not Path(path).exists():
             raise InputError(path, "does not exist", hint=f"run the {step.split(':')[0]} step first")
+    for path in paths.values():
+        root = _output_root(Path(path))
+        if root is not None:
+            verify_step_output(root)
 
 
 def resolve_processes(n_process: int) -> int:

@@ -20,9 +20,10 @@ from tqdm import tqdm
 from wikiel import defaults
 from wikiel.kb.tables import load_kb, paragraphs, read_kb_entities, read_redirects, resolve, title_index
 from wikiel.pipeline.candidates import exact_then_case_candidates
-from wikiel.util import OutputError, StepStats, atomic_path, require_inputs
+from wikiel.util import OutputError, StepStats, atomic_path, require_inputs, writes_step
 
 
+@writes_step("extract-mentions")
 def extract_mentions(
     articles_path: Path,
     kb_dir: Path,

@@ -21,7 +21,7 @@ from wikiel import defaults
 from wikiel.corpus.docs import count_mentions, read_docs, subset_docs, write_docs
 from wikiel.evaluation.evaluate import evaluate_pipeline, load_pipeline
 from wikiel.training.train import train_pipeline
-from wikiel.util import StepStats, atomic_open, atomic_path, write_json
+from wikiel.util import StepStats, atomic_open, atomic_path, write_json, writes_step
 
 DEFAULT_SIZES = tuple(int(n) for n in defaults.CURVE_SIZES.split(","))
 BASELINES = ("random", "prior", "oracle")
@@ -36,6 +36,7 @@ def curve_sizes(sizes: Sequence[int], available: int) -> List[int]:
     return out
 
 
+@writes_step("learning-curve")
 def learning_curve(
     config: Path,
     train_path: Path,

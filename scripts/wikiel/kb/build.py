@@ -29,7 +29,7 @@ from wikiel.kb.tables import read_redirects, read_tsv, resolve
 from wikiel.kb.types import TypeMapper
 from wikiel.kb.vectors import description_vectors, load_vectors_nlp, train_floret_vectors
 from wikiel.sources.custom import read_entities
-from wikiel.util import OutputError, StepStats, atomic_open, atomic_path, require_inputs
+from wikiel.util import OutputError, StepStats, atomic_open, atomic_path, require_inputs, writes_step
 
 
 @dataclass
@@ -188,6 +188,7 @@ def merge_extra_entities(entities: List[KBEntity], path: Path) -> Tuple[List[KBE
     return entities + sorted(added, key=lambda e: e.qid), counts
 
 
+@writes_step("build-kb")
 def build_kb(
     wikidata_dir: Path,
     wikipedia_dir: Path,

@@ -40,7 +40,7 @@ from wikiel.pipeline.components import (
     alias_key,
     as_scored_linker,
 )
-from wikiel.util import InputError, OutputError, StepStats, atomic_open, atomic_path, require_inputs
+from wikiel.util import InputError, OutputError, StepStats, atomic_open, atomic_path, require_inputs, writes_step
 
 DETECTION_THRESHOLDS = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 NIL_THRESHOLDS = [None] + [round(-0.5 + 0.05 * i, 2) for i in range(30)]
@@ -219,6 +219,7 @@ def best_row(rows: List[dict]) -> dict:
     return max(rows, key=lambda r: (r["f1"], -(r["threshold"] if r["threshold"] is not None else -1e9)))
 
 
+@writes_step("build-linker")
 def build_linker(
     model_dir: Path,
     kb_dir: Path,

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from wikiel import defaults
 from wikiel.pipeline import abbreviations, candidates, components  # noqa: F401  (what a pipeline's config names)
 from wikiel.pipeline.components import NIL
-from wikiel.util import InputError, atomic_open
+from wikiel.util import InputError, output_file
 
 
 def load_linker(name_or_path: Union[str, Path]) -> Language:
@@ -94,7 +94,7 @@ def link_file(
     total = count_lines(Path(input_path))
     counts = {"documents": 0, "entities": 0, "characters": 0}
     docs = read_documents(input_path)
-    with atomic_open(output_path, "wb") as out:
+    with output_file(output_path, "link", "wb") as out:
         pairs = ((text, doc_id) for doc_id, text in docs)
         for doc, doc_id in tqdm(
             nlp.pipe(pairs, as_tuples=True, batch_size=batch_size),

@@ -22,9 +22,10 @@ from spacy.kb import InMemoryLookupKB
 
 from wikiel.kb.tables import read_kb_entities
 from wikiel.pipeline.components import as_scored_linker
-from wikiel.util import InputError, StepStats, atomic_path, require_inputs
+from wikiel.util import InputError, StepStats, require_inputs, writes_step
 
 
+@writes_step("update-kb")
 def update_kb(model_dir: Path, kb_dir: Path, output_dir: Path) -> dict:
     """Write `output_dir`: the pipeline of `model_dir` with the KB (and entity types) of `kb_dir`."""
     model_dir, kb_dir, output_dir = Path(model_dir), Path(kb_dir), Path(output_dir)
@@ -56,6 +57,5 @@ def update_kb(model_dir: Path, kb_dir: Path, output_dir: Path) -> dict:
     stats["after"] = {"entities": new_kb.get_size_entities(), "aliases": new_kb.get_size_aliases()}
     stats["entities_added"] = len(new_ids - old_ids)
     stats["entities_removed"] = len(old_ids - new_ids)
-    with atomic_path(output_dir) as tmp:
-        nlp.to_disk(tmp)
-        return stats.write(tmp / "update-kb.stats.json")
+    nlp.to_disk(output_dir)
+    return stats.write(output_dir / "update-kb.stats.json")

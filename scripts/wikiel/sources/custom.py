@@ -102,7 +102,17 @@ from wikiel.sources import ontology, pubtator
 from wikiel.sources.ontology import Vocabulary
 from wikiel.sources.pubtator import Tally
 from wikiel.sources.wikipedia import split_of
-from wikiel.util import InputError, OutputError, PathLike, StepStats, atomic_open, open_dump, read_json, write_json
+from wikiel.util import (
+    InputError,
+    OutputError,
+    PathLike,
+    StepStats,
+    atomic_open,
+    open_dump,
+    read_json,
+    write_json,
+    writes_step,
+)
 
 DEFAULT_TYPE = "OTHER"  # the type of entities without `types` (wikiel.types.OTHER)
 SPLITS = ("train", "dev", "test")
@@ -568,6 +578,7 @@ def doc_split(doc: MentionDoc, dev_percent: float, seed: int = defaults.SEED) ->
     return split_of(doc.id if seed == 0 else f"{seed}\t{doc.id}", dev_percent)
 
 
+@writes_step("parse-wikidata")
 def convert_entities(
     entities_path: PathLike,
     output_dir: PathLike,
@@ -657,6 +668,7 @@ def resolve_spans(
     return spans
 
 
+@writes_step("parse-wikipedia")
 def convert_mentions(
     entities_path: PathLike,
     mentions: Union[PathLike, Sequence[PathLike]],

@@ -332,7 +332,7 @@ def write_manifest(
         "wikipedia": file_entry(wikipedia),
         "wikipedia_index": file_entry(wikipedia_index) if wikipedia_index else None,
     }
-    write_json(Path(out_dir) / MANIFEST_FILE, manifest)
+    write_json(Path(out_dir) / MANIFEST_FILE, manifest, step="fetch")
     return manifest
 
 
@@ -426,7 +426,7 @@ def use_custom(
         "mentions": [file_entry(p) for p in files],
         "priors": file_entry(priors) if priors is not None else None,
     }
-    write_json(Path(out_dir) / MANIFEST_FILE, manifest)
+    write_json(Path(out_dir) / MANIFEST_FILE, manifest, step="fetch")
     return manifest
 
 

@@ -38,6 +38,7 @@ from wikiel.util import (
     compression_of,
     ignore_interrupts,
     open_dump,
+    writes_step,
 )
 
 # P31 (instance of) classes of items that are Wikimedia pages, not things in the world.
@@ -455,6 +456,7 @@ def _batch_parser(n_process: int) -> Iterator[Callable[[Iterable[Batch]], Iterat
         pool.join()
 
 
+@writes_step("parse-wikidata")
 def parse_wikidata(
     inputs: Sequence[PathLike],
     output_dir: PathLike,

@@ -63,6 +63,7 @@ from wikiel.util import (
     open_dump,
     read_json,
     write_json,
+    writes_step,
 )
 
 # Redirect keywords by language (lower-case, with the '#'); English works on every wiki.
@@ -609,6 +610,7 @@ def _worker_pool(n_process: int) -> ContextManager[Optional[multiprocessing.pool
     return multiprocessing.get_context(method).Pool(n_process, initializer=ignore_interrupts)
 
 
+@writes_step("parse-wikipedia")
 def parse_wikipedia(
     dump: PathLike,
     output_dir: PathLike,

@@ -36,7 +36,7 @@ import orjson
 
 from wikiel import defaults
 from wikiel.kb.types import COARSE_TYPES
-from wikiel.util import atomic_path
+from wikiel.util import atomic_path, step_output
 
 CONSONANTS = "bdfgklmnprstvz"
 VOWELS = "aeiou"
@@ -977,13 +977,13 @@ def generate_world(
     `zipf` is the popularity exponent: lower spreads the links over more entities (the full-size rehearsal uses a
     flatter popularity so that 1M entities each get a few links from a few hundred thousand articles)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     world = World(WorldConfig(n_entities=n_entities, n_articles=n_articles, seed=seed, lang=lang, zipf=zipf))
-    paths = {
-        "wikidata": out_dir / "latest-all.json.gz",
-        "wikipedia": out_dir / f"{lang}wiki-latest-pages-articles-multistream.xml.bz2",
-        "wikipedia_index": out_dir / f"{lang}wiki-latest-pages-articles-multistream-index.txt.bz2",
+    names = {
+        "wikidata": "latest-all.json.gz",
+        "wikipedia": f"{lang}wiki-latest-pages-articles-multistream.xml.bz2",
+        "wikipedia_index": f"{lang}wiki-latest-pages-articles-multistream-index.txt.bz2",
     }
-    write_wikidata(world, paths["wikidata"])
-    write_wikipedia(world, paths["wikipedia"], paths["wikipedia_index"])
-    return paths
+    with step_output(out_dir, "fetch-world") as staging:  # the three files appear together or not at all
+        write_wikidata(world, staging / names["wikidata"])
+        write_wikipedia(world, staging / names["wikipedia"], staging / names["wikipedia_index"])
+    return {key: out_dir / name for key, name in names.items()}

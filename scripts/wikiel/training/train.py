@@ -12,7 +12,7 @@ from spacy.cli.train import train
 from wikiel import defaults
 from wikiel.corpus.docs import read_docs
 from wikiel.pipeline import candidates, components  # noqa: F401  (the factory and candidate generators of the config)
-from wikiel.util import StepStats, atomic_path, read_json
+from wikiel.util import StepStats, read_json, require_inputs, step_output
 
 
 def eval_frequency_for(train_path: Path, words_per_step: int = 1000, evals_per_epoch: int = 2) -> int:
@@ -41,6 +41,9 @@ def train_pipeline(
     the tok2vec uses the vectors, the epochs, the seed and the evaluation frequency (about twice per epoch).
     `overrides` (config keys) come last."""
     output_dir = Path(output_dir)
+    require_inputs(
+        {"extract-mentions:train": train_path, "extract-mentions:dev": dev_path, "build-kb:kb": Path(kb_dir) / "kb"}
+    )
     stats = StepStats("train")
     settings: Dict[str, Any] = {
         "paths.train": str(train_path),
@@ -66,7 +69,7 @@ def run_spacy_train(
     if quiet:
         logging.getLogger("spacy").setLevel(logging.WARNING)
     try:
-        with atomic_path(Path(output_dir)) as tmp:
+        with step_output(Path(output_dir), stats.step) as tmp:
             train(config, tmp, use_gpu=-1, overrides=settings)
             meta = read_json(tmp / "model-best" / "meta.json")
             stats["best_dev_scores"] = meta.get("performance", {})
