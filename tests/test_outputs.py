@@ -11,7 +11,7 @@ from typing import Dict, List
 import orjson
 import pytest
 
-from conftest import WIKIEL, run_cli
+from conftest import WIKIEL, leftovers, run_cli
 from wikiel.sources.fetch import write_manifest
 from wikiel.util import (
     FILES_REGISTRY,
@@ -277,3 +277,25 @@ def test_disk_filling_up_mid_step_leaves_the_old_set(step, corpora, two_worlds, 
     assert "ERROR:" in result.stderr and "Traceback" not in result.stderr, result.stderr[-3000:]
     assert snapshot(out) == old
     assert temporaries(tmp_path) == []
+
+
+@pytestmark_slow
+def test_package_replaces_only_its_own_package(tmp_path):
+    import spacy
+
+    model = tmp_path / "model"
+    spacy.blank("en").to_disk(model)
+    packages = tmp_path / "packages"
+    args = ("package", model, packages, "--name", "toy", "--version", "1.0.0")
+    assert run_cli(*args).returncode == 0
+    package_dir = packages / "en_toy-1.0.0"
+    assert (package_dir / "setup.py").is_file() and list((package_dir / "dist").glob("*.tar.gz"))
+    again = run_cli(*args)
+    assert again.returncode == 1 and "exists: pass --force" in again.stderr
+    assert run_cli(*args, "--force").returncode == 0
+    assert leftovers(package_dir) == []
+    other = packages / "en_toy-2.0.0"
+    (other / "mine").mkdir(parents=True)
+    refused = run_cli("package", model, packages, "--name", "toy", "--version", "2.0.0", "--force")
+    assert refused.returncode == 1 and "is not an output of package" in refused.stderr
+    assert (other / "mine").is_dir()

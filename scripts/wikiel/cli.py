@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -602,9 +603,18 @@ def package_command(
     the package, which installs and loads without this project."""
     with cli_errors():
         require_inputs({"build-linker:model": model / "meta.json"})
-        output_dir.mkdir(parents=True, exist_ok=True)
+        lang = read_json(model / "meta.json").get("lang", defaults.LANG)
+        package_dir = output_dir / f"{name if name.startswith(lang + '_') else f'{lang}_{name}'}-{version}"
+        if package_dir.exists() and not force:
+            fail(f"{package_dir} exists: pass --force to replace it")
         code = [Path(str(m.__file__)) for m in PIPELINE_MODULES]
-        spacy_package(model, output_dir, code_paths=code, name=name, version=version, force=force, silent=False)
+        # spaCy writes the package into a scratch directory; it replaces an earlier package as a whole, and never
+        # a directory this step did not write (step_output)
+        with step_output(package_dir, "package") as staging:
+            with tempfile.TemporaryDirectory(dir=staging, prefix=".build-") as scratch:
+                spacy_package(model, Path(scratch), code_paths=code, name=name, version=version, silent=False)
+                for entry in (Path(scratch) / package_dir.name).iterdir():
+                    os.replace(entry, staging / entry.name)
 
 
 @app.command("link")
