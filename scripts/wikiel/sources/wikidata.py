@@ -468,11 +468,12 @@ def _read_error(
     path: Path, err: BaseException, number: int, decompressed: int, position: Optional[Callable[[], int]]
 ) -> InputError:
     """The error for a file whose data stops early or is corrupt: at which compressed byte where it is known (plain
-    and gzip), else after which decompressed byte (bzip2 is read ahead by several threads)."""
+    and gzip), else after which decompressed byte and line (bzip2 is read ahead by several threads)."""
     kind = compression_of(path)
     what = {"gz": "its gzip data ends early or is corrupt", "bz2": "its bz2 data ends early or is corrupt"}.get(
-        kind, "it cannot be read"
+        kind, "reading failed"
     )
+    what = f"cannot be read: {what}"
     detail = f"{type(err).__name__}: {err}"
     if kind == "bz2" and "std::exception" in detail:  # what indexed_bzip2 says about a stream cut short
         detail = "a bz2 stream without its end"
@@ -482,7 +483,7 @@ def _read_error(
         return InputError(
             path, f"{what} at or before compressed byte {offset:,}, {after}: {detail}", offset=offset, hint=REFETCH_HINT
         )
-    return InputError(path, f"{what} {after}: {detail}", hint=REFETCH_HINT)
+    return InputError(path, f"{what} {after}: {detail}", line=number + 1, hint=REFETCH_HINT)
 
 
 def _check_array_closed(path: Path, first: bytes, last: bytes, number: int, decompressed: int) -> None:
