@@ -3,9 +3,12 @@ the line or byte offset; never a Python traceback, and never a silently empty or
 
 import bz2
 import gzip
+import json
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -321,3 +324,68 @@ def test_extract_mentions_unknown_language(parsed, tmp_path):
 def test_extract_mentions_missing_kb(parsed, tmp_path):
     line = error_line(run("extract-mentions", parsed / "wikipedia", tmp_path / "nowhere", tmp_path / "mentions"))
     assert line.startswith(f"ERROR: {tmp_path / 'nowhere'}") and "build-kb" in line
+
+
+# --- duplicate entity ids: removed by parse-wikidata, refused by build-kb before the KB crashes on them ---------
+
+
+def kb_entity_line(parsed):
+    """The number (1-based) and text of a line of entities.jsonl whose entity passes pruning into the KB."""
+    kept = {json.loads(line)["qid"] for line in (parsed / "kb" / "entities.jsonl").read_text().splitlines()}
+    lines = (parsed / "wikidata" / "entities.jsonl").read_bytes().splitlines(keepends=True)
+    return next((i, line) for i, line in enumerate(lines, 1) if json.loads(line)["qid"] in kept), lines
+
+
+def test_build_kb_refuses_a_duplicate_entity_before_training_vectors(parsed, tmp_path):
+    (number, line), lines = kb_entity_line(parsed)
+    wikidata = Path(shutil.copytree(parsed / "wikidata", tmp_path / "wikidata"))
+    (wikidata / "entities.jsonl").write_bytes(b"".join(lines) + line)  # the same entity again, last (spaCy: exit 139)
+    proc = run("build-kb", wikidata, parsed / "wikipedia_no_dev", tmp_path / "kb", "--min-freq", 2, "--min-pair", 1)
+    message = error_line(proc)
+    qid = json.loads(line)["qid"]
+    assert message.startswith(f"ERROR: {wikidata / 'entities.jsonl'}:{len(lines) + 1}: entity id {qid!r} is already")
+    assert f"on line {number}" in message and "parse-wikidata" in message
+    assert not (tmp_path / "kb" / "vectors").exists() and not (tmp_path / "kb" / "kb").exists()
+
+
+@pytest.mark.parametrize(
+    "table, row, expected",
+    [
+        ("inlink_counts.tsv", "Paris\tnan\n", "the count 'nan' is not a non-negative integer"),
+        ("link_counts.tsv", "Paris\tParis\t1.5\n", "the count '1.5' is not a non-negative integer"),
+    ],
+)
+def test_build_kb_bad_counts_are_located(parsed, tmp_path, table, row, expected):
+    wikipedia = Path(shutil.copytree(parsed / "wikipedia_no_dev", tmp_path / "wikipedia"))
+    rows = (wikipedia / table).read_text()
+    (wikipedia / table).write_text(rows + row)
+    proc = run("build-kb", parsed / "wikidata", wikipedia, tmp_path / "kb", "--min-freq", 2, "--min-pair", 1)
+    message = error_line(proc)
+    assert message.startswith(f"ERROR: {wikipedia / table}:{rows.count(chr(10)) + 1}: {expected}")
+
+
+def test_duplicate_entities_parsed_then_kb_built(world, parsed, tmp_path):
+    """The same entity twice in one dump file and again in a second file: parse-wikidata keeps the first of each
+    (the output is the one of the dump without duplicates) and build-kb builds the KB."""
+    (_, line), _ = kb_entity_line(parsed)
+    qid = json.loads(line)["qid"]
+    dump_lines = world["json"].read_bytes().splitlines(keepends=True)
+    at = next(i for i, raw in enumerate(dump_lines) if re.search(rf'"id": ?"{qid}"'.encode(), raw))
+    entity = dump_lines[at]
+    doubled = write(tmp_path / "doubled.json", b"".join(dump_lines[: at + 1] + [entity] + dump_lines[at + 1 :]))
+    second = write(tmp_path / "second.json.gz", gzip.compress(b"[\n" + entity.rstrip(b",\n") + b"\n]\n"))
+    proc = run("parse-wikidata", tmp_path / "wikidata", "--dump", doubled, "--dump", second, "--n-process", 2)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"note: 2 entities skipped whose id came earlier in the input (the first is kept; first: {qid} at" in (
+        proc.stdout
+    )
+    stats = json.loads((tmp_path / "wikidata" / "stats.json").read_text())["counts"]
+    assert stats["duplicate_entities"] == 2
+    for name in ("entities.jsonl", "subclass_of.tsv"):
+        assert (tmp_path / "wikidata" / name).read_bytes() == (parsed / "wikidata" / name).read_bytes()
+    proc = run(
+        "build-kb", tmp_path / "wikidata", parsed / "wikipedia_no_dev", tmp_path / "kb", "--min-freq", 2,
+        "--min-pair", 1, "--vector-dim", 16, "--vector-epochs", 1,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((tmp_path / "kb" / "stats.json").read_text())["counts"]["entities"] > 0

@@ -2,14 +2,20 @@
 
 import bz2
 import gzip
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 import conftest
+from wikiel.sources import check
 from wikiel.sources.check import BZ2_STREAM_START, HEAD_BYTES, check_assets, decompressed_head, dump_date_of
 from wikiel.sources.fetch import use_excerpts, write_manifest
+from wikiel.sources.wikidata import parse_wikidata
+from wikiel.sources.wikipedia import parse_wikipedia
+from wikiel.util import InputError
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT.parent / "shared" / "data"
@@ -232,3 +238,130 @@ def test_head_follows_concatenated_streams(assets, tmp_path):
     members = tmp_path / "members.json.gz"
     members.write_bytes(gzip.compress(b"[\n") + gzip.compress(b'{"id": "Q1", "labels": {}},\n]\n'))
     assert decompressed_head(members) == ("gz", b'[\n{"id": "Q1", "labels": {}},\n]\n')
+
+
+# --- complete Wikidata dumps, checked from their end ---------------------------------------------------------------
+
+
+def put_wikidata(assets, data):
+    """Replace the world's Wikidata dump by `data`, named by its compression; returns its path."""
+    assets["wikidata"].unlink(missing_ok=True)
+    suffix = {b"\x1f\x8b": ".gz", b"BZ": ".bz2"}.get(data[:2], "")
+    assets["wikidata"] = assets["wikidata"].with_name(f"latest-all.json{suffix}")
+    assets["wikidata"].write_bytes(data)
+    return assets["wikidata"]
+
+
+def dump_lines(n=300, description=lambda i: f"thing {i}"):
+    """A Wikidata dump in the real layout: `[`, one entity per line ending in `,` (the last without), `]`."""
+    items = [
+        json.dumps({"type": "item", "id": f"Q{i}", "labels": {}, "descriptions": {"en": description(i)}, "claims": {}})
+        for i in range(1, n)
+    ]
+    return [b"[\n", *[f"{line},\n".encode() for line in items[:-1]], f"{items[-1]}\n".encode(), b"]\n"]
+
+
+def compressed_parts(parts, kind):
+    compress = {"gz": gzip.compress, "bz2": bz2.compress}[kind]
+    return b"".join(compress(b"".join(part)) for part in parts)
+
+
+LINES = dump_lines()
+HALF = len(LINES) // 2
+TRUNCATED_WIKIDATA = {
+    "plain without ]": b"".join(LINES[:-1]),
+    "gz cut between members": compressed_parts([LINES[:HALF]], "gz"),
+    "bz2 cut between streams": compressed_parts([LINES[:10], LINES[10:HALF]], "bz2"),
+    "gz recompressed after a cut": gzip.compress(b"".join(LINES[:HALF])),
+    "bz2 recompressed after a cut": bz2.compress(b"".join(LINES[:HALF])),
+}
+
+
+@pytest.mark.parametrize("case", list(TRUNCATED_WIKIDATA))
+def test_wikidata_array_not_closed(assets, case):
+    path = put_wikidata(assets, TRUNCATED_WIKIDATA[case])
+    found = problems(manifest_of(assets))
+    assert list(found) == ["wikidata"]
+    assert found["wikidata"].startswith(f"{path} (byte {path.stat().st_size}): is truncated: its JSON array")
+    # parse-wikidata, which reads it all, finds the same
+    with pytest.raises(InputError, match="is truncated: its JSON array"):
+        parse_wikidata([path], path.parent / "out", progress=False)
+
+
+def test_gz_cut_inside_a_member(assets):
+    lines = big_dump()  # more than the head that is decompressed first
+    data = compressed_parts([lines[:HALF], lines[HALF:]], "gz")
+    path = put_wikidata(assets, data[:-30])
+    found = problems(manifest_of(assets))
+    assert found["wikidata"].startswith(f"{path} (byte {len(data) - 30}): ends inside the gzip member that starts at")
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2"])
+def test_complete_wikidata_dumps_pass(assets, kind):
+    put_wikidata(assets, compressed_parts([LINES[:1], LINES[1:HALF], LINES[HALF:]], kind))
+    [result, *_] = check_assets(manifest_of(assets))
+    assert result.problem is None and "array closed by its `]`" in result.summary
+
+
+def test_newline_delimited_wikidata_cannot_be_checked(assets):
+    put_wikidata(assets, gzip.compress(b"".join(line.rstrip(b",\n") + b"\n" for line in LINES[1:HALF])))
+    [result, *_] = check_assets(manifest_of(assets))
+    assert result.problem is None and "newline-delimited (no end marker" in result.summary
+
+
+@pytest.fixture
+def small_tail(monkeypatch):
+    """Files bigger than the tail looked at: as a 100 GB dump is, without writing one."""
+    monkeypatch.setattr(check, "TAIL_BYTES", 4096)
+
+
+def big_dump(n=1500):
+    return dump_lines(n, description=lambda i: f"thing {i} " + hashlib.sha1(str(i).encode()).hexdigest() * 3)
+
+
+def test_big_multi_member_gz_last_member_only(assets, small_tail):
+    lines = big_dump()
+    path = put_wikidata(assets, compressed_parts([lines[:500], lines[500:1450], lines[1450:]], "gz"))
+    [result, *_] = check_assets(manifest_of(assets))
+    assert path.stat().st_size > 10 * 4096 and result.problem is None
+    assert "array closed by its `]`" in result.summary
+    path.write_bytes(compressed_parts([lines[:500], lines[500:1450], lines[1450:-1]], "gz"))
+    assert "is truncated: its JSON array" in problems(manifest_of(assets))["wikidata"]
+
+
+def test_big_single_member_gz_says_it_is_not_checked(assets, small_tail):
+    put_wikidata(assets, gzip.compress(b"".join(big_dump())))
+    [result, *_] = check_assets(manifest_of(assets))
+    assert result.problem is None
+    assert "array end not checked (no gzip member starts in its last" in result.summary
+    assert "parse-wikidata" in result.summary
+
+
+def test_big_single_stream_bz2_end_of_stream_marker(assets, small_tail):
+    data = bz2.compress(b"".join(big_dump()))
+    path = put_wikidata(assets, data)
+    [result, *_] = check_assets(manifest_of(assets))
+    assert result.problem is None and "array end not checked (no bz2 stream starts" in result.summary
+    for n in (1, 5, 9, 200):  # the end-of-stream marker is not byte-aligned
+        path.write_bytes(data[:-n])
+        assert "ends inside a bz2 stream: it is truncated" in problems(manifest_of(assets))["wikidata"], n
+
+
+def test_cli_wikidata_truncated_one_line(assets):
+    path = put_wikidata(assets, TRUNCATED_WIKIDATA["gz cut between members"])
+    proc = run_cli(manifest_of(assets))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    errors = proc.stderr.splitlines()
+    assert errors[0].startswith(f"ERROR: wikidata: {path} (byte {path.stat().st_size}): is truncated")
+    assert len(errors) == 2 and "1 problem(s)" in errors[1]
+
+
+def test_wikipedia_cut_between_streams_fails_check_and_parse(assets, tmp_path):
+    """A pages-articles dump must end with </mediawiki>: check sees it from the last bz2 stream, and parse-wikipedia
+    (without the index, reading the streams in order) fails too."""
+    path = assets["wikipedia"]
+    cut(path, last_stream_start(path))
+    assert "does not end with </mediawiki>" in problems(manifest_of(assets))["wikipedia"]
+    with pytest.raises(InputError, match="the XML ends in the middle"):
+        parse_wikipedia(path, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

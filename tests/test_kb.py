@@ -1,8 +1,18 @@
 """Pruning rules, redirect resolution and coarse types on hand-made counts."""
 
-from wikiel.kb.build import KBEntity, PruneSettings, select_aliases, select_entities
+import pytest
+
+from wikiel.kb.build import (
+    KBEntity,
+    PruneSettings,
+    load_candidate_entities,
+    select_aliases,
+    select_entities,
+    validate_kb_inputs,
+)
 from wikiel.kb.tables import resolve
 from wikiel.kb.types import OTHER, TypeMapper
+from wikiel.util import InputError, OutputError
 
 
 def entity(qid, freq, description="a thing"):
@@ -58,3 +68,39 @@ def test_type_mapper_walks_subclass_edges():
     assert mapper.entity_type(["Q300", "Q11424"]) == "FILM"  # first P31 that maps
     assert mapper.entity_type(["Q300"]) == OTHER
     assert mapper.entity_type([]) == OTHER
+
+
+def test_validate_kb_inputs_refuses_what_the_kb_would_crash_on():
+    entities = [entity("Q1", 3), entity("Q2", 2)]
+    validate_kb_inputs(entities, {"a": [("Q1", 0.5), ("Q2", 0.5)]})
+    bad = [
+        ([entity("Q1", 3), entity("Q1", 2)], {}, "entity id 'Q1' is empty or twice"),
+        ([entity("", 3)], {}, "entity id '' is empty"),
+        ([entity("Q1", float("nan"))], {}, "frequency nan"),
+        (entities, {"a": [("Q1", 0.7), ("Q2", 0.7)]}, "priors [0.7, 0.7]"),
+        (entities, {"a": [("Q1", float("inf"))]}, "priors [inf]"),
+        (entities, {"a": [("Q3", 1.0)]}, "not KB entities"),
+        (entities, {"": [("Q1", 1.0)]}, "empty alias"),
+    ]
+    for ents, aliases, message in bad:
+        with pytest.raises(OutputError) as err:
+            validate_kb_inputs(ents, aliases)
+        assert message in str(err.value)
+
+
+def test_load_candidate_entities_locates_bad_records(tmp_path):
+    path = tmp_path / "entities.jsonl"
+    good = '{"qid": "Q1", "title": "A", "label": "A", "description": "d", "aliases": [], "types": []}\n'
+    cases = [
+        (good + good, 2, "entity id 'Q1' is already on line 1"),
+        (good + "{not json\n", 2, "is not a JSON line"),
+        (good + '{"qid": "", "title": "A"}\n', 2, "has no qid"),
+        ('{"qid": "Q1", "title": "A", "aliases": "x"}\n', 1, "aliases are not a list of strings"),
+    ]
+    for text, line, message in cases:
+        path.write_text(text)
+        with pytest.raises(InputError, match=message) as err:
+            list(load_candidate_entities(path, {"A": 1}))
+        assert err.value.path == str(path) and err.value.line == line
+    path.write_text(good + good.replace("Q1", "Q2").replace('"A"', '"B"'))
+    assert [e.qid for e in load_candidate_entities(path, {"A": 1})] == ["Q1"]  # unlinked entities are not loaded

@@ -13,7 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import WIKIEL
-from wikiel.sources.wikidata import META_CLASSES, claim_targets, entity_id, parse_batch, parse_entity, parse_wikidata
+from wikiel.sources.wikidata import (
+    META_CLASSES,
+    SeenIds,
+    claim_targets,
+    entity_id,
+    parse_batch,
+    parse_entity,
+    parse_wikidata,
+)
 from wikiel.util import InputError, OutputError, read_json
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -96,13 +104,13 @@ def test_sample_items_dump_layout(tmp_path):
 @real_data
 def test_short_stream_api_lines(tmp_path):
     counts, records, pairs = run(tmp_path, WIKIDATA / "short_stream.json.bz2")
-    # 635 lines, 55 with an enwiki sitelink (53 distinct ids: two items appear in two revisions);
-    # 2 of them are Wikimedia pages (a category and a human name disambiguation page).
+    # 635 lines, 55 with an enwiki sitelink (53 distinct ids: two items appear in two revisions, the second
+    # revision is skipped); 2 of them are Wikimedia pages (a category and a human name disambiguation page).
     assert counts["lines"] == 635
-    assert counts["with_sitelink"] == 55 and counts["meta_dropped"] == 2 and counts["kept"] == len(records) == 53
-    assert len({r["qid"] for r in records}) == 51
-    assert counts["entities"] + counts["prefiltered"] == 635
-    assert counts["no_label"] == 1 and counts["no_description"] == 15
+    assert counts["with_sitelink"] == 53 and counts["meta_dropped"] == 2 and counts["kept"] == len(records) == 51
+    assert len({r["qid"] for r in records}) == 51 and counts["duplicate_entities"] == 2
+    assert counts["entities"] + counts["duplicate_entities"] + counts["prefiltered"] == 635
+    assert counts["no_label"] == 1 and counts["no_description"] == 14
     assert not {"Q364181", "Q9411411"} & {r["qid"] for r in records}
     assert counts["subclass_pairs"] == len(pairs) == 18
 
@@ -129,7 +137,7 @@ def test_several_files_skip_ids_already_seen(tmp_path):
     counts, records, pairs = run(tmp_path, stream, stream)
     qids = [r["qid"] for r in records]
     assert len(qids) == len(set(qids)) == 51
-    assert counts["duplicates_skipped"] == 2 + 73  # 2 revisions in the first copy, all 73 parsed of the second
+    assert counts["duplicate_entities"] == 2 + 73  # 2 revisions in the first copy, all 73 parsed of the second
     assert len(pairs) == 18
 
 
@@ -461,3 +469,164 @@ def test_synthetic_world_dump(tmp_path):
     counts, records, pairs = run(tmp_path, files["wikidata"], n_process=2)
     assert counts["kept"] == len(records) > 0 and counts["bad_lines"] == 0
     assert len({r["qid"] for r in records}) == len(records)
+
+
+# --- complete input: a dump array must be closed, compressed data must not stop early -------------------------
+
+
+def dump_lines(n=400):
+    """The lines of a dump-layout file of n items: `[`, one item per line ending in `,` (the last without), `]`."""
+    items = [json.dumps(item(f"Q{i}", f"T{i}", f"L{i}", description="x" * (i % 50), p31=["Q5"])) for i in range(1, n)]
+    return [b"[\n", *[f"{line},\n".encode() for line in items[:-1]], f"{items[-1]}\n".encode(), b"]\n"]
+
+
+def members(parts, suffix):
+    """Each part compressed on its own and concatenated: a multi-member gz or a multistream bz2 file."""
+    compress = {".gz": gzip.compress, ".bz2": bz2.compress}[suffix]
+    return [compress(b"".join(part)) for part in parts]
+
+
+def cut_cases(tmp_path):
+    lines = dump_lines()
+    half = len(lines) // 2
+    whole_gz = gzip.compress(b"".join(lines))
+    return {
+        "plain without ]": b"".join(lines[:-1]),
+        "plain cut at a line after [": b"".join(lines[:half]),
+        "gz cut between members": b"".join(members([lines[:half], lines[half:]], ".gz")[:1]),
+        "bz2 cut between streams": b"".join(members([lines[:100], lines[100:half], lines[half:]], ".bz2")[:2]),
+        "gz recompressed after a cut at a line": gzip.compress(b"".join(lines[:half])),
+        "bz2 recompressed after a cut inside a line": bz2.compress(b"".join(lines)[: len(b"".join(lines)) // 2]),
+        "gz without ] but a blank line": gzip.compress(b"".join(lines[:-1]) + b"\n  \n"),
+    }, len(whole_gz)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "plain without ]",
+        "plain cut at a line after [",
+        "gz cut between members",
+        "bz2 cut between streams",
+        "gz recompressed after a cut at a line",
+        "bz2 recompressed after a cut inside a line",
+        "gz without ] but a blank line",
+    ],
+)
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_unclosed_dump_array_is_truncated(tmp_path, case, n_process):
+    data = cut_cases(tmp_path)[0][case]
+    path = tmp_path / "cut.json"
+    path.write_bytes(data)
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=r"is truncated: its JSON array .* is not closed by a `\]` line") as err:
+        parse_wikidata([path], out, progress=False, n_process=n_process)
+    assert err.value.path == str(path) and err.value.offset == len(data)
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_closed_arrays_and_newline_delimited_input_pass(tmp_path):
+    lines = dump_lines()
+    cases = {
+        "whole.json": b"".join(lines),
+        "trailing-blank.json": b"".join(lines) + b"\n\n",
+        "members.json.gz": b"".join(members([lines[:10], lines[10:]], ".gz")),
+        "streams.json.bz2": b"".join(members([lines[:1], lines[1:200], lines[200:]], ".bz2")),
+        # newline-delimited: no end marker, so a cut copy cannot be told from a whole one and is accepted
+        "cut.jsonl": b"".join(line.rstrip(b",\n") + b"\n" for line in lines[1:200]),
+    }
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        counts, records, _ = run(tmp_path / name.replace(".", "-"), path)
+        assert counts["kept"] == len(records) == (199 if name == "cut.jsonl" else 399), name
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2"])
+def test_compressed_data_that_stops_inside_a_member(tmp_path, suffix):
+    lines = dump_lines(3000)
+    parts = members([lines[:1000], lines[1000:]], suffix)
+    path = tmp_path / f"cut.json{suffix}"
+    path.write_bytes(parts[0] + parts[1][: len(parts[1]) // 2])
+    with pytest.raises(InputError, match=f"its {'gzip' if suffix == '.gz' else 'bz2'} data ends early") as err:
+        parse_wikidata([path], tmp_path / "out", progress=False)
+    message = str(err.value)
+    assert "Traceback" not in message and "std::exception" not in message
+    if suffix == ".gz":  # the compressed offset: the end of the file, where the member stops
+        assert err.value.offset == path.stat().st_size and f"compressed byte {path.stat().st_size:,}" in message
+    else:  # bz2 is read ahead by threads: the decompressed offset of the lines read
+        assert "decompressed byte" in message
+    assert not (tmp_path / "out" / "entities.jsonl").exists()
+
+
+def test_gzip_crc_error(tmp_path):
+    data = bytearray(gzip.compress(b"".join(dump_lines())))
+    data[-8] ^= 0xFF  # the CRC32 of the member's trailer
+    path = tmp_path / "crc.json.gz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="its gzip data ends early or is corrupt at or before compressed byte") as err:
+        parse_wikidata([path], tmp_path / "out", progress=False)
+    assert "CRC check failed" in str(err.value) and err.value.offset is not None
+
+
+def test_cli_truncated_dump_one_line(tmp_path):
+    path = tmp_path / "cut.json.gz"
+    path.write_bytes(cut_cases(tmp_path)[0]["gz cut between members"])
+    result = subprocess.run(
+        [*WIKIEL, "parse-wikidata", "--dump", str(path), str(tmp_path / "out"), "--n-process", "2"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"ERROR: {path} (byte {path.stat().st_size}): is truncated")
+    assert not (tmp_path / "out" / "entities.jsonl").exists()
+
+
+# --- duplicate entity ids ------------------------------------------------------------------------------------
+
+
+def test_duplicate_ids_in_one_file_keep_the_first(tmp_path):
+    entities = [
+        item("Q1", "Paris", "Paris", "capital", p279=["Q515"]),
+        item("Q2", "Lyon", "Lyon", "city"),
+        item("Q1", "Paris (again)", "Paris again", "a later revision", p279=["Q9"]),
+        item("P31", label="instance of", type="property", claims={"P279": [claim("P279", "Q7")]}),
+        item("P31", label="instance of", type="property", claims={"P279": [claim("P279", "Q8")]}),
+    ]
+    path = write_dump(tmp_path / "dup.json", entities)
+    for n_process in (1, 2):
+        counts, records, pairs = run(tmp_path / str(n_process), path, n_process=n_process)
+        assert [(r["qid"], r["title"]) for r in records] == [("Q1", "Paris"), ("Q2", "Lyon")]
+        assert pairs == [("Q1", "Q515"), ("P31", "Q7")]
+        assert counts["duplicate_entities"] == 2 and counts["entities"] == 3 and counts["kept"] == 2
+        stats = read_json(tmp_path / str(n_process) / "out" / "stats.json")["counts"]
+        assert stats["first_duplicates"] == [f"Q1 at {path}:4", f"P31 at {path}:6"]
+
+
+def test_duplicate_ids_across_files_keep_the_first_file(tmp_path):
+    first = write_dump(tmp_path / "a.json", [item("Q1", "Paris", "Paris", "capital"), item("Q2", "Lyon", "Lyon", "c")])
+    second = write_dump(tmp_path / "b.json.gz", [item("Q2", "Lyon 2", "Lyon", "c"), item("Q3", "Nice", "Nice", "c")])
+    counts, records, _ = run(tmp_path, first, second)
+    assert [(r["qid"], r["title"]) for r in records] == [("Q1", "Paris"), ("Q2", "Lyon"), ("Q3", "Nice")]
+    assert counts["duplicate_entities"] == 1
+    result = subprocess.run(
+        [*WIKIEL, "parse-wikidata", "--dump", str(first), "--dump", str(second), str(tmp_path / "cli")],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"note: 1 entities skipped whose id came earlier in the input (the first is kept; first: Q2 at {second}:2"
+        in (result.stdout)
+    )
+
+
+def test_seen_ids_bitmap_and_others():
+    seen = SeenIds()
+    ids = ["Q1", "Q8", "Q9", "P1", "L1", "Q123456789", "Q01", "Q", "", "x1", "Q१", "Q99999999999", "Q1-F1"]
+    assert all(seen.add(i) for i in ids)
+    assert not any(seen.add(i) for i in ids)
+    assert seen.add("Q2") and seen.add("Q1073741824") and len(seen.bitmaps["Q"]) < (1 << 25)

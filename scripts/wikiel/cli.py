@@ -220,6 +220,11 @@ def parse_wikidata_command(
             f"({counts['prefiltered']:,} lines pre-filtered, {counts['bad_lines']:,} bad) "
             f"in {stats['seconds']} s -> {output_dir}"
         )
+        if counts["duplicate_entities"]:
+            print(
+                f"note: {counts['duplicate_entities']:,} entities skipped whose id came earlier in the input (the "
+                f"first is kept; first: {', '.join(counts['first_duplicates'][:3])}; see stats.json)"
+            )
 
 
 @app.command("parse-wikipedia")

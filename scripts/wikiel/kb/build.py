@@ -15,21 +15,27 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
+import numpy as np
 import orjson
 from spacy.kb import InMemoryLookupKB
 from tqdm import tqdm
 
 from wikiel import defaults
-from wikiel.kb.tables import read_redirects, read_tsv, resolve
+from wikiel.kb.tables import read_redirects, resolve
 from wikiel.kb.types import TypeMapper
 from wikiel.kb.vectors import description_vectors, load_vectors_nlp, train_floret_vectors
 from wikiel.sources.custom import read_entities
-from wikiel.util import OutputError, StepStats, atomic_open, atomic_path, require_inputs, writes_step
+from wikiel.util import InputError, OutputError, StepStats, atomic_open, atomic_path, require_inputs, writes_step
+
+PARSE_WIKIDATA = "the parse-wikidata step"
+PARSE_WIKIPEDIA = "the parse-wikipedia step"
+PRIOR_TOLERANCE = 1e-5  # spaCy's KB refuses priors of an alias that sum to more than 1 + this
 
 
 @dataclass
@@ -57,9 +63,28 @@ class KBEntity:
 
 def resolved_inlinks(path: Path, redirects: Dict[str, str]) -> Dict[str, int]:
     counts: Dict[str, int] = defaultdict(int)
-    for target, count in read_tsv(path, 2):
-        counts[resolve(target, redirects)] += int(count)
+    for number, (target, count) in counted_rows(path, 2):
+        counts[resolve(target, redirects)] += count_of(path, number, count)
     return counts
+
+
+def counted_rows(path: Path, n_cols: int) -> Iterator[Tuple[int, List[str]]]:
+    """(line number, fields) of the rows of a TSV table with `n_cols` fields (other rows are skipped, as `read_tsv`)."""
+    with open(path, encoding="utf8") as f:
+        for number, line in enumerate(f, 1):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == n_cols:
+                yield number, parts
+
+
+def count_of(path: Path, number: int, text: str) -> int:
+    """A count column as an int; InputError naming the file and line unless it is a non-negative integer (not NaN,
+    inf or a fraction: the KB would take them as frequencies)."""
+    if not (text.isascii() and text.isdigit()):
+        raise InputError(
+            path, f"the count {text!r} is not a non-negative integer", line=number, hint=f"rerun {PARSE_WIKIPEDIA}"
+        )
+    return int(text)
 
 
 # ---- pruning (pure functions, tested on hand-made counts) ----------------------------------------------------
@@ -108,11 +133,23 @@ def select_aliases(
 
 # ---- the stage -----------------------------------------------------------------------------------------------
 def load_candidate_entities(entities_path: Path, inlinks: Dict[str, int]) -> Iterator[KBEntity]:
+    """The entities of parse-wikidata's entities.jsonl that have incoming links. InputError naming the file and line
+    for a record the KB cannot take: not a JSON object with a non-empty string id and title, or an id that came before
+    (spaCy's KB crashes on a duplicate id)."""
+    first_line: Dict[str, int] = {}
     with open(entities_path, "rb") as f:
-        for line in f:
-            r = orjson.loads(line)
+        for number, line in enumerate(f, 1):
+            r = _entity_record(entities_path, number, line)
             freq = inlinks.get(r["title"], 0)
             if freq:
+                if r["qid"] in first_line:
+                    raise InputError(
+                        entities_path,
+                        f"entity id {r['qid']!r} is already on line {first_line[r['qid']]}: the KB takes each id once",
+                        line=number,
+                        hint=f"rerun {PARSE_WIKIDATA} (it keeps the first of each id)",
+                    )
+                first_line[r["qid"]] = number
                 yield KBEntity(
                     r["qid"],
                     r["title"],
@@ -125,18 +162,84 @@ def load_candidate_entities(entities_path: Path, inlinks: Dict[str, int]) -> Ite
                 )
 
 
+def _entity_record(path: Path, number: int, line: bytes) -> Dict[str, Any]:
+    try:
+        r = orjson.loads(line)
+    except orjson.JSONDecodeError as err:
+        raise InputError(path, f"is not a JSON line ({err})", line=number, hint=f"rerun {PARSE_WIKIDATA}") from err
+    if not isinstance(r, dict):
+        raise InputError(path, "is not a JSON object", line=number, hint=f"rerun {PARSE_WIKIDATA}")
+    for key in ("qid", "title"):
+        if not isinstance(r.get(key), str) or not r[key].strip():
+            raise InputError(
+                path, f"the entity has no {key} (a non-empty string)", line=number, hint=f"rerun {PARSE_WIKIDATA}"
+            )
+    for key in ("label", "description"):
+        if not isinstance(r.get(key, ""), str):
+            raise InputError(path, f"the entity's {key} is not a string", line=number, hint=f"rerun {PARSE_WIKIDATA}")
+    for key in ("aliases", "types"):
+        if not isinstance(r.get(key, []), list) or not all(isinstance(v, str) for v in r.get(key, [])):
+            raise InputError(
+                path, f"the entity's {key} are not a list of strings", line=number, hint=f"rerun {PARSE_WIKIDATA}"
+            )
+    r.setdefault("label", "")
+    r.setdefault("description", "")
+    r.setdefault("aliases", [])
+    r.setdefault("types", [])
+    return r
+
+
+def validate_kb_inputs(entities: List[KBEntity], aliases: Dict[str, List[Tuple[str, float]]]) -> None:
+    """What spaCy's InMemoryLookupKB would crash on (a segfault for a duplicate id) or take silently although it is
+    wrong, checked before anything is handed to it (and before the vectors are trained): OutputError naming the
+    entity or alias."""
+    ids = set()
+    for e in entities:
+        if not e.qid or e.qid in ids:
+            raise OutputError(f"entity id {e.qid!r} is empty or twice among the KB's entities: rerun {PARSE_WIKIDATA}")
+        ids.add(e.qid)
+        if not (math.isfinite(e.freq) and e.freq >= 0):
+            raise OutputError(f"entity {e.qid!r} has the frequency {e.freq!r}: rerun {PARSE_WIKIPEDIA}")
+    for alias, candidates in aliases.items():
+        if not alias:
+            raise OutputError("an empty alias: rerun the parse steps")
+        priors = [p for _, p in candidates]
+        if not all(math.isfinite(p) and 0 <= p <= 1 for p in priors) or sum(priors) > 1 + PRIOR_TOLERANCE:
+            raise OutputError(f"alias {alias!r} has priors {priors} (each in [0, 1], together at most 1)")
+        missing = [q for q, _ in candidates if q not in ids]
+        if missing or len({q for q, _ in candidates}) != len(candidates):
+            raise OutputError(f"alias {alias!r} has candidates that are not KB entities or come twice: {candidates}")
+
+
+def validate_vectors(vectors: str, vecs: np.ndarray, n_entities: int) -> None:
+    """The entity vectors the KB gets: one finite row per entity, of a non-zero width."""
+    if vecs.ndim != 2 or vecs.shape[0] != n_entities or vecs.shape[1] == 0:
+        raise InputError(
+            vectors,
+            f"gives entity vectors of shape {vecs.shape} for {n_entities} entities: the pipeline has no word vectors",
+            hint="give --vectors a pipeline with vectors (e.g. en_core_web_lg), or leave it empty to train them",
+        )
+    if not np.isfinite(vecs).all():
+        raise InputError(
+            vectors,
+            "gives entity vectors with NaN or infinite values: its vectors table is damaged",
+            hint="rebuild the vectors (leave --vectors empty to train them) or use another pipeline",
+        )
+
+
 def collect_pairs(
     link_counts_path: Path, redirects: Dict[str, str], title_to_qid: Dict[str, str]
 ) -> Tuple[Dict[str, Dict[str, int]], int]:
     """Anchor -> QID -> count over anchor links whose (redirect-resolved) target is a KB entity."""
     pairs: Dict[str, Dict[str, int]] = defaultdict(dict)
     n_rows = 0
-    for anchor, target, count in read_tsv(link_counts_path, 3):
+    for number, (anchor, target, count) in counted_rows(link_counts_path, 3):
         n_rows += 1
+        n = count_of(link_counts_path, number, count)
         qid = title_to_qid.get(resolve(target, redirects))
         if qid is not None and anchor.strip():
             row = pairs[anchor]
-            row[qid] = row.get(qid, 0) + int(count)
+            row[qid] = row.get(qid, 0) + n
     return pairs, n_rows
 
 
@@ -248,6 +351,7 @@ def build_kb(
     stats["link_count_rows"] = n_rows
     if not aliases:
         raise OutputError(f"no alias passed pruning (min_pair={settings.min_pair}): lower vars.min_pair")
+    validate_kb_inputs(entities, aliases)
 
     vectors_dir = output_dir / "vectors"
     if vectors is None:
@@ -266,6 +370,7 @@ def build_kb(
     vecs = description_vectors(
         vec_nlp, [e.description or e.label for e in tqdm(entities, desc="vectors", mininterval=2)]
     )
+    validate_vectors(vectors, vecs, len(entities))
     kb = InMemoryLookupKB(vec_nlp.vocab, entity_vector_length=vecs.shape[1])
     kb.set_entities([e.qid for e in entities], [e.freq for e in entities], list(vecs))
     n_pairs = 0

@@ -4,9 +4,14 @@ For each file of `assets/manifest.json`: present, a readable file, of the manife
 and of the right format by content: the first ~64 KB are decompressed (gzip or bz2, by magic bytes) and must be
 Wikidata entity JSON, a MediaWiki XML export of the manifest's wiki, or `offset:page_id:title` index lines whose first
 offset is a bz2 stream of the dump. The last stream of a multistream bz2 file (all Wikipedia dumps) is decompressed
-too, so that a file cut short is found although its size matches. Problems are InputErrors naming the file, what is
-wrong and what to do. A custom knowledge graph's manifest (`source: custom`) has its entity, mention and prior files
-read in full and validated by `wikiel.custom` (file:line of the first problem).
+too, so that a file cut short is found although its size matches: a Wikipedia dump must end with </mediawiki>.
+A Wikidata dump array (`[` on its first line) must end with its `]` line, checked from the end of the file only, so
+that it stays fast on 100 GB: the tail of a plain file, the last bz2 stream or gzip member if one starts in the last
+TAIL_BYTES (a smaller gzip file is decompressed whole); a bigger single-stream bz2 must at least end with its
+end-of-stream marker, and a big single-member gzip file cannot be checked from its end (the summary says so:
+parse-wikidata checks it as it reads). Newline-delimited input has no end marker to check. Problems are InputErrors
+naming the file, what is wrong and what to do. A custom knowledge graph's manifest (`source: custom`) has its entity,
+mention and prior files read in full and validated by `wikiel.custom` (file:line of the first problem).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ ENTITY_FIELD = re.compile(rb'"(?:labels|claims|sitelinks)"\s*:')
 XML_START = re.compile(rb"\s*(?:<\?xml[^>]*\?>\s*)?<mediawiki[\s>]")
 INDEX_LINE = re.compile(rb"(\d+):(\d+):(.+)")
 BZ2_STREAM_START = re.compile(rb"BZh[1-9]1AY&SY")  # stream header and the magic of its first block
+BZ2_END_OF_STREAM = 0x177245385090  # the 48-bit magic of a bz2 end-of-stream marker (sqrt(pi) in BCD)
+GZ_MEMBER_START = re.compile(rb"\x1f\x8b\x08[\x00-\x1f]", re.DOTALL)  # magic, deflate, flags without reserved bits
 
 
 class Result(NamedTuple):
@@ -160,7 +167,7 @@ def _check(key: str, path: Path, entry: Dict[str, Any], manifest: Dict[str, Any]
     if date != "latest" and expected_date not in (None, "latest", date):
         raise InputError(path, f"is from {date}, the manifest says {expected_date}", hint=REFETCH)
     if key == "wikidata":
-        found = check_wikidata(path, head)
+        found = check_wikidata(path, head) + ", " + wikidata_end(path, kind, head, end)
     elif key == "wikipedia":
         found = check_wikipedia(path, head, end, manifest.get("lang", defaults.LANG))
     else:
@@ -252,6 +259,103 @@ def last_bz2_stream(path: Path) -> Optional[bytes]:
     if not decompressor.eof:
         raise InputError(path, "ends inside its last bz2 stream: it is truncated", offset=offset, hint=REFETCH)
     return data
+
+
+def bz2_ends_with_end_of_stream(path: Path) -> bool:
+    """True if the file's last bytes are a bz2 end-of-stream marker, its CRC and up to 7 zero bits of padding (the
+    marker is not byte-aligned): a bz2 file cut inside a stream does not end so."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 16))
+        bits = int.from_bytes(f.read(), "big")
+    for padding in range(8):
+        if bits & ((1 << padding) - 1) == 0 and (bits >> (padding + 32)) & ((1 << 48) - 1) == BZ2_END_OF_STREAM:
+            return True
+    return False
+
+
+def last_gz_member(path: Path) -> Optional[bytes]:
+    """The decompressed last member of a gzip file: the whole file's data when it is at most TAIL_BYTES (every member
+    decompressed, InputError if one is cut or damaged); for a bigger file the member that starts last in its final
+    TAIL_BYTES and runs, intact, exactly to the end, or None if there is none (a single-member file, or a last member
+    longer than that: only decompressing it all can tell whether it is complete)."""
+    size = path.stat().st_size
+    if size <= TAIL_BYTES:
+        return _gunzip_all(path)
+    with open(path, "rb") as f:
+        f.seek(size - TAIL_BYTES)
+        tail = f.read()
+    for match in reversed(list(GZ_MEMBER_START.finditer(tail))):
+        decompressor = zlib.decompressobj(31)
+        try:
+            data = decompressor.decompress(tail[match.start() :])
+        except zlib.error:
+            continue  # not a member start: the bytes merely look like one
+        if decompressor.eof and not decompressor.unused_data.strip(b"\0"):
+            return data
+    return None
+
+
+def _gunzip_all(path: Path) -> bytes:
+    data = path.read_bytes()
+    out = []
+    offset = 0
+    while offset < len(data) and data[offset:].strip(b"\0"):
+        decompressor = zlib.decompressobj(31)
+        try:
+            out.append(decompressor.decompress(data[offset:]))
+        except zlib.error as err:
+            raise InputError(
+                path, f"its gzip member at byte {offset:,} is damaged ({err})", offset=offset, hint=REFETCH
+            ) from err
+        if not decompressor.eof:
+            raise InputError(
+                path,
+                f"ends inside the gzip member that starts at byte {offset:,}: it is truncated",
+                offset=len(data),
+                hint=REFETCH,
+            )
+        offset = len(data) - len(decompressor.unused_data)
+    return b"".join(out)
+
+
+def wikidata_end(path: Path, kind: str, head: bytes, last_stream: Optional[bytes]) -> str:
+    """Whether a Wikidata dump is complete, from its end only: a dump array (`[` on the first line) must end with its
+    `]` line. Plain files: their tail is read; bz2: the last stream (`last_stream`, if one starts near the end); gzip:
+    the last member (if one starts near the end). InputError if the array is not closed; otherwise what was or
+    could not be checked, for the summary."""
+    first = head.lstrip().split(b"\n", 1)[0].strip()
+    if first != b"[":
+        return "newline-delimited (no end marker: its completeness cannot be checked)"
+    if kind == "plain":
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            f.seek(max(0, size - READ_BYTES))
+            end: Optional[bytes] = f.read()
+    elif kind == "bz2":
+        end = last_stream
+        if end is None and not bz2_ends_with_end_of_stream(path):
+            raise InputError(
+                path, "ends inside a bz2 stream: it is truncated", offset=path.stat().st_size, hint=REFETCH
+            )
+    else:
+        end = last_gz_member(path)
+    if end is None:
+        what = "bz2 stream" if kind == "bz2" else "gzip member"
+        return (
+            f"array end not checked (no {what} starts in its last {TAIL_BYTES:,} bytes: only decompressing it all "
+            f"can tell, which parse-wikidata does)"
+        )
+    if not end.strip():
+        return "array end not checked (the last part is blank)"
+    if end.rstrip().rsplit(b"\n", 1)[-1].strip() != b"]":
+        raise InputError(
+            path,
+            "is truncated: its JSON array (`[` on its first line) does not end with a `]` line",
+            offset=path.stat().st_size,
+            hint=REFETCH,
+        )
+    return "array closed by its `]`"
 
 
 def check_wikidata(path: Path, head: bytes) -> str:

@@ -2,7 +2,9 @@
 
 Reads the real dump layout (`[`, one entity per line ending in `,`, `]`), newline-delimited entity JSON,
 API responses (`{"entities": {...}}`, also as one pretty-printed document) and bare entity files, plain,
-gzip or bzip2. Writes to the output directory:
+gzip or bzip2. Input in the dump layout must end with its `]` line (else it was cut: an InputError, no output);
+newline-delimited input has no end marker and cannot be checked. An entity id seen before (in the same file or
+an earlier one) is skipped: the first occurrence is kept. Writes to the output directory:
 
 - `entities.jsonl`: one line per kept item (an item with a `<lang>wiki` sitelink that is not a Wikimedia
   page such as a disambiguation page or category), in input order;
@@ -66,12 +68,17 @@ STATS_FILE = "stats.json"
 BATCH_BYTES = 2 << 20  # bytes of pre-filtered lines per batch shipped to a worker
 DOCUMENT_LIMIT = 256 << 20  # a file that is not line-delimited is parsed whole up to this size
 PROGRESS_BYTES = 16 << 20  # update the progress bar after reading this many bytes
-FIRST_BAD_LINES = 10  # bad line positions remembered in stats.json
+FIRST_BAD_LINES = 10  # bad line positions (and duplicate ids) remembered in stats.json
+BITMAP_IDS = 1 << 30  # ids numbered below this are remembered in a bitmap (16 MB for Wikidata's 130 million items)
 ENTITY_PREFIXES = {"item": "Q", "property": "P", "lexeme": "L"}
 STRUCTURAL_LINES = (b"[", b"]", b"")
 # What a truncated or corrupt input raises while being read (indexed_bzip2 raises RuntimeError).
 READ_ERRORS = (EOFError, OSError, RuntimeError, zlib.error)
 REFETCH_HINT = "the file is truncated or corrupt, e.g. an interrupted download: delete it and fetch it again"
+CUT_HINT = (
+    "a download cut short, or a copy that lost its last part (e.g. gz members or bz2 streams concatenated with "
+    "some missing): delete it and fetch it again"
+)
 
 STAT_KEYS = (
     "lines",
@@ -87,12 +94,12 @@ STAT_KEYS = (
     "no_label",
     "no_description",
     "subclass_pairs",
-    "duplicates_skipped",
+    "duplicate_entities",
     "bytes_decompressed",
 )
 
-# One parsed entity: id, stats keys to increment, its entities.jsonl line and subclass_of.tsv lines.
-EntityRow = Tuple[str, Tuple[str, ...], bytes, bytes]
+# One parsed entity: id, its input line number, stats keys to increment, its entities.jsonl and subclass_of.tsv lines.
+EntityRow = Tuple[str, int, Tuple[str, ...], bytes, bytes]
 Batch = Tuple[List[bytes], List[int], str]  # lines, their line numbers, lang
 BatchResult = Tuple[List[EntityRow], List[int]]  # entity rows, bad line numbers
 
@@ -215,7 +222,7 @@ def parse_batch(lines: List[bytes], numbers: List[int], lang: str) -> BatchResul
                 bad.append(number)
                 continue
             for entity in entities:
-                rows.append(_row(entity, lang))
+                rows.append(_row(entity, number, lang))
     return rows, bad
 
 
@@ -250,12 +257,12 @@ def _entities_in(obj: Any) -> Optional[List[dict]]:
     return None
 
 
-def _row(entity: dict, lang: str) -> EntityRow:
+def _row(entity: dict, number: int, lang: str) -> EntityRow:
     tags, record = _examine(entity, lang)
     qid = entity["id"]
     line = orjson.dumps(record) + b"\n" if record else b""
     pairs = "".join(f"{qid}\t{parent}\n" for parent in claim_targets(entity, "P279")).encode()
-    return qid, tags, line, pairs
+    return qid, number, tags, line, pairs
 
 
 # --- reading input files ------------------------------------------------------------------------------
@@ -332,29 +339,58 @@ def _position_reader(stream: IO[bytes], path: Path) -> Optional[Callable[[], int
 # --- the stage ------------------------------------------------------------------------------------------
 
 
-class _Collector:
-    """Takes batch results in input order: writes the outputs, counts, skips entity ids already seen
-    (only when reading several files) and stops once there are too many bad lines."""
+class SeenIds:
+    """The entity ids seen so far, small for a whole dump: ids of a letter and a number (Q42, P31, L7) are bits of
+    one bitmap per letter, any other id goes to a set."""
 
-    def __init__(self, entities_out: Any, subclass_out: Any, max_bad_lines: int, dedupe: bool):
+    def __init__(self) -> None:
+        self.bitmaps: Dict[str, bytearray] = {}
+        self.others: Set[str] = set()
+
+    def add(self, entity_id: str) -> bool:
+        """Remember `entity_id`; False if it was seen before."""
+        digits = entity_id[1:]
+        if digits.isascii() and digits.isdigit() and digits[0] != "0" and len(digits) < 10:
+            number = int(digits)
+            if number < BITMAP_IDS:
+                bitmap = self.bitmaps.setdefault(entity_id[0], bytearray())
+                index, mask = number >> 3, 1 << (number & 7)
+                if index >= len(bitmap):
+                    bitmap.extend(bytes(max(index + 1 - len(bitmap), len(bitmap))))  # grows by doubling
+                if bitmap[index] & mask:
+                    return False
+                bitmap[index] |= mask
+                return True
+        if entity_id in self.others:
+            return False
+        self.others.add(entity_id)
+        return True
+
+
+class _Collector:
+    """Takes batch results in input order: writes the outputs, counts, skips entity ids already seen (in the same
+    file or an earlier one: the first occurrence is kept) and stops once there are too many bad lines."""
+
+    def __init__(self, entities_out: Any, subclass_out: Any, max_bad_lines: int):
         self.entities_out = entities_out
         self.subclass_out = subclass_out
         self.max_bad_lines = max_bad_lines
-        self.seen: Optional[Set[str]] = set() if dedupe else None
+        self.seen = SeenIds()
         self.counts: Dict[str, int] = dict.fromkeys(STAT_KEYS, 0)
         self.first_bad_lines: List[str] = []
+        self.first_duplicates: List[str] = []
 
     def add(self, path: Path, result: BatchResult) -> None:
         rows, bad = result
         for number in bad:
             self._bad_line(path, number)
         entity_lines, pair_lines = [], []
-        for qid, tags, line, pairs in rows:
-            if self.seen is not None:
-                if qid in self.seen:
-                    self.counts["duplicates_skipped"] += 1
-                    continue
-                self.seen.add(qid)
+        for qid, number, tags, line, pairs in rows:
+            if not self.seen.add(qid):
+                self.counts["duplicate_entities"] += 1
+                if len(self.first_duplicates) < FIRST_BAD_LINES:
+                    self.first_duplicates.append(f"{qid} at {path}:{number}")
+                continue
             self.counts["entities"] += 1
             for tag in tags:
                 self.counts[tag] += 1
@@ -397,9 +433,14 @@ def _read_batches(
         lines: List[bytes] = []
         numbers: List[int] = []
         size = unreported = 0
+        bytes_before = counts["bytes_decompressed"]
+        first = last = b""  # the first and last lines that are not blank
         try:
             for number, line in enumerate(_json_units(stream, path), 1):
                 unreported += len(line)
+                if not line.isspace():  # stops at the first character that is not whitespace: cheap on entity lines
+                    last = line
+                    first = first or line
                 if sitelink_key in line or subclass_key in line:
                     lines.append(line)
                     numbers.append(number)
@@ -414,16 +455,51 @@ def _read_batches(
                     bar.update(position() - bar.n if position else unreported)
                     unreported = 0
         except READ_ERRORS as err:
-            # The read-ahead buffer makes the line number approximate; the compressed offset is exact where known.
-            where = {"offset": position()} if position else {"line": number + 1}
-            raise InputError(
-                path, f"cannot be read after line {number} ({type(err).__name__}: {err})", hint=REFETCH_HINT, **where
-            ) from err
+            decompressed = counts["bytes_decompressed"] - bytes_before + unreported
+            raise _read_error(path, err, number, decompressed, position) from err
+        counts["bytes_decompressed"] += unreported
+        _check_array_closed(path, first, last, number, counts["bytes_decompressed"] - bytes_before)
         if lines:
             yield lines, numbers, lang
-        counts["bytes_decompressed"] += unreported
         counts["lines"] += number
         bar.update(position() - bar.n if position else unreported)
+
+
+def _read_error(
+    path: Path, err: BaseException, number: int, decompressed: int, position: Optional[Callable[[], int]]
+) -> InputError:
+    """The error for a file whose data stops early or is corrupt: at which compressed byte where it is known (plain
+    and gzip), else after which decompressed byte and line (bzip2 is read ahead by several threads)."""
+    kind = compression_of(path)
+    what = {"gz": "its gzip data ends early or is corrupt", "bz2": "its bz2 data ends early or is corrupt"}.get(
+        kind, "reading failed"
+    )
+    what = f"cannot be read: {what}"
+    detail = f"{type(err).__name__}: {err}"
+    if kind == "bz2" and "std::exception" in detail:  # what indexed_bzip2 says about a stream cut short
+        detail = "a bz2 stream without its end"
+    after = f"after line {number:,} (decompressed byte {decompressed:,})"
+    if position is not None:
+        offset = position()
+        return InputError(
+            path, f"{what} at or before compressed byte {offset:,}, {after}: {detail}", offset=offset, hint=REFETCH_HINT
+        )
+    return InputError(path, f"{what} {after}: {detail}", line=number + 1, hint=REFETCH_HINT)
+
+
+def _check_array_closed(path: Path, first: bytes, last: bytes, number: int, decompressed: int) -> None:
+    """InputError if the input opens a JSON array on a line of its own (the dump layout) and its last line is not the
+    `]` that closes it: the file was cut, even if at a line or a gzip member / bz2 stream boundary. Newline-delimited
+    input (no `[`) has no end marker and cannot be checked."""
+    if _json_text(first) != b"[" or last.strip() == b"]":
+        return
+    raise InputError(
+        path,
+        f"is truncated: its JSON array (`[` on its first line) is not closed by a `]` line; the data ends after "
+        f"line {number:,} (decompressed byte {decompressed:,}, the end of the file)",
+        offset=os.path.getsize(path),
+        hint=CUT_HINT,
+    )
 
 
 @contextlib.contextmanager
@@ -466,8 +542,9 @@ def parse_wikidata(
     batch_bytes: int = BATCH_BYTES,
     progress: bool = True,
 ) -> Dict[str, Any]:
-    """Run the stage on one or more dump files (in order; with several files an entity id seen before
-    is skipped). Writes entities.jsonl, subclass_of.tsv and stats.json atomically; returns the stats."""
+    """Run the stage on one or more dump files (in order; an entity id seen before, in the same file or an earlier
+    one, is skipped and counted as `duplicate_entities`; a dump array not closed by `]` is an InputError). Writes
+    entities.jsonl, subclass_of.tsv and stats.json atomically; returns the stats."""
     paths = [Path(p) for p in inputs]
     output_dir = Path(output_dir)
     stats = StepStats("parse-wikidata")
@@ -476,7 +553,7 @@ def parse_wikidata(
         atomic_open(output_dir / ENTITIES_FILE, "wb") as entities_out,
         atomic_open(output_dir / SUBCLASS_FILE, "wb") as subclass_out,
     ):
-        collector = _Collector(entities_out, subclass_out, max_bad_lines, dedupe=len(paths) > 1)
+        collector = _Collector(entities_out, subclass_out, max_bad_lines)
         for path in paths:
             # closing(): the progress bar ends before an error propagates, so the error gets a line of its own
             with contextlib.closing(
@@ -492,6 +569,7 @@ def parse_wikidata(
     stats.counts.update(collector.counts)
     stats["bytes_in"] = sum(p.stat().st_size for p in paths)
     stats["first_bad_lines"] = collector.first_bad_lines
+    stats["first_duplicates"] = collector.first_duplicates
     stats["inputs"] = [str(p) for p in paths]
     stats["lang"] = lang
     stats["n_process"] = n_process
