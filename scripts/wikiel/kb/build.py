@@ -403,5 +403,6 @@ def build_kb(
     stats["vector_length"] = int(vecs.shape[1])
     stats["types"] = dict(sorted(type_counts.items()))
     stats["kb_bytes"] = sum(p.stat().st_size for p in (output_dir / "kb").rglob("*") if p.is_file())
-    stats["vectors_source"] = vectors
+    # the floret vectors trained here are named relative to the output directory (written through a staging copy)
+    stats["vectors_source"] = "vectors/ (trained here)" if vectors == str(output_dir / "vectors") else vectors
     return stats.write(output_dir / "stats.json")
