@@ -243,6 +243,15 @@ def test_out_of_range_value_is_one_error_line_before_any_work(sub, name, bound, 
     assert list(tmp_path.iterdir()) == [], "the command wrote something before failing"
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_numbers_are_out_of_range(value, tmp_path):
+    """A zipf exponent of inf passed `>= 0` (and nan every comparison)."""
+    result = CliRunner().invoke(app, ["fetch", str(tmp_path / "out"), "--world-zipf", value])
+    assert result.exit_code == 1
+    assert result.output == f"ERROR: --world-zipf (vars.world_zipf) must be >= 0, got {float(value)}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "sizes,message",
     [

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import inspect
 import json
+import math
 import shlex
 import subprocess
 import sys
@@ -107,6 +108,8 @@ class Bound:
         return " and ".join(parts)
 
     def admits(self, value: float) -> bool:
+        if not math.isfinite(value):  # nan and inf pass no comparison a range needs
+            return False
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             return False
         return self.high is None or value < self.high
