@@ -1,7 +1,8 @@
 """The command line: `wikiel <command>` (or `python -m wikiel <command>`), one command per project.yml command.
 
 Each command parses its options, calls one stage function and prints a one-line summary; every default comes from
-`wikiel.defaults`. Errors in the input or output print one line naming the file and exit non-zero.
+`wikiel.defaults`. Errors in the input or output print one line naming the file and exit non-zero. Every numeric
+option has a range (`@bounded`), checked before the command reads anything; the error names the project.yml var.
 """
 
 from __future__ import annotations
@@ -131,7 +132,9 @@ def above(low: float, var: Optional[str] = None) -> Bound:
 
 
 SEED_BOUND = Bound(low=0, high=2**32)  # numpy's seeds are 0 .. 2**32 - 1
+SEED_VAR_BOUND = Bound(low=0, high=2**32, var="seed")
 PERCENT_BOUND = Bound(low=0, high=100)  # 100 would leave no train documents
+DEV_PERCENT_VAR_BOUND = Bound(low=0, high=100, var="dev_percent")
 CURVE_SIZE_BOUND = Bound(low=0, low_open=True, var="curve_sizes")  # each of learning-curve's --sizes
 BOUNDS: Dict[str, Dict[str, Bound]] = {}  # command function name -> parameter name -> its bound
 
@@ -182,7 +185,7 @@ def bounded(**bounds: Bound) -> Callable[[F], F]:
 @bounded(
     world_entities=at_least(1, "world_entities"),
     world_articles=at_least(1, "world_articles"),
-    seed=Bound(0, 2**32, var="seed"),
+    seed=SEED_VAR_BOUND,
     world_zipf=at_least(0, "world_zipf"),
 )
 def fetch_command(
@@ -321,7 +324,7 @@ def parse_wikidata_command(
 
 @app.command("parse-wikipedia")
 @bounded(
-    dev_percent=Bound(0, 100, var="dev_percent"),
+    dev_percent=DEV_PERCENT_VAR_BOUND,
     max_train_articles=at_least(0, "max_train_articles"),
     max_dev_articles=at_least(0, "max_dev_articles"),
     n_process=at_least(0, "n_process"),
@@ -443,7 +446,7 @@ def convert_custom_kb_command(
     vector_epochs=at_least(1),
     max_vector_text_mb=at_least(1, "max_vector_text_mb"),
     vector_threads=at_least(1, "vector_threads"),
-    seed=Bound(0, 2**32, var="seed"),
+    seed=SEED_VAR_BOUND,
 )
 def build_kb_command(
     wikidata_dir: Path = typer.Argument(..., help="parse-wikidata output directory"),
@@ -525,7 +528,7 @@ def _vectors_or_kb(vectors: str, kb_dir: Path) -> str:
 
 
 @app.command("train")
-@bounded(max_epochs=at_least(1, "max_epochs"), seed=Bound(0, 2**32, var="seed"))
+@bounded(max_epochs=at_least(1, "max_epochs"), seed=SEED_VAR_BOUND)
 def train_command(
     config: Path = typer.Argument(..., help="training config (configs/nel.cfg)"),
     mentions_dir: Path = typer.Argument(..., help="extract-mentions output directory"),
@@ -553,7 +556,7 @@ def train_command(
 
 
 @app.command("train-detector")
-@bounded(max_epochs=at_least(1, "detector_epochs"), max_text_mb=at_least(1), seed=Bound(0, 2**32, var="seed"))
+@bounded(max_epochs=at_least(1, "detector_epochs"), max_text_mb=at_least(1), seed=SEED_VAR_BOUND)
 def train_detector_command(
     config: Path = typer.Argument(..., help="detector training config (configs/ner.cfg)"),
     wikipedia_dir: Path = typer.Argument(..., help="parse-wikipedia output directory (articles.jsonl)"),
@@ -597,7 +600,7 @@ def train_detector_command(
 
 # ---- evaluation and the raw-text linker -----------------------------------------------------------------------------
 @app.command("evaluate")
-@bounded(seed=Bound(0, 2**32, var="seed"))
+@bounded(seed=SEED_VAR_BOUND)
 def evaluate_command(
     model: Path = typer.Argument(..., help="trained pipeline (training/nel/model-best)"),
     dev: Path = typer.Argument(..., help="dev mentions (.spacy)"),
@@ -763,7 +766,7 @@ def update_kb_command(
 
 
 @app.command("learning-curve")
-@bounded(epochs=at_least(1, "curve_epochs"), seed=Bound(0, 2**32, var="seed"))
+@bounded(epochs=at_least(1, "curve_epochs"), seed=SEED_VAR_BOUND)
 def learning_curve_command(
     config: Path = typer.Argument(..., help="training config (configs/nel.cfg)"),
     mentions_dir: Path = typer.Argument(..., help="extract-mentions output directory"),
