@@ -32,12 +32,14 @@ def world(make_world, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def parsed(world, tmp_path_factory):
-    """Parse outputs of the world, with a dev split of 10% (`wikipedia`) and of zero (`wikipedia_no_dev`), and a KB
-    built from the latter."""
+    """Parse outputs of the world, with a dev split of 10% (`wikipedia`), of zero (`wikipedia_no_dev`) and of 100%
+    (`wikipedia_all_dev`), and a KB built from the no-dev one."""
     root = tmp_path_factory.mktemp("parsed")
     parse_wikidata([world["wikidata"]], root / "wikidata", progress=False)
     parse_wikipedia(world["wikipedia"], root / "wikipedia", progress=False)
     parse_wikipedia(world["wikipedia"], root / "wikipedia_no_dev", Settings(dev_percent=0), progress=False)
+    # every article in dev (the CLI refuses --dev-percent 100; a custom corpus can still put every document in dev)
+    parse_wikipedia(world["wikipedia"], root / "wikipedia_all_dev", Settings(dev_percent=100), progress=False)
     build_kb(
         root / "wikidata",
         root / "wikipedia_no_dev",
@@ -279,6 +281,32 @@ def test_build_kb_nothing_passes_pruning(parsed, tmp_path):
     )
     assert "no entity passed pruning (min_freq=1000000" in line and "vars.min_freq" in line
     assert not (tmp_path / "kb" / "kb").exists()
+
+
+@pytest.mark.parametrize("option", ["--max-per-alias", "--max-entities", "--max-aliases", "--min-freq", "--min-pair"])
+def test_build_kb_zero_limit_is_refused_naming_the_var(parsed, tmp_path, option):
+    """`max_per_alias 0` built a KB with 0 pairs (exit 0); `max_entities 0` and `max_aliases 0` failed after reading
+    everything, blaming min_freq / min_pair. Now: one line naming the option and its var, before any work."""
+    out = tmp_path / "kb"
+    line = error_line(run("build-kb", parsed / "wikidata", parsed / "wikipedia", out, option, "0"))
+    var = option[2:].replace("-", "_")
+    assert line == f"ERROR: {option} (vars.{var}) must be >= 1, got 0"
+    assert not out.exists()
+
+
+def test_build_kb_without_train_links_names_the_dev_split(parsed, tmp_path):
+    """Every article in dev: no link counts, so no entity. The message said `lower vars.min_freq`."""
+    line = error_line(run("build-kb", parsed / "wikidata", parsed / "wikipedia_all_dev", tmp_path / "kb"))
+    assert "no links in the train articles" in line and "vars.dev_percent" in line, line
+    assert "min_freq" not in line
+    assert not (tmp_path / "kb" / "kb").exists()
+
+
+def test_parse_wikipedia_all_dev_is_refused(world, tmp_path):
+    """`dev_percent 100` leaves no train article; it failed in build-kb, blaming min_freq."""
+    line = error_line(run("parse-wikipedia", tmp_path / "out", "--dump", world["wikipedia"], "--dev-percent", "100"))
+    assert line == "ERROR: --dev-percent (vars.dev_percent) must be >= 0 and < 100, got 100"
+    assert not (tmp_path / "out").exists()
 
 
 def test_build_kb_missing_parse_output(parsed, tmp_path):

@@ -1,10 +1,12 @@
 """The command line and project.yml agree: every project command runs a `wikiel` sub-command, every option it
 passes exists, and where project.yml passes a var the sub-command's default is that var's value (one default)."""
 
+import inspect
 import re
 import shlex
 import subprocess
 import sys
+import typing
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -14,8 +16,8 @@ import typer
 from typer.testing import CliRunner
 
 from conftest import ROOT, run_cli
-from wikiel import defaults
-from wikiel.cli import app
+from wikiel import cli, defaults
+from wikiel.cli import BOUNDS, CURVE_SIZE_BOUND, Bound, app
 
 PROJECT = srsly.read_yaml(ROOT / "project.yml")
 VARS: Dict[str, Any] = PROJECT["vars"]
@@ -136,3 +138,144 @@ def test_empty_var_skips_the_corpus_evaluation(tmp_path):
     assert "skipped" in (tmp_path / "out" / "corpus.md").read_text()
     proc = run_cli("evaluate-corpus", "no-pipeline", "", tmp_path / "out2", cwd=tmp_path)
     assert proc.returncode == 1 and "ERROR: no corpus given" in proc.stderr
+
+
+# ---- bounds of the numeric options ---------------------------------------------------------------------------------
+COMMANDS = {c.name: c.callback for c in app.registered_commands}  # sub-command -> its (bounds-checking) function
+
+
+def numeric_parameters(func: Any) -> List[str]:
+    """The parameters of a command function that take numbers (int, float, optional or lists of them)."""
+    hints = typing.get_type_hints(func)
+    numeric = []
+    for name in inspect.signature(func).parameters:
+        hint = hints[name]
+        while typing.get_origin(hint) in (typing.Union, list):  # Optional[List[int]] -> int
+            args = [a for a in typing.get_args(hint) if a is not type(None)]
+            if len(args) != 1:
+                break
+            hint = args[0]
+        if hint in (int, float):
+            numeric.append(name)
+    return numeric
+
+
+@pytest.mark.parametrize("sub", sorted(COMMANDS))
+def test_every_numeric_option_has_bounds_and_a_default_inside_them(sub):
+    func = COMMANDS[sub]
+    bounds = BOUNDS.get(func.__name__, {})
+    assert set(numeric_parameters(func)) == set(bounds), f"{sub}: numeric options without bounds (or stale bounds)"
+    for name, bound in bounds.items():
+        default = inspect.signature(func).parameters[name].default.default
+        if default is not None:
+            assert bound.admits(default), f"{sub} {name}: the default {default} is outside {bound.describe()}"
+
+
+def project_var_options() -> List[Tuple[str, str, str, Any]]:
+    """(sub-command, parameter name, var, option) for every option project.yml sets from a var."""
+    out = []
+    for _, sub, args in SCRIPTS:
+        for option, raw in options_passed(GROUP.commands[sub], args):
+            match = VAR_RE.match(raw)
+            if match:
+                out.append((sub, option.name, match.group(1), option))
+    return out
+
+
+def test_numeric_project_vars_are_bounded_named_and_their_defaults_inside():
+    """Each numeric option project.yml sets from a var has a bound naming that var (the error says which var to
+    change), and the var's project.yml value satisfies it; no bound names a var project.yml does not pass there."""
+    passed = set()
+    for sub, name, var, _ in project_var_options():
+        bound = BOUNDS.get(COMMANDS[sub].__name__, {}).get(name)
+        if name not in numeric_parameters(COMMANDS[sub]):
+            continue
+        assert bound is not None, f"{sub}: --{name} (vars.{var}) has no bounds"
+        assert bound.var == var, f"{sub}: --{name} is set from vars.{var} but its bound names vars.{bound.var}"
+        assert bound.admits(VARS[var]), f"vars.{var} = {VARS[var]!r} is outside {bound.describe()}"
+        passed.add((sub, name))
+    for sub, func in COMMANDS.items():
+        for name, bound in BOUNDS.get(func.__name__, {}).items():
+            if bound.var:
+                assert (sub, name) in passed, f"{sub} --{name}: its bound names vars.{bound.var}, not passed there"
+
+
+def test_curve_sizes_var_inside_its_bounds():
+    sizes = [int(s) for s in str(VARS["curve_sizes"]).split(",")]
+    assert sizes and all(CURVE_SIZE_BOUND.admits(n) for n in sizes)
+    assert CURVE_SIZE_BOUND.var == "curve_sizes"
+
+
+def required_arguments(func: Any, root: Path) -> List[str]:
+    """A (missing) path for each required argument of a command function."""
+    out = []
+    for name, param in inspect.signature(func).parameters.items():
+        info = param.default
+        if type(info).__name__ == "ArgumentInfo" and info.default is ...:
+            out.append(str(root / f"missing-{name}"))
+    return out
+
+
+def violations() -> List[Tuple[str, str, Bound, float]]:
+    """(sub-command, parameter, bound, a value just outside it) for every bound, below and above."""
+    out = []
+    for sub, func in sorted(COMMANDS.items()):
+        for name, bound in BOUNDS.get(func.__name__, {}).items():
+            if bound.low is not None:
+                out.append((sub, name, bound, bound.low if bound.low_open else bound.low - 1))
+            if bound.high is not None:
+                out.append((sub, name, bound, bound.high))
+    return out
+
+
+@pytest.mark.parametrize("sub,name,bound,value", violations(), ids=[f"{v[0]}:{v[1]}={v[3]:g}" for v in violations()])
+def test_out_of_range_value_is_one_error_line_before_any_work(sub, name, bound, value, tmp_path):
+    """`ERROR: --max-per-alias (vars.max_per_alias) must be >= 1, got 0`, before any input is read (the inputs given
+    do not exist, and would be the error otherwise) and before anything is written."""
+    func = COMMANDS[sub]
+    option = cli.option_name(func, name)
+    text = str(int(value)) if float(value).is_integer() else str(value)
+    result = CliRunner().invoke(app, [sub, *required_arguments(func, tmp_path), option, text])
+    var = f" (vars.{bound.var})" if bound.var else ""
+    every = "every value of " if "List[" in str(typing.get_type_hints(func)[name]) else ""
+    assert result.exit_code == 1, result.output
+    assert result.output == f"ERROR: {every}{option}{var} must be {bound.describe()}, got {text}\n"
+    assert list(tmp_path.iterdir()) == [], "the command wrote something before failing"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_numbers_are_out_of_range(value, tmp_path):
+    """A zipf exponent of inf passed `>= 0` (and nan every comparison)."""
+    result = CliRunner().invoke(app, ["fetch", str(tmp_path / "out"), "--world-zipf", value])
+    assert result.exit_code == 1
+    assert result.output == f"ERROR: --world-zipf (vars.world_zipf) must be >= 0, got {float(value)}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "sizes,message",
+    [
+        ("100,0", "every value of --sizes (vars.curve_sizes) must be > 0, got 0"),
+        ("-5", "every value of --sizes (vars.curve_sizes) must be > 0, got -5"),
+        (",", "--sizes (vars.curve_sizes) names no number of training mentions: ','"),
+        ("1e3", "--sizes (vars.curve_sizes) must be comma-separated whole numbers, not '1e3'"),
+    ],
+)
+def test_curve_sizes_out_of_range(sizes, message, tmp_path):
+    func = COMMANDS["learning-curve"]
+    result = CliRunner().invoke(app, ["learning-curve", *required_arguments(func, tmp_path), "--sizes", sizes])
+    assert result.exit_code == 1 and result.output == f"ERROR: {message}\n", result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "option,value",
+    [("--dev-percent", "0"), ("--dev-percent", "99.5"), ("--max-train-articles", "0"), ("--n-process", "0")],
+)
+def test_values_at_the_bounds_are_accepted(option, value, tmp_path):
+    """0 = all (articles, cores) and a dev share just under 100% pass the bounds: the error is the missing dump."""
+    result = CliRunner().invoke(
+        app, ["parse-wikipedia", str(tmp_path / "out"), "--dump", str(tmp_path / "no.xml"), option, value]
+    )
+    assert result.exit_code == 1
+    assert "must be" not in result.output and "no.xml" in result.output, result.output

@@ -1,21 +1,26 @@
 """The command line: `wikiel <command>` (or `python -m wikiel <command>`), one command per project.yml command.
 
 Each command parses its options, calls one stage function and prints a one-line summary; every default comes from
-`wikiel.defaults`. Errors in the input or output print one line naming the file and exit non-zero.
+`wikiel.defaults`. Errors in the input or output print one line naming the file and exit non-zero. Every numeric
+option has a range (`@bounded`), checked before the command reads anything; the error names the project.yml var.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import json
+import math
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple, cast
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, cast
 
 import spacy
 import typer
@@ -79,6 +84,7 @@ app = typer.Typer(
     "The steps run in this order by `spacy project run all`; each also runs on its own.",
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
 PIPELINE_MODULES = (candidates, components, abbreviations)  # shipped inside a packaged pipeline (spacy package --code)
 
 
@@ -87,8 +93,105 @@ def main() -> None:
     app()
 
 
+# ---- bounds of the numeric options -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Bound:
+    """The valid range of a numeric option: `low <= value` (`low < value` with `low_open`) and `value < high`;
+    `var` is the project.yml var that sets the option, named in the error."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    low_open: bool = False
+    var: Optional[str] = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {number(self.low)}")
+        if self.high is not None:
+            parts.append(f"< {number(self.high)}")
+        return " and ".join(parts)
+
+    def admits(self, value: float) -> bool:
+        if not math.isfinite(value):  # nan and inf pass no comparison a range needs
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or value < self.high
+
+
+def number(x: object) -> str:
+    """A number as a user would type it: 0, 2.5, 4294967296 (not 0.0 or 4.29497e+09)."""
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def at_least(low: float, var: Optional[str] = None) -> Bound:
+    return Bound(low=low, var=var)
+
+
+def above(low: float, var: Optional[str] = None) -> Bound:
+    return Bound(low=low, low_open=True, var=var)
+
+
+SEED_BOUND = Bound(low=0, high=2**32)  # numpy's seeds are 0 .. 2**32 - 1
+SEED_VAR_BOUND = Bound(low=0, high=2**32, var="seed")
+PERCENT_BOUND = Bound(low=0, high=100)  # 100 would leave no train documents
+DEV_PERCENT_VAR_BOUND = Bound(low=0, high=100, var="dev_percent")
+CURVE_SIZE_BOUND = Bound(low=0, low_open=True, var="curve_sizes")  # each of learning-curve's --sizes
+BOUNDS: Dict[str, Dict[str, Bound]] = {}  # command function name -> parameter name -> its bound
+
+
+def option_name(func: Callable[..., Any], parameter: str) -> str:
+    """The command-line spelling of a parameter of a command function (e.g. --n-process, or the name it declares)."""
+    default = inspect.signature(func).parameters[parameter].default
+    declared = [d for d in getattr(default, "param_decls", None) or () if d.startswith("--")]
+    return declared[0] if declared else "--" + parameter.replace("_", "-")
+
+
+def check_bound(name: str, value: object, bound: Bound) -> None:
+    """Fail with one line naming the option (and its var) when `value` (a number or a list of them) is out of range."""
+    if value is None:
+        return
+    values = value if isinstance(value, (list, tuple)) else [value]
+    for v in values:
+        if not bound.admits(cast(float, v)):
+            var = f" (vars.{bound.var})" if bound.var else ""
+            every = "every value of " if isinstance(value, (list, tuple)) else ""
+            fail(f"{every}{name}{var} must be {bound.describe()}, got {number(v)}")
+
+
+def bounded(**bounds: Bound) -> Callable[[F], F]:
+    """Check the numeric options of a command against their bounds before the command does anything."""
+
+    def wrap(func: F) -> F:
+        BOUNDS[func.__name__] = bounds
+        names = {parameter: option_name(func, parameter) for parameter in bounds}
+        for parameter, bound in bounds.items():  # the range in --help
+            info = inspect.signature(func).parameters[parameter].default
+            if hasattr(info, "help"):
+                info.help = f"{info.help or ''} [{bound.describe()}]".strip()
+
+        @functools.wraps(func)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            for parameter, bound in bounds.items():
+                check_bound(names[parameter], kwargs[parameter], bound)
+            return func(*args, **kwargs)
+
+        return cast(F, checked)
+
+    return wrap
+
+
 # ---- sources ---------------------------------------------------------------------------------------------------------
 @app.command("fetch")
+@bounded(
+    world_entities=at_least(1, "world_entities"),
+    world_articles=at_least(1, "world_articles"),
+    seed=SEED_VAR_BOUND,
+    world_zipf=at_least(0, "world_zipf"),
+)
 def fetch_command(
     output_dir: Path = typer.Argument(..., help="Directory for manifest.json (and dumps/ or world/)"),
     source: str = typer.Option(defaults.SOURCE, help="world (generate, offline), dumps (download) or excerpts"),
@@ -96,11 +199,11 @@ def fetch_command(
     dump_date: str = typer.Option(defaults.DUMP_DATE, help="'latest' or a dump date such as 20240101"),
     wikidata_format: str = typer.Option(defaults.WIKIDATA_FORMAT, help="gz or bz2"),
     verify: bool = typer.Option(False, "--verify", help="Check the dumps against the published checksums (slow)"),
-    world_entities: int = typer.Option(defaults.WORLD_ENTITIES, min=1, help="Entities of the synthetic world"),
-    world_articles: int = typer.Option(defaults.WORLD_ARTICLES, min=1, help="Articles of the synthetic world"),
+    world_entities: int = typer.Option(defaults.WORLD_ENTITIES, help="Entities of the synthetic world"),
+    world_articles: int = typer.Option(defaults.WORLD_ARTICLES, help="Articles of the synthetic world"),
     seed: int = typer.Option(defaults.SEED, help="Seed of the synthetic world"),
     world_zipf: float = typer.Option(
-        defaults.WORLD_ZIPF, min=0.0, help="Popularity exponent of the synthetic world (lower = flatter)"
+        defaults.WORLD_ZIPF, help="Popularity exponent of the synthetic world (lower = flatter)"
     ),
     excerpts_dir: Path = typer.Option(Path(defaults.EXCERPTS_DIR), help="Where the real excerpts are"),
     kb: str = typer.Option(
@@ -178,13 +281,14 @@ def check_command(
 
 
 @app.command("parse-wikidata")
+@bounded(n_process=at_least(0, "n_process"), max_bad_lines=at_least(0))
 def parse_wikidata_command(
     output_dir: Path = typer.Argument(..., help="Directory for entities.jsonl, subclass_of.tsv, stats.json"),
     dump: Optional[List[Path]] = typer.Option(None, "--dump", help="Wikidata entity dump (repeatable)"),
     manifest: Optional[Path] = typer.Option(None, help="Manifest written by `wikiel fetch`"),
     lang: str = typer.Option(defaults.LANG, help="Keep items with a <lang>wiki sitelink"),
     n_process: int = typer.Option(defaults.N_PROCESS, help="Processes (main reads, the others parse); 0 = all cores"),
-    max_bad_lines: int = typer.Option(defaults.MAX_BAD_LINES, min=0, help="Malformed lines to skip before failing"),
+    max_bad_lines: int = typer.Option(defaults.MAX_BAD_LINES, help="Malformed lines to skip before failing"),
     alias_scopes: str = typer.Option(
         defaults.ALIAS_SCOPES, help="Custom KB ontologies: the synonym scopes that become aliases (comma-separated)"
     ),
@@ -228,6 +332,13 @@ def parse_wikidata_command(
 
 
 @app.command("parse-wikipedia")
+@bounded(
+    dev_percent=DEV_PERCENT_VAR_BOUND,
+    max_train_articles=at_least(0, "max_train_articles"),
+    max_dev_articles=at_least(0, "max_dev_articles"),
+    n_process=at_least(0, "n_process"),
+    max_counter_entries=at_least(1),
+)
 def parse_wikipedia_command(
     output_dir: Path = typer.Argument(..., help="Directory for articles.jsonl, the .tsv counts and stats.json"),
     dump: Optional[Path] = typer.Option(None, help="pages-articles XML dump (plain, .bz2 or .gz)"),
@@ -236,12 +347,12 @@ def parse_wikipedia_command(
     ),
     manifest: Optional[Path] = typer.Option(None, help="Fetch manifest naming the dump (and its index)"),
     lang: str = typer.Option(defaults.LANG, help="Wiki language code (redirect keywords, link trail, namespaces)"),
-    dev_percent: float = typer.Option(defaults.DEV_PERCENT, min=0, max=100, help="Share of articles put in dev"),
-    max_train_articles: int = typer.Option(defaults.MAX_TRAIN_ARTICLES, min=0, help="Train articles written (0 = all)"),
-    max_dev_articles: int = typer.Option(defaults.MAX_DEV_ARTICLES, min=0, help="Dev articles written (0 = all)"),
+    dev_percent: float = typer.Option(defaults.DEV_PERCENT, help="Share of articles put in dev"),
+    max_train_articles: int = typer.Option(defaults.MAX_TRAIN_ARTICLES, help="Train articles written (0 = all)"),
+    max_dev_articles: int = typer.Option(defaults.MAX_DEV_ARTICLES, help="Dev articles written (0 = all)"),
     n_process: int = typer.Option(defaults.N_PROCESS, help="Worker processes; 0 = all cores"),
     max_counter_entries: int = typer.Option(
-        defaults.MAX_COUNTER_ENTRIES, min=1, help="Entries of a count or redirect table kept in memory before spilling"
+        defaults.MAX_COUNTER_ENTRIES, help="Entries of a count or redirect table kept in memory before spilling"
     ),
     strict: bool = typer.Option(False, help="Custom KB: a span id missing from the entity file is an error"),
 ) -> None:
@@ -293,6 +404,7 @@ def parse_wikipedia_command(
 
 
 @app.command("convert-custom-kb")
+@bounded(dev_percent=PERCENT_BOUND, seed=SEED_BOUND)
 def convert_custom_kb_command(
     entities: Path = typer.Argument(
         ..., help="entities: JSONL {id, name, aliases, description, types, frequency}, CTD TSV or OBO"
@@ -302,7 +414,7 @@ def convert_custom_kb_command(
     ),
     output_corpus_dir: Path = typer.Argument(..., help="e.g. corpus: wikidata/ and wikipedia/ are written in it"),
     priors: Optional[Path] = typer.Option(None, help="alias priors: TSV alias<TAB>id<TAB>count, or JSONL"),
-    dev_percent: float = typer.Option(defaults.DEV_PERCENT, min=0, max=100, help="share of unsplit documents in dev"),
+    dev_percent: float = typer.Option(defaults.DEV_PERCENT, help="share of unsplit documents in dev"),
     seed: int = typer.Option(defaults.SEED, help="salt of the dev split hash (0: the hash of the document id)"),
     lang: str = typer.Option(defaults.LANG, help="language of the texts"),
     strict: bool = typer.Option(False, help="a span or prior id missing from the entity file is an error"),
@@ -333,6 +445,18 @@ def convert_custom_kb_command(
 
 # ---- knowledge base, corpus, training -------------------------------------------------------------------------------
 @app.command("build-kb")
+@bounded(
+    min_freq=at_least(1, "min_freq"),
+    min_pair=at_least(1, "min_pair"),
+    max_per_alias=at_least(1, "max_per_alias"),
+    max_entities=at_least(1, "max_entities"),
+    max_aliases=at_least(1, "max_aliases"),
+    vector_dim=at_least(1, "vector_dim"),
+    vector_epochs=at_least(1),
+    max_vector_text_mb=at_least(1, "max_vector_text_mb"),
+    vector_threads=at_least(1, "vector_threads"),
+    seed=SEED_VAR_BOUND,
+)
 def build_kb_command(
     wikidata_dir: Path = typer.Argument(..., help="parse-wikidata output directory"),
     wikipedia_dir: Path = typer.Argument(..., help="parse-wikipedia output directory"),
@@ -383,6 +507,7 @@ def build_kb_command(
 
 
 @app.command("extract-mentions")
+@bounded(max_train=at_least(1, "max_train_mentions"), max_dev=at_least(1, "max_dev_mentions"))
 def extract_mentions_command(
     wikipedia_dir: Path = typer.Argument(..., help="parse-wikipedia output directory (articles.jsonl, redirects.tsv)"),
     kb_dir: Path = typer.Argument(..., help="build-kb output directory"),
@@ -412,6 +537,7 @@ def _vectors_or_kb(vectors: str, kb_dir: Path) -> str:
 
 
 @app.command("train")
+@bounded(max_epochs=at_least(1, "max_epochs"), seed=SEED_VAR_BOUND)
 def train_command(
     config: Path = typer.Argument(..., help="training config (configs/nel.cfg)"),
     mentions_dir: Path = typer.Argument(..., help="extract-mentions output directory"),
@@ -419,7 +545,7 @@ def train_command(
     output_dir: Path = typer.Argument(..., help="spaCy output directory (model-best, model-last)"),
     lang: str = typer.Option(defaults.LANG),
     vectors: str = typer.Option("", help="vectors pipeline; empty: the KB's floret vectors"),
-    max_epochs: int = typer.Option(defaults.MAX_EPOCHS, min=1, help="training epochs"),
+    max_epochs: int = typer.Option(defaults.MAX_EPOCHS, help="training epochs"),
     seed: int = typer.Option(defaults.SEED),
 ) -> None:
     """Train the sentencizer + entity_linker pipeline (spacy train with the config, KB and vectors)."""
@@ -439,6 +565,7 @@ def train_command(
 
 
 @app.command("train-detector")
+@bounded(max_epochs=at_least(1, "detector_epochs"), max_text_mb=at_least(1), seed=SEED_VAR_BOUND)
 def train_detector_command(
     config: Path = typer.Argument(..., help="detector training config (configs/ner.cfg)"),
     wikipedia_dir: Path = typer.Argument(..., help="parse-wikipedia output directory (articles.jsonl)"),
@@ -449,8 +576,8 @@ def train_detector_command(
     ),
     lang: str = typer.Option(defaults.LANG),
     vectors: str = typer.Option("", help="vectors pipeline; empty: the KB's floret vectors"),
-    max_epochs: int = typer.Option(defaults.DETECTOR_EPOCHS, min=1, help="training epochs"),
-    max_text_mb: int = typer.Option(defaults.DETECTOR_TRAIN_TEXT_MB, min=1, help="train paragraphs, in MB of text"),
+    max_epochs: int = typer.Option(defaults.DETECTOR_EPOCHS, help="training epochs"),
+    max_text_mb: int = typer.Option(defaults.DETECTOR_TRAIN_TEXT_MB, help="train paragraphs, in MB of text"),
     seed: int = typer.Option(defaults.SEED),
 ) -> None:
     """Train a spaCy `ner` mention detector on the annotated spans of the train documents (for build-linker's
@@ -483,6 +610,7 @@ def train_detector_command(
 
 # ---- evaluation and the raw-text linker -----------------------------------------------------------------------------
 @app.command("evaluate")
+@bounded(seed=SEED_VAR_BOUND)
 def evaluate_command(
     model: Path = typer.Argument(..., help="trained pipeline (training/nel/model-best)"),
     dev: Path = typer.Argument(..., help="dev mentions (.spacy)"),
@@ -514,15 +642,16 @@ def evaluate_command(
 
 
 @app.command("build-linker")
+@bounded(max_text_mb=at_least(1, "detector_text_mb"), max_dev_articles=at_least(1, "tune_dev_articles"))
 def build_linker_command(
     model: Path = typer.Argument(..., help="trained pipeline (training/nel/model-best)"),
     kb_dir: Path = typer.Argument(..., help="build-kb output directory (entities.jsonl)"),
     wikipedia_dir: Path = typer.Argument(..., help="parse-wikipedia output directory (articles.jsonl, redirects.tsv)"),
     output_dir: Path = typer.Argument(..., help="where model/, detection.md and stats.json go"),
     max_text_mb: int = typer.Option(
-        defaults.DETECTOR_TEXT_MB, min=1, help="train article text to count link probabilities on"
+        defaults.DETECTOR_TEXT_MB, help="train article text to count link probabilities on"
     ),
-    max_dev_articles: int = typer.Option(defaults.TUNE_DEV_ARTICLES, min=1, help="dev articles to tune thresholds on"),
+    max_dev_articles: int = typer.Option(defaults.TUNE_DEV_ARTICLES, help="dev articles to tune thresholds on"),
     detector: str = typer.Option(
         defaults.DETECTOR, help="alias (KB aliases by link probability), ner (train-detector's), both, or auto"
     ),
@@ -551,11 +680,12 @@ def build_linker_command(
 
 
 @app.command("evaluate-benchmarks")
+@bounded(limit_docs=at_least(1))
 def evaluate_benchmarks_command(
     pipeline: Path = typer.Argument(..., help="pipeline with an entity_linker (and a mention_detector for e2e)"),
     benchmarks: List[Path] = typer.Argument(..., help="*.benchmark.jsonl files or directories holding them"),
     output_dir: Path = typer.Argument(..., help="where benchmarks.json, benchmarks.md and stats.json go"),
-    limit_docs: Optional[int] = typer.Option(None, min=1, help="only the first N docs of each"),
+    limit_docs: Optional[int] = typer.Option(None, help="only the first N docs of each"),
     skip_missing: bool = typer.Option(
         False, "--skip-missing", help="when no benchmark path exists, write a note and exit 0"
     ),
@@ -623,13 +753,14 @@ def package_command(
 
 
 @app.command("link")
+@bounded(batch_size=at_least(1))
 def link_command(
     pipeline: str = typer.Argument(..., help="pipeline directory (training/linker/model) or installed package"),
     input_path: Path = typer.Argument(
         ..., help='.jsonl with a "text" (and optional "id") per line, or plain text: one document per line'
     ),
     output_path: Path = typer.Argument(..., help="output JSONL"),
-    batch_size: int = typer.Option(defaults.LINK_BATCH_SIZE, min=1),
+    batch_size: int = typer.Option(defaults.LINK_BATCH_SIZE),
     keep_nil: bool = typer.Option(False, "--keep-nil", help="also write mentions the linker left NIL (qid null)"),
 ) -> None:
     """Link a text or JSONL file with the built linker: the entities (QID, type, score, offsets) of every document."""
@@ -658,6 +789,7 @@ def update_kb_command(
 
 
 @app.command("learning-curve")
+@bounded(epochs=at_least(1, "curve_epochs"), seed=SEED_VAR_BOUND)
 def learning_curve_command(
     config: Path = typer.Argument(..., help="training config (configs/nel.cfg)"),
     mentions_dir: Path = typer.Argument(..., help="extract-mentions output directory"),
@@ -666,7 +798,7 @@ def learning_curve_command(
     lang: str = typer.Option(defaults.LANG),
     vectors: str = typer.Option("", help="vectors pipeline; empty: the KB's floret vectors"),
     sizes: str = typer.Option(defaults.CURVE_SIZES, help="comma-separated numbers of training mentions"),
-    epochs: int = typer.Option(defaults.CURVE_EPOCHS, min=1, help="training epochs per point"),
+    epochs: int = typer.Option(defaults.CURVE_EPOCHS, help="training epochs per point"),
     seed: int = typer.Option(defaults.SEED),
 ) -> None:
     """Train on growing numbers of mentions and plot dev accuracy against them."""
@@ -674,7 +806,10 @@ def learning_curve_command(
         try:
             points = [int(s) for s in sizes.split(",") if s.strip()]
         except ValueError:
-            fail(f"--sizes must be comma-separated numbers, not {sizes!r}")
+            fail(f"--sizes (vars.curve_sizes) must be comma-separated whole numbers, not {sizes!r}")
+        if not points:
+            fail(f"--sizes (vars.curve_sizes) names no number of training mentions: {sizes!r}")
+        check_bound("--sizes", points, CURVE_SIZE_BOUND)
         output_dir.mkdir(parents=True, exist_ok=True)
         learning_curve(
             config,
@@ -693,13 +828,21 @@ def learning_curve_command(
 
 # ---- benchmarks ----------------------------------------------------------------------------------------------------
 @app.command("benchmark")
+@bounded(
+    entities=at_least(100),
+    articles=at_least(10),
+    scale=at_least(2),
+    n_process=at_least(0, "n_process"),
+    train_mentions=at_least(10),
+    seed=SEED_BOUND,
+)
 def benchmark_command(
     output_md: Path = typer.Argument(..., help="Markdown report to write"),
-    entities: int = typer.Option(defaults.BENCH_ENTITIES, min=100, help="Entities of the 1x world"),
-    articles: int = typer.Option(defaults.BENCH_ARTICLES, min=10, help="Articles of the 1x world"),
-    scale: int = typer.Option(defaults.BENCH_SCALE, min=2, help="Size of the large world, in multiples of the 1x"),
+    entities: int = typer.Option(defaults.BENCH_ENTITIES, help="Entities of the 1x world"),
+    articles: int = typer.Option(defaults.BENCH_ARTICLES, help="Articles of the 1x world"),
+    scale: int = typer.Option(defaults.BENCH_SCALE, help="Size of the large world, in multiples of the 1x"),
     n_process: int = typer.Option(defaults.N_PROCESS, help="--n-process of the parse stages; 0 = all cores"),
-    train_mentions: int = typer.Option(defaults.BENCH_TRAIN_MENTIONS, min=10, help="Training subset (1 epoch)"),
+    train_mentions: int = typer.Option(defaults.BENCH_TRAIN_MENTIONS, help="Training subset (1 epoch)"),
     seed: int = typer.Option(defaults.SEED, help="Seed of the worlds and the subset"),
     excerpts_dir: Path = typer.Option(Path(defaults.EXCERPTS_DIR), help="Real excerpts (skipped when missing)"),
     workdir: Optional[Path] = typer.Option(
@@ -740,10 +883,11 @@ def step_stats_command(
 
 
 @app.command("bench-inference")
+@bounded(docs=at_least(1))
 def bench_inference_command(
     pipeline: str = typer.Argument(..., help="pipeline directory or installed package"),
     articles: Path = typer.Argument(..., help="parse-wikipedia's articles.jsonl (its dev paragraphs are linked)"),
-    docs: int = typer.Option(defaults.BENCH_INFERENCE_DOCS, min=1, help="dev paragraphs to link"),
+    docs: int = typer.Option(defaults.BENCH_INFERENCE_DOCS, help="dev paragraphs to link"),
 ) -> None:
     """Inference speed of a built linker on dev paragraphs (one process, CPU)."""
     with cli_errors():
@@ -766,6 +910,7 @@ def _decompress(path: Path, threads: int = 1) -> Tuple[int, float]:
 
 
 @app.command("bench-wikidata")
+@bounded(n_process=at_least(0))
 def bench_wikidata_command(
     dump: Path = typer.Argument(..., help="Wikidata dump file (plain, gz or bz2)"),
     n_process: Optional[List[int]] = typer.Option(None, help="Process counts to measure (repeatable) [1, 2]"),
@@ -794,6 +939,7 @@ def bench_wikidata_command(
 
 
 @app.command("bench-wikitext")
+@bounded(seconds=above(0))
 def bench_wikitext_command(
     dump: Path = typer.Argument(
         Path(defaults.EXCERPTS_DIR) / "wikipedia" / fetch.EXCERPT_WIKIPEDIA, help="pages-articles dump"
@@ -836,6 +982,7 @@ PUBLISHED_CHOICES = {"auto": None, "always": True, "never": False}
 
 
 @app.command("evaluate-corpus")
+@bounded(limit_docs=at_least(1), batch_size=at_least(1))
 def evaluate_corpus_command(
     pipeline: str = typer.Argument(..., help="the built linker (training/linker/model) or an installed package"),
     corpus_arg: str = typer.Argument(
@@ -848,11 +995,11 @@ def evaluate_corpus_command(
         "", help="MEDIC TSV (or OBO) file: gold ids resolved to primary ids (alternative ids, unprefixed MeSH)"
     ),
     corpus_format: str = typer.Option("auto", "--format", help="auto (by name and content), pubtator or custom"),
-    limit_docs: Optional[int] = typer.Option(None, min=1, help="only the first N documents"),
+    limit_docs: Optional[int] = typer.Option(None, help="only the first N documents"),
     published: str = typer.Option(
         "auto", help="published NCBI-disease figures in the report: auto (for NCBI-disease files), always or never"
     ),
-    batch_size: int = typer.Option(defaults.LINK_BATCH_SIZE, min=1, help="documents per nlp.pipe batch"),
+    batch_size: int = typer.Option(defaults.LINK_BATCH_SIZE, help="documents per nlp.pipe batch"),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="when the corpus does not exist, write a note"),
 ) -> None:
     """Score the linker on an annotated corpus as biomedical papers report: accuracy@1/@5 on gold mentions,

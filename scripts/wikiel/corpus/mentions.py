@@ -92,14 +92,25 @@ def extract_mentions(
         if counts[split]["mentions"] == 0:
             raise OutputError(
                 f"no {split} mentions from {articles_path} (links: {counts[split]['links']}, not in KB: "
-                f"{counts[split]['not_in_kb']}): lower vars.min_freq / vars.min_pair, raise "
-                f"vars.max_train_articles / vars.max_dev_articles, or check vars.dev_percent"
+                f"{counts[split]['not_in_kb']}): {_no_mentions_hint(split, counts[split])}"
             )
     for split, docbin in bins.items():
         with atomic_path(output_dir / f"{split}.spacy") as tmp:
             docbin.to_disk(tmp)
         stats[split] = dict(sorted(counts[split].items()))
     return stats.write(output_dir / "stats.json")
+
+
+def _no_mentions_hint(split: str, c: Counter) -> str:
+    """What to change when a split has no mention: its articles (none, or no links), the KB (every link's target
+    pruned), or, when some links are in the KB, the pruning and the article limits together."""
+    limit = "vars.max_train_articles" if split == "train" else "vars.max_dev_articles"
+    if c["links"] == 0:
+        share = "raise vars.dev_percent above 0" if split == "dev" else "lower vars.dev_percent"
+        return f"its articles have no links: {share} so that {split} articles exist, or raise {limit}"
+    if c["not_in_kb"] == c["links"]:
+        return "none of their targets is in the KB: lower vars.min_freq / vars.min_pair (build-kb's pruning)"
+    return f"lower vars.min_freq / vars.min_pair or raise {limit}"
 
 
 def _non_overlapping(spans: list, c: Counter) -> list:

@@ -8,10 +8,10 @@ depend on training (random, prior, oracle) are drawn as horizontal lines.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
-import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -21,7 +21,15 @@ from wikiel import defaults
 from wikiel.corpus.docs import count_mentions, read_docs, subset_docs, write_docs
 from wikiel.evaluation.evaluate import evaluate_pipeline, load_pipeline
 from wikiel.training.train import train_pipeline
-from wikiel.util import StepStats, atomic_open, atomic_path, write_json, writes_step
+from wikiel.util import (
+    TMP_SUFFIX,
+    StepStats,
+    atomic_open,
+    atomic_path,
+    remove_stale_temporaries,
+    write_json,
+    writes_step,
+)
 
 DEFAULT_SIZES = tuple(int(n) for n in defaults.CURVE_SIZES.split(","))
 BASELINES = ("random", "prior", "oracle")
@@ -34,6 +42,22 @@ def curve_sizes(sizes: Sequence[int], available: int) -> List[int]:
     if available < max(sizes) and available not in out:
         out.append(available)
     return out
+
+
+@contextlib.contextmanager
+def training_scratch(output_dir: Path) -> Iterator[Path]:
+    """A scratch directory for the subsets and models of the curve, `output_dir/.train.tmp-PID`: removed when the
+    step ends in any way Python sees (success, error, Ctrl-C); what a killed run left (its process is gone) is
+    removed when the next run starts."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(output_dir)
+    tmp = output_dir / f".train{TMP_SUFFIX}{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @writes_step("learning-curve")
@@ -52,6 +76,10 @@ def learning_curve(
     """Train and score one pipeline per size; write curve.json, curve.md, curve.png, stats.json and the training
     logs (logs/train-N.log)."""
     output_dir = Path(output_dir)
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs} (spaCy trains without end at 0)")
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"sizes must be numbers of mentions >= 1, got {list(sizes)}")
     stats = StepStats("learning-curve")
     nlp = spacy.blank(lang)
     train_docs = read_docs(train_path, nlp)
@@ -60,8 +88,7 @@ def learning_curve(
     points: List[Dict] = []
     baselines: Dict[str, float] = {}
     overrides = {"training.eval_frequency": 1_000_000, "training.patience": 0}  # no dev evaluation: model-last
-    with tempfile.TemporaryDirectory(prefix="curve-", dir=output_dir.parent) as tmp_name:
-        tmp = Path(tmp_name)
+    with training_scratch(output_dir) as tmp:
         for n in curve_sizes(sizes, available):
             subset = subset_docs(train_docs, n, seed=seed)
             subset_path = tmp / f"train-{n}.spacy"

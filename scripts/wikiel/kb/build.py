@@ -291,6 +291,48 @@ def merge_extra_entities(entities: List[KBEntity], path: Path) -> Tuple[List[KBE
     return entities + sorted(added, key=lambda e: e.qid), counts
 
 
+def _counted(entities: Iterator[KBEntity], linked: List[KBEntity], settings: PruneSettings) -> Iterator[KBEntity]:
+    """The entities, unchanged; keeps in `linked` the first one that passes min_freq and the first that fails it (all
+    the reason for an empty KB needs)."""
+    passing = failing = False
+    for e in entities:
+        if e.freq >= settings.min_freq and not passing:
+            linked.append(e)
+            passing = True
+        elif e.freq < settings.min_freq and not failing:
+            linked.append(e)
+            failing = True
+        yield e
+
+
+def _no_entity_reason(
+    wikidata_dir: Path, wikipedia_dir: Path, n_linked_titles: int, linked: List[KBEntity], settings: PruneSettings
+) -> str:
+    """Why no entity passed pruning, naming the var to change: no train links at all, links to titles that are no
+    entity of the Wikidata side, too few links (min_freq), or no description."""
+    if n_linked_titles == 0:
+        return (
+            f"no links in the train articles of {wikipedia_dir} (its inlink_counts.tsv is empty), so no entity can "
+            f"be counted: check that train articles exist (vars.dev_percent puts that share of articles in dev, "
+            f"whose links never count) and that the dump's articles have links"
+        )
+    if not linked:
+        return (
+            f"none of the {n_linked_titles} titles linked from train articles in {wikipedia_dir} is an entity of "
+            f"{wikidata_dir}: check that the Wikidata and Wikipedia dumps are of the same wiki (vars.lang)"
+        )
+    if all(e.freq < settings.min_freq for e in linked):
+        return (
+            f"no entity passed pruning (min_freq={settings.min_freq}: no entity has that many links from train "
+            f"articles; {n_linked_titles} linked titles in {wikipedia_dir}): lower vars.min_freq"
+        )
+    return (
+        f"no entity passed pruning: the entities with min_freq={settings.min_freq} links have no description "
+        f"(required for Wikidata entities): lower vars.min_freq or check the Wikidata dump's descriptions "
+        f"(vars.lang)"
+    )
+
+
 @writes_step("build-kb")
 def build_kb(
     wikidata_dir: Path,
@@ -323,9 +365,10 @@ def build_kb(
     inlinks = resolved_inlinks(wikipedia_dir / "inlink_counts.tsv", redirects)
     stats["redirects"] = len(redirects)
     stats["linked_titles"] = len(inlinks)
+    linked: List[KBEntity] = []  # the entities linked from train articles, counted for the message below
     entities = select_entities(
         tqdm(
-            load_candidate_entities(wikidata_dir / "entities.jsonl", inlinks),
+            _counted(load_candidate_entities(wikidata_dir / "entities.jsonl", inlinks), linked, settings),
             desc="entities",
             unit=" ent",
             mininterval=2,
@@ -333,12 +376,7 @@ def build_kb(
         settings,
     )
     if not entities:
-        raise OutputError(
-            f"no entity passed pruning (min_freq={settings.min_freq}, description "
-            f"{'required' if settings.require_description else 'optional'}; "
-            f"{len(inlinks)} linked titles in {wikipedia_dir}): lower vars.min_freq or check that the Wikidata and "
-            f"Wikipedia dumps are of the same wiki (vars.lang)"
-        )
+        raise OutputError(_no_entity_reason(wikidata_dir, wikipedia_dir, len(inlinks), linked, settings))
     mapper = TypeMapper.from_tsv(wikidata_dir / "subclass_of.tsv")
     for e in entities:
         e.type = e.type or mapper.entity_type(e.types)  # a custom KB's records carry their type
@@ -349,8 +387,11 @@ def build_kb(
     pairs, n_rows = collect_pairs(wikipedia_dir / "link_counts.tsv", redirects, title_to_qid)
     aliases = select_aliases(pairs, structured_aliases(entities, redirects, title_to_qid), settings)
     stats["link_count_rows"] = n_rows
-    if not aliases:
-        raise OutputError(f"no alias passed pruning (min_pair={settings.min_pair}): lower vars.min_pair")
+    if not aliases or not any(aliases.values()):
+        raise OutputError(
+            f"no alias passed pruning (min_pair={settings.min_pair}, max_per_alias={settings.max_per_alias}, "
+            f"max_aliases={settings.max_aliases}): lower vars.min_pair"
+        )
     validate_kb_inputs(entities, aliases)
 
     vectors_dir = output_dir / "vectors"
