@@ -1,7 +1,7 @@
 """learning-curve's scratch directory (the subsets and models it trains): `--vars.curve_epochs 0` trained forever and
 left a 33 MB temporary directory (`training/curve-XXXX`) that no rerun removed. Now epochs must be >= 1, and the
-scratch directory is `training/curve/.train.tmp-PID`: removed on success, error and Ctrl-C, and what a killed run
-left is removed by the next run."""
+scratch directory is `.train.tmp-wikiel-PID` inside the step's staging directory (`training/.curve.tmp-wikiel-PID`,
+util.step_output): removed on success, error and Ctrl-C, and what a killed run left is removed by the next run."""
 
 import os
 import signal
@@ -52,8 +52,9 @@ def test_ctrl_c_removes_the_scratch_directory(mentions, tmp_path, monkeypatch):
     interrupt_training(monkeypatch, seen)
     with pytest.raises(KeyboardInterrupt):
         learning_curve(Path("nel.cfg"), mentions / "train.spacy", mentions / "dev.spacy", tmp_path, None, out, [1])
-    assert seen == [out / f".train.tmp-{os.getpid()}"], "the scratch directory lives under the output directory"
-    assert not seen[0].exists()
+    staging = out.parent / f".curve.tmp-wikiel-{os.getpid()}"
+    assert seen == [staging / f".train.tmp-wikiel-{os.getpid()}"], "the scratch lives in the staging directory"
+    assert not seen[0].exists() and not staging.exists()
     assert scratch_dirs(out) == [] and scratch_dirs(out.parent) == []
 
 
@@ -88,13 +89,13 @@ def test_a_killed_run_leaves_a_scratch_directory_the_next_run_removes(mentions, 
     finally:
         proc.kill()
         proc.wait()
-    assert scratch_dirs(out) == [f".train.tmp-{proc.pid}"], "a killed run leaves its scratch directory"
+    assert scratch_dirs(out.parent) == [f".curve.tmp-wikiel-{proc.pid}"], "a killed run leaves its staging directory"
 
     seen = []
     interrupt_training(monkeypatch, seen)
     with pytest.raises(KeyboardInterrupt):
         learning_curve(Path("nel.cfg"), mentions / "train.spacy", mentions / "dev.spacy", tmp_path, None, out, [1])
-    assert scratch_dirs(out) == [], "the next run removes the leftover of the killed one (and its own)"
+    assert scratch_dirs(out.parent) == [], "the next run removes the leftover of the killed one (and its own)"
 
 
 @pytest.mark.parametrize("epochs,sizes", [(0, [1]), (-1, [1]), (1, []), (1, [0, 5])])
