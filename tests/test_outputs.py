@@ -216,7 +216,7 @@ pytestmark_slow = pytest.mark.slow
 
 @pytestmark_slow
 @pytest.mark.parametrize("point", ["staged", "committed"])
-@pytest.mark.parametrize("step", list(STEP_DIRS))
+@pytest.mark.parametrize("step", ["parse-wikipedia", "build-kb"])  # the others commit through the same code
 def test_step_killed_at_commit_leaves_one_whole_set(step, point, corpora, two_worlds, tmp_path):
     """Kill a rerun on changed inputs just before its commit (the old set stays, all of it) or just after (the new
     set is there, all of it); either way the next step's check passes and a rerun cleans up."""
