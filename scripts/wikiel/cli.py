@@ -34,7 +34,7 @@ from wikiel.evaluation.evaluate import evaluate_candidates, evaluate_pipeline, l
 from wikiel.evaluation.recall import recall_markdown
 from wikiel.kb.build import PruneSettings, build_kb
 from wikiel.linker.build import build_linker
-from wikiel.linker.link import link_file, load_linker
+from wikiel.linker.link import FORMATS, link_file, load_linker
 from wikiel.linker.update import update_kb
 from wikiel.pipeline import abbreviations, candidates, components
 from wikiel.sources import custom, fetch
@@ -604,18 +604,46 @@ def package_command(
 def link_command(
     pipeline: str = typer.Argument(..., help="pipeline directory (training/linker/model) or installed package"),
     input_path: Path = typer.Argument(
-        ..., help='.jsonl with a "text" (and optional "id") per line, or plain text: one document per line'
+        ...,
+        help='JSONL with a "text" (and optional "id") per line, a JSON array of such objects, or plain text: one '
+        "document per line (recognised by the content)",
     ),
     output_path: Path = typer.Argument(..., help="output JSONL"),
     batch_size: int = typer.Option(defaults.LINK_BATCH_SIZE, min=1),
     keep_nil: bool = typer.Option(False, "--keep-nil", help="also write mentions the linker left NIL (qid null)"),
+    input_format: str = typer.Option(
+        defaults.LINK_FORMAT, "--format", help="auto (from the content), text, jsonl or json (one array)"
+    ),
 ) -> None:
-    """Link a text or JSONL file with the built linker: the entities (QID, type, score, offsets) of every document."""
+    """Link a text or JSONL file with the built linker: the entities (QID, type, score, offsets) of every document.
+    A document the pipeline fails on gets an "error" in its output line; the run goes on and exits 1 at the end."""
     with cli_errors():
         if input_path.resolve() == output_path.resolve():
             fail(f"{output_path}: the output would overwrite the input")
-        counts = link_file(load_linker(pipeline), input_path, output_path, batch_size=batch_size, keep_nil=keep_nil)
-        print(f"{counts['documents']} documents, {counts['entities']} entities -> {output_path}")
+        if input_format not in FORMATS:
+            fail(f"--format must be one of {', '.join(FORMATS)}, not {input_format!r}")
+        counts = link_file(
+            load_linker(pipeline),
+            input_path,
+            output_path,
+            batch_size=batch_size,
+            keep_nil=keep_nil,
+            input_format=input_format,
+            pipeline_name=pipeline,
+        )
+        split = (
+            f", {counts['split_documents']} split (over the pipeline's max_length)" if counts["split_documents"] else ""
+        )
+        print(
+            f"{counts['documents']} documents ({counts['format']}), {counts['entities']} entities{split} "
+            f"-> {output_path}"
+        )
+        if counts["failed_documents"]:
+            listed = "; ".join(f"{doc_id!r}: {reason}" for doc_id, reason in counts["failed"])
+            fail(
+                f"{input_path}: {counts['failed_documents']} of {counts['documents']} document(s) failed and have an "
+                f'"error" instead of entities in {output_path} ({listed})'
+            )
 
 
 @app.command("update-kb")

@@ -65,6 +65,7 @@ NER_CONFIG = "configs/ner.cfg"
 DETECTOR_EPOCHS = 10
 DETECTOR_TRAIN_TEXT_MB = 20  # paragraphs of train text for the `ner` detector
 LINK_BATCH_SIZE = 64
+LINK_FORMAT = "auto"  # link input: auto (sniffed from the content), text, jsonl or json (an array)
 PACKAGE_NAME = "wikiel_linker"
 PACKAGE_VERSION = "0.1.0"
 
