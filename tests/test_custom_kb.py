@@ -439,3 +439,101 @@ def test_example_is_valid_and_ambiguous():
     definitions = sum(d.text[e : e + 2] == " (" for d in docs for _, e, _ in d.spans)
     assert definitions >= 300  # "long form (ABBR)" definitions
     assert any(e.description == "" for e in entities.values()) and any(not e.types for e in entities.values())
+
+
+# ---- implausible spans (byte / UTF-16 offsets), Wikidata-style aliases -------------------------------------------
+def _shifted_docs():
+    """Spans written with UTF-8 byte offsets (d1) and UTF-16 code-unit offsets (d2), as other languages count."""
+    t1 = "Le café près d'Acme Corporation a fermé, dit Initech."
+    b1 = t1.encode()
+    s1 = len(t1[: t1.index("Acme")].encode())
+    e1 = s1 + len("Acme Corporation")
+    t2 = "\U0001f600\U0001f600 Acme sued Initech."  # two astral characters: 4 UTF-16 code units
+    s2 = len(t2[: t2.index("Acme")].encode("utf-16-le")) // 2
+    assert b1[s1:e1].decode() == "Acme Corporation" and t1[s1:e1] != "Acme Corporation"
+    return [
+        {"id": "d1", "text": t1, "split": "train", "spans": [{"start": s1, "end": e1, "id": "ACME-1"}]},
+        {"id": "d2", "text": t2, "split": "train", "spans": [{"start": s2, "end": s2 + 4, "id": "ACME-1"}]},
+        {"id": "d3", "text": "Initech and ACME.", "split": "dev", "spans": [{"start": 12, "end": 16, "id": "ACME-1"}]},
+        {**DOCS[0], "id": "d4"},
+    ]
+
+
+def test_byte_and_utf16_offsets_are_reported_and_never_become_aliases(tiny, tmp_path, capsys):
+    mentions = write_jsonl(tmp_path / "shifted.jsonl", _shifted_docs())
+    stats = convert_custom(tiny["entities"], mentions, tmp_path / "corpus")
+    c = stats["wikipedia"]["counts"]
+    assert c["implausible_spans"] == 2 and c["implausible_spans_mid_word"] == 2
+    assert c["implausible_spans_utf8_offsets"] == 1 and c["implausible_spans_utf16_offsets"] == 1
+    assert c["anchors_cut_inside_a_word"] == 2
+    examples = c["implausible_span_examples"]
+    assert (
+        examples[0].startswith(f"{mentions}:1: document 'd1': span [17, 33) ") and "'Acme Corporation'" in examples[0]
+    )
+    assert examples[1].startswith(f"{mentions}:2: document 'd2': span [5, 9) 'me s' -> 'ACME-1'")
+    aliases = [line.split("\t")[0] for line in (tmp_path / "corpus/wikipedia/link_counts.tsv").read_text().splitlines()]
+    assert aliases == ["Acme", "Initech"]  # no cut-off alias ("me Corporation a", "me s") with a prior
+    err = capsys.readouterr().err
+    assert "WARNING: 2 span(s) whose text is not a plausible surface form" in err and f"{mentions}:1" in err
+    assert "1 of them become the entity's name when read as UTF-8 byte offsets" in err
+    assert "1 of them become the entity's name when read as UTF-16 code-unit offsets" in err
+
+
+def test_strict_spans_fails_on_the_first_implausible_span(tiny, tmp_path):
+    mentions = write_jsonl(tmp_path / "shifted.jsonl", _shifted_docs())
+    with pytest.raises(InputError, match=f"^{mentions}:1: document 'd1': span \\[17, 33\\) .*UTF-8 byte offsets"):
+        convert_custom(tiny["entities"], mentions, tmp_path / "corpus", strict_spans=True)
+    assert not (tmp_path / "corpus" / "wikipedia" / "articles.jsonl").exists()
+    proc = run("convert-custom-kb", tiny["entities"], mentions, tmp_path / "corpus", "--strict-spans", "true")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"ERROR: {mentions}:1: document 'd1'" in proc.stderr and "give character offsets" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "text,start,end,problem",
+    [
+        ("The ACME plant.", 4, 8, None),  # an alias, other case
+        ("The Acmé Corporation plant.", 4, 20, None),  # the name, other accents
+        ("The Acme Corporation's plant.", 4, 20, None),
+        ("Initech and Corporation.", 12, 23, None),  # a whole word of the name
+        ("He saw the Acme Corporation.", 7, 27, None),  # the name inside, as whole words
+        ("Acmes are here.", 0, 4, custom.MID_WORD_END),
+        ("XAcme is here.", 1, 5, custom.MID_WORD_START),
+        ("The Initech plant.", 4, 11, custom.NOT_A_NAME),
+        ("The Corp plant.", 4, 8, custom.NOT_A_NAME),  # part of a word of the name is not enough
+    ],
+)
+def test_surface_problem(text, start, end, problem):
+    names = custom.entity_names(read_entities_from(ENTITIES)["ACME-1"])
+    assert custom.surface_problem(text, start, end, names) == problem
+
+
+def read_entities_from(records):
+    entities = {}
+    for r in records:
+        e = custom.CustomEntity(r["id"], r["name"], r.get("aliases", []), "", [], None, 1)
+        entities[e.id] = e
+    return entities
+
+
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ({"id": "A", "name": "Acme", "aliases": {"en": ["Acme Co"]}}, "'aliases' is a map or a list of objects"),
+        (
+            {"id": "A", "name": "Acme", "aliases": {"en": [{"language": "en", "value": "Acme Co"}]}},
+            "'aliases' is a map or a list of objects",
+        ),
+        ({"id": "A", "name": "Acme", "aliases": [{"language": "en", "value": "Acme Co"}]}, "list of strings"),
+        ({"id": "A", "name": {"en": {"value": "Acme"}}}, "'name' is a map (Wikidata style)"),
+        ({"id": "A", "labels": {"en": {"value": "Acme"}}}, "has 'labels' but no 'name'"),
+        ({"id": "A", "name": "Acme", "alias": ["Acme Co"]}, "has 'alias' but no 'aliases'"),
+        ({"id": "A", "name": "Acme", "type": "COMPANY"}, "has 'type' but no 'types'"),
+        ({"id": "A", "name": "Acme", "descriptions": {"en": {"value": "x"}}}, "has 'descriptions' but no"),
+    ],
+)
+def test_wikidata_style_entities_fail_naming_the_expected_form(tmp_path, line, message):
+    path = write_jsonl(tmp_path / "e.jsonl", [ENTITIES[0], line])
+    with pytest.raises(InputError, match=f"^{path}:2: ") as err:
+        read_entities(path)
+    assert message in str(err.value), str(err.value)

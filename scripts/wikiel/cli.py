@@ -78,6 +78,16 @@ app = typer.Typer(
 PIPELINE_MODULES = (candidates, components, abbreviations)  # shipped inside a packaged pipeline (spacy package --code)
 
 
+def true_or_false(option: str, value: str) -> bool:
+    """A boolean option given a value (project.yml passes `--strict-spans ${vars.strict_spans}`)."""
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    fail(f"{option} must be true or false, not {value!r}")
+
+
 def main() -> None:
     """Entry point of the `wikiel` console script."""
     app()
@@ -235,6 +245,13 @@ def parse_wikipedia_command(
         defaults.MAX_COUNTER_ENTRIES, min=1, help="Entries of a count or redirect table kept in memory before spilling"
     ),
     strict: bool = typer.Option(False, help="Custom KB: a span id missing from the entity file is an error"),
+    strict_spans: str = typer.Option(
+        defaults.STRICT_SPANS,
+        "--strict-spans",
+        metavar="true|false",
+        help="Custom KB: a span whose text is not a plausible surface form of its entity (cut inside a word, no name "
+        "or alias of it, e.g. byte or UTF-16 offsets) is an error, not a warning (true/false)",
+    ),
 ) -> None:
     """Stream the Wikipedia XML: redirects, anchor/target link counts, inlink counts, clean text with link spans.
     Given the manifest of a custom knowledge graph, converts its annotated mentions instead."""
@@ -255,6 +272,7 @@ def parse_wikipedia_command(
                 strict=strict,
                 max_train_articles=max_train_articles,
                 max_dev_articles=max_dev_articles,
+                strict_spans=true_or_false("--strict-spans", strict_spans),
             )
             counts = stats["counts"]
             print(
@@ -299,6 +317,12 @@ def convert_custom_kb_command(
     strict: bool = typer.Option(False, help="a span or prior id missing from the entity file is an error"),
     alias_scopes: str = typer.Option(defaults.ALIAS_SCOPES, help="ontology synonym scopes that become aliases"),
     obo_types: str = typer.Option(defaults.OBO_TYPES, help="OBO entity type: namespace or branch"),
+    strict_spans: str = typer.Option(
+        defaults.STRICT_SPANS,
+        "--strict-spans",
+        metavar="true|false",
+        help="a span whose text is not a plausible surface form of its entity is an error (true/false)",
+    ),
 ) -> None:
     """Your own knowledge graph -> the parse steps' files (wikidata/, wikipedia/), ready for build-kb."""
     with cli_errors():
@@ -313,6 +337,7 @@ def convert_custom_kb_command(
             strict,
             alias_scopes=alias_scopes,
             obo_types=obo_types,
+            strict_spans=true_or_false("--strict-spans", strict_spans),
         )
         e, m = stats["wikidata"]["counts"], stats["wikipedia"]["counts"]
         print(
