@@ -537,3 +537,83 @@ def test_wikidata_style_entities_fail_naming_the_expected_form(tmp_path, line, m
     with pytest.raises(InputError, match=f"^{path}:2: ") as err:
         read_entities(path)
     assert message in str(err.value), str(err.value)
+
+
+# ---- edits of the custom files after fetch ------------------------------------------------------------------------
+def test_parse_steps_refuse_custom_files_edited_since_fetch(tiny, tmp_path):
+    args = ["--kb", "custom", "--custom-entities", tiny["entities"], "--custom-mentions", tiny["mentions"]]
+    assert run("fetch", tmp_path / "assets", *args).returncode == 0
+    manifest = tmp_path / "assets" / "manifest.json"
+    assert read_json(manifest)["mentions"][0]["sha256"]
+    before = manifest.read_bytes()
+    assert run("fetch", tmp_path / "assets", *args).returncode == 0
+    assert manifest.read_bytes() == before  # nothing changed: the same manifest
+    text = tiny["mentions"].read_text()
+    tiny["mentions"].write_text(text.replace("Acme sued", "Acme hit "))  # same size, other content
+    for step, out in (("parse-wikipedia", "wikipedia"), ("parse-wikidata", "wikidata")):
+        proc = run(step, "--manifest", manifest, tmp_path / "corpus" / out)
+        if step == "parse-wikidata":  # reads only the entity file, which did not change
+            assert proc.returncode == 0, proc.stderr
+            continue
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert f"ERROR: {tiny['mentions']}: changed since fetch" in proc.stderr
+        assert "run `spacy project run fetch`" in proc.stderr
+    assert run("fetch", tmp_path / "assets", *args).returncode == 0
+    assert manifest.read_bytes() != before
+    proc = run("parse-wikipedia", "--manifest", manifest, tmp_path / "corpus" / "wikipedia")
+    assert proc.returncode == 0, proc.stderr
+    assert "Acme hit" in (tmp_path / "corpus" / "wikipedia" / "articles.jsonl").read_text()
+
+
+def test_fetch_world_generates_nothing_when_unchanged(tmp_path):
+    args = ["--world-entities", "60", "--world-articles", "12"]
+    assert run("fetch", tmp_path / "assets", *args).returncode == 0
+    manifest = tmp_path / "assets" / "manifest.json"
+    before = manifest.read_bytes()
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "assets" / "world").iterdir()}
+    proc = run("fetch", tmp_path / "assets", *args)
+    assert proc.returncode == 0 and "unchanged since the last fetch" in proc.stdout
+    assert manifest.read_bytes() == before
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # not regenerated
+    proc = run("fetch", tmp_path / "assets", *args, "--seed", "1")  # other settings: generated again
+    assert proc.returncode == 0 and "unchanged" not in proc.stdout and manifest.read_bytes() != before
+
+
+def _project_run(project: Path, command: str, overrides) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "spacy", "project", "run", command, str(project)]
+    argv += [f"--vars.{k}={v}" for k, v in overrides.items()]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_workflow_sees_custom_files_edited_after_fetch(tiny, tmp_path):
+    from conftest import run_project_copy
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "custom").mkdir()
+    for key in ("entities", "mentions"):
+        (project / "custom" / tiny[key].name).write_bytes(tiny[key].read_bytes())
+    overrides = {
+        "kb": "custom",
+        "custom_entities": "custom/entities.jsonl",
+        "custom_mentions": "custom/mentions.jsonl",
+        "n_process": 1,
+    }
+    run_project_copy(project, overrides, workflow="fetch")
+    for step in ("parse-wikidata", "parse-wikipedia"):
+        proc = _project_run(project, step, overrides)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    articles = project / "corpus" / "wikipedia" / "articles.jsonl"
+    mentions = project / "custom" / "mentions.jsonl"
+    mentions.write_text(mentions.read_text().replace("Acme sued", "Acme hit "))
+    # fetch (no_skip) sees the edit, so the parse step reruns instead of reporting "nothing changed"
+    for step in ("fetch", "parse-wikipedia"):
+        proc = _project_run(project, step, overrides)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "nothing changed" not in proc.stdout.lower(), proc.stdout
+    assert "Acme hit" in articles.read_text()
+    # nothing edited: fetch runs, changes nothing, and the parse step is skipped
+    assert _project_run(project, "fetch", overrides).returncode == 0
+    proc = _project_run(project, "parse-wikipedia", overrides)
+    assert proc.returncode == 0 and "nothing changed" in proc.stdout.lower(), proc.stdout

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Optional, Tuple, cast
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 import spacy
 import typer
@@ -50,6 +50,7 @@ from wikiel.sources.wikipedia import (
     parse_wikipedia,
 )
 from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext
+from wikiel.synthetic import world as world_module
 from wikiel.synthetic.world import generate_world
 from wikiel.training.detector import train_detector
 from wikiel.training.train import train_pipeline
@@ -144,6 +145,21 @@ def fetch_command(
             fail(f"--source must be one of {', '.join(fetch.SOURCES)}, not {source!r}")
         if wikidata_format not in fetch.WIKIDATA_FORMATS:
             fail(f"--wikidata-format must be one of {', '.join(fetch.WIKIDATA_FORMATS)}, not {wikidata_format!r}")
+        settings: Dict[str, Any] = {"source": source, "lang": lang}
+        if source == "dumps":
+            settings.update(dump_date=dump_date, wikidata_format=wikidata_format)
+        elif source == "world":
+            settings.update(
+                entities=world_entities,
+                articles=world_articles,
+                seed=seed,
+                zipf=world_zipf,
+                generator=fetch.file_digest(Path(world_module.__file__)),
+            )
+        kept = fetch.unchanged(output_dir, settings) if source != "excerpts" and not verify else None
+        if kept is not None:  # the step runs on every `spacy project run` (no_skip): nothing to download or generate
+            print(f"{source}: unchanged since the last fetch -> {output_dir / fetch.MANIFEST_FILE}")
+            return
         if source == "dumps":
             manifest = fetch.fetch_dumps(output_dir, lang, dump_date, wikidata_format, verify_checksums=verify)
         elif source == "excerpts":
@@ -153,6 +169,7 @@ def fetch_command(
                 output_dir / "world", world_entities, world_articles, seed=seed, lang=lang, zipf=world_zipf
             )
             manifest = fetch.use_world(output_dir, lang, files)
+        fetch.record_settings(output_dir, settings)
         n_bytes = sum(e["bytes"] for e in manifest["wikidata"]) + manifest["wikipedia"]["bytes"]
         print(
             f"{source}: {len(manifest['wikidata'])} Wikidata file(s), {n_bytes:,} bytes -> "
@@ -205,7 +222,7 @@ def parse_wikidata_command(
             fail("give either --dump PATH (repeatable) or --manifest PATH")
         if manifest is not None and custom.is_custom_manifest(manifest):
             stats = custom.convert_entities(
-                custom.inputs_from_manifest(manifest).entities,
+                custom.inputs_from_manifest(manifest, reads=("entities",)).entities,
                 output_dir,
                 alias_scopes=alias_scopes,
                 obo_types=obo_types,

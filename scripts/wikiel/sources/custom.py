@@ -96,6 +96,7 @@ Outputs (the parse steps' files; see `wikiel.wikidata` and `wikiel.wikipedia`)
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import unicodedata
@@ -1200,29 +1201,43 @@ def resolve_entry(manifest_path: PathLike, entry: Dict[str, Any]) -> Path:
     return beside if not path.is_absolute() and not path.exists() and beside.exists() else path
 
 
-def inputs_from_manifest(manifest_path: PathLike) -> CustomInputs:
-    """The custom KB files of a manifest written by `fetch.use_custom`; InputError if one is gone or changed size."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def inputs_from_manifest(
+    manifest_path: PathLike, reads: Sequence[str] = ("entities", "mentions", "priors")
+) -> CustomInputs:
+    """The custom KB files of a manifest written by `fetch.use_custom`; InputError if one is gone or, for the kinds
+    of file the step `reads`, its size or SHA-256 is not the manifest's (edited since the fetch step)."""
     manifest_path = Path(manifest_path)
     manifest = read_json(manifest_path)
 
-    def existing(entry: Dict[str, Any]) -> Path:
+    def existing(entry: Dict[str, Any], kind: str) -> Path:
         path = resolve_entry(manifest_path, entry)
         if not path.is_file():
             raise InputError(manifest_path, f"the custom KB file {path} does not exist", hint="re-run the fetch step")
-        if path.stat().st_size != entry.get("bytes"):
+        if kind not in reads:
+            return path
+        size = path.stat().st_size
+        if size != entry.get("bytes") or ("sha256" in entry and _sha256(path) != entry["sha256"]):
+            what = f"{size:,} bytes, the manifest says {entry.get('bytes'):,}" if size != entry.get("bytes") else ""
             raise InputError(
                 path,
-                f"has {path.stat().st_size:,} bytes, the manifest says {entry.get('bytes'):,}: it "
-                "changed since the fetch step",
-                hint="re-run the fetch step (with --force)",
+                f"changed since fetch ({what or 'its SHA-256 differs from the manifest'})",
+                hint="run `spacy project run fetch` (or `wikiel fetch`), then this step again",
             )
         return path
 
     try:
         return CustomInputs(
-            existing(manifest["entities"]),
-            [existing(e) for e in manifest["mentions"]],
-            existing(manifest["priors"]) if manifest.get("priors") else None,
+            existing(manifest["entities"], "entities"),
+            [existing(e, "mentions") for e in manifest["mentions"]],
+            existing(manifest["priors"], "priors") if manifest.get("priors") else None,
         )
     except (KeyError, TypeError) as err:
         raise InputError(manifest_path, f"is not a custom KB manifest ({err!r})", hint="re-run the fetch step") from err
