@@ -617,3 +617,20 @@ def test_workflow_sees_custom_files_edited_after_fetch(tiny, tmp_path):
     assert _project_run(project, "fetch", overrides).returncode == 0
     proc = _project_run(project, "parse-wikipedia", overrides)
     assert proc.returncode == 0 and "nothing changed" in proc.stdout.lower(), proc.stdout
+
+
+def test_out_of_range_byte_offsets_are_named(tiny, tmp_path):
+    text = "Ça coûte cher à Acme"  # 20 characters, 23 UTF-8 bytes: "Acme" is bytes [19, 23)
+    path = write_jsonl(
+        tmp_path / "m.jsonl", [{"id": "d", "text": text, "spans": [{"start": 19, "end": 23, "id": "X"}]}]
+    )
+    with pytest.raises(InputError, match=f"^{path}:1: .*out of range.*look like UTF-8 byte offsets") as err:
+        list(read_mentions(path))
+    assert "give character offsets" in str(err.value)
+
+
+def test_check_reports_implausible_spans(tiny, tmp_path):
+    mentions = write_jsonl(tmp_path / "shifted.jsonl", _shifted_docs())
+    summary = custom.summarize_mentions([mentions], custom.load_entities(tiny["entities"]))
+    assert "WARNING: 2 span(s) whose text is not a plausible surface form" in summary
+    assert "UTF-8 byte offsets" in summary and "UTF-16 code-unit offsets" in summary

@@ -595,11 +595,18 @@ def _check_spans(doc: MentionDoc) -> None:
     n = len(doc.text)
     for start, end, entity_id in doc.spans:
         if not 0 <= start < end <= n:
+            units = [
+                u for u, width in ((UTF8, 1), (UTF16, 2)) if 0 <= start < end and end * width <= _units(doc.text, u)
+            ]
             raise InputError(
                 doc.path,
                 f"{doc.where}: span [{start}, {end}) -> {entity_id!r} is out of range (the "
-                f"text has {n} characters; offsets are 0-based, end exclusive)",
+                f"text has {n} characters; offsets are 0-based, end exclusive)"
+                + (
+                    f"; it fits the text's {units[0]} length: the offsets look like {units[0]} offsets" if units else ""
+                ),
                 line=doc.line,
+                hint="give character offsets (Python string indices, Unicode code points)" if units else "",
             )
         if not doc.text[start:end].strip():
             raise InputError(
@@ -733,6 +740,11 @@ class SpanCheck:
                     + _units_hint(unit)
                 )
         return text + " (kept, reported in stats.json; --strict-spans makes this an error)"
+
+
+def _units(text: str, unit: str) -> int:
+    """The text's length in bytes (UTF-8) or bytes of UTF-16 (2 per code unit)."""
+    return len(text.encode("utf-8" if unit == UTF8 else "utf-16-le"))
 
 
 def _span_text(text: str, start: int, end: int, units: str) -> str:
@@ -1133,12 +1145,15 @@ def summarize_mentions(paths: Sequence[PathLike], entities: Optional[EntityFile]
     unknown: Counter = Counter()
     resolution: Counter = Counter()
     tally = Tally()
+    span_check = SpanCheck()
     for doc in read_mentions(paths, limit, tally):
         docs += 1
         spans += len(doc.spans)
         splits[doc.split or "unsplit"] += 1
         if entities is not None:
-            resolve_spans(doc, entities, resolution, unknown)
+            resolved = resolve_spans(doc, entities, resolution, unknown)
+            if mention_format(doc.path) != "pubtator":
+                span_check.check(doc, resolved, entities.entities)
     if not docs:
         raise InputError(Path(paths[0]), "holds no documents")
     text = f"{docs:,} documents{' (first ones)' if limit else ''}, {spans:,} spans"
@@ -1154,6 +1169,9 @@ def summarize_mentions(paths: Sequence[PathLike], entities: Optional[EntityFile]
     notes = pubtator_notes(tally)
     if notes:
         text += "; PubTator: " + "; ".join(notes)
+    span_note = span_check.note()
+    if span_note:
+        text += "; " + span_note
     if unknown:
         text += (
             f"; WARNING: {sum(unknown.values()):,} spans link to {len(unknown):,} ids not in the entity file "
