@@ -404,3 +404,22 @@ def test_one_failing_document_does_not_stop_the_run(linker_dir, tmp_path, monkey
     assert len(out[0]["entities"]) == 2 and len(out[2]["entities"]) == 1
     assert out[1]["entities"] == [] and "cannot handle BOOM" in out[1]["error"]
     assert "1 of 3 document(s) failed" in result.output and "2: ValueError: cannot handle BOOM" in result.output
+
+
+def test_link_refuses_empty_input_and_reads_a_bom(linker_dir, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n")
+    proc = run_link(linker_dir, empty, tmp_path / "out.jsonl")
+    assert proc.returncode == 1 and "empty.txt: holds no documents" in proc.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+    array = tmp_path / "bom.json"
+    array.write_bytes(b"\xef\xbb\xbf" + json.dumps([{"id": "a", "text": "Berlin."}]).encode())
+    assert run_link(linker_dir, array, tmp_path / "out.jsonl").returncode == 0
+    assert [d["id"] for d in read_out(tmp_path / "out.jsonl")] == ["a"]
+
+
+def test_link_refuses_a_pipeline_without_entity_linker(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler")
+    with pytest.raises(InputError, match="has no entity linker .*training/linker/model"):
+        link_file(nlp, tmp_path / "in.txt", tmp_path / "out.jsonl", pipeline_name="ruler-only")

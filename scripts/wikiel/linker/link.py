@@ -177,7 +177,7 @@ def read_documents(path: Path, input_format: str = "auto") -> Iterator[Tuple[obj
 
 
 def _json_array(path: Path) -> Iterator[Tuple[object, str]]:
-    data = path.read_bytes()
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as err:
@@ -310,7 +310,9 @@ def link_file(
     input_path = Path(input_path)
     docs = read_documents(input_path, input_format)
     first = next(docs, None)  # a file of no known format fails here, before any output or progress bar
-    docs = itertools.chain([first] if first is not None else [], docs)
+    if first is None:
+        raise InputError(input_path, "holds no documents (it is empty or blank)", hint="one document per line")
+    docs = itertools.chain([first], docs)
     total = count_documents(input_path, input_format)
     counts: Dict[str, Any] = {
         "documents": 0,
