@@ -439,3 +439,198 @@ def test_example_is_valid_and_ambiguous():
     definitions = sum(d.text[e : e + 2] == " (" for d in docs for _, e, _ in d.spans)
     assert definitions >= 300  # "long form (ABBR)" definitions
     assert any(e.description == "" for e in entities.values()) and any(not e.types for e in entities.values())
+
+
+# ---- implausible spans (byte / UTF-16 offsets), Wikidata-style aliases -------------------------------------------
+def _shifted_docs():
+    """Spans written with UTF-8 byte offsets (d1) and UTF-16 code-unit offsets (d2), as other languages count."""
+    t1 = "Le café près d'Acme Corporation a fermé, dit Initech."
+    b1 = t1.encode()
+    s1 = len(t1[: t1.index("Acme")].encode())
+    e1 = s1 + len("Acme Corporation")
+    t2 = "\U0001f600\U0001f600 Acme sued Initech."  # two astral characters: 4 UTF-16 code units
+    s2 = len(t2[: t2.index("Acme")].encode("utf-16-le")) // 2
+    assert b1[s1:e1].decode() == "Acme Corporation" and t1[s1:e1] != "Acme Corporation"
+    return [
+        {"id": "d1", "text": t1, "split": "train", "spans": [{"start": s1, "end": e1, "id": "ACME-1"}]},
+        {"id": "d2", "text": t2, "split": "train", "spans": [{"start": s2, "end": s2 + 4, "id": "ACME-1"}]},
+        {"id": "d3", "text": "Initech and ACME.", "split": "dev", "spans": [{"start": 12, "end": 16, "id": "ACME-1"}]},
+        {**DOCS[0], "id": "d4"},
+    ]
+
+
+def test_byte_and_utf16_offsets_are_reported_and_never_become_aliases(tiny, tmp_path, capsys):
+    mentions = write_jsonl(tmp_path / "shifted.jsonl", _shifted_docs())
+    stats = convert_custom(tiny["entities"], mentions, tmp_path / "corpus")
+    c = stats["wikipedia"]["counts"]
+    assert c["implausible_spans"] == 2 and c["implausible_spans_mid_word"] == 2
+    assert c["implausible_spans_utf8_offsets"] == 1 and c["implausible_spans_utf16_offsets"] == 1
+    assert c["anchors_cut_inside_a_word"] == 2
+    examples = c["implausible_span_examples"]
+    assert (
+        examples[0].startswith(f"{mentions}:1: document 'd1': span [17, 33) ") and "'Acme Corporation'" in examples[0]
+    )
+    assert examples[1].startswith(f"{mentions}:2: document 'd2': span [5, 9) 'me s' -> 'ACME-1'")
+    aliases = [line.split("\t")[0] for line in (tmp_path / "corpus/wikipedia/link_counts.tsv").read_text().splitlines()]
+    assert aliases == ["Acme", "Initech"]  # no cut-off alias ("me Corporation a", "me s") with a prior
+    err = capsys.readouterr().err
+    assert "WARNING: 2 span(s) whose text is not a plausible surface form" in err and f"{mentions}:1" in err
+    assert "1 of them become the entity's name when read as UTF-8 byte offsets" in err
+    assert "1 of them become the entity's name when read as UTF-16 code-unit offsets" in err
+
+
+def test_strict_spans_fails_on_the_first_implausible_span(tiny, tmp_path):
+    mentions = write_jsonl(tmp_path / "shifted.jsonl", _shifted_docs())
+    with pytest.raises(InputError, match=f"^{mentions}:1: document 'd1': span \\[17, 33\\) .*UTF-8 byte offsets"):
+        convert_custom(tiny["entities"], mentions, tmp_path / "corpus", strict_spans=True)
+    assert not (tmp_path / "corpus" / "wikipedia" / "articles.jsonl").exists()
+    proc = run("convert-custom-kb", tiny["entities"], mentions, tmp_path / "corpus", "--strict-spans", "true")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"ERROR: {mentions}:1: document 'd1'" in proc.stderr and "give character offsets" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "text,start,end,problem",
+    [
+        ("The ACME plant.", 4, 8, None),  # an alias, other case
+        ("The Acmé Corporation plant.", 4, 20, None),  # the name, other accents
+        ("The Acme Corporation's plant.", 4, 20, None),
+        ("Initech and Corporation.", 12, 23, None),  # a whole word of the name
+        ("He saw the Acme Corporation.", 7, 27, None),  # the name inside, as whole words
+        ("Acmes are here.", 0, 4, custom.MID_WORD_END),
+        ("XAcme is here.", 1, 5, custom.MID_WORD_START),
+        ("The Initech plant.", 4, 11, custom.NOT_A_NAME),
+        ("The Corp plant.", 4, 8, custom.NOT_A_NAME),  # part of a word of the name is not enough
+    ],
+)
+def test_surface_problem(text, start, end, problem):
+    names = custom.entity_names(read_entities_from(ENTITIES)["ACME-1"])
+    assert custom.surface_problem(text, start, end, names) == problem
+
+
+def read_entities_from(records):
+    entities = {}
+    for r in records:
+        e = custom.CustomEntity(r["id"], r["name"], r.get("aliases", []), "", [], None, 1)
+        entities[e.id] = e
+    return entities
+
+
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ({"id": "A", "name": "Acme", "aliases": {"en": ["Acme Co"]}}, "'aliases' is a map or a list of objects"),
+        (
+            {"id": "A", "name": "Acme", "aliases": {"en": [{"language": "en", "value": "Acme Co"}]}},
+            "'aliases' is a map or a list of objects",
+        ),
+        ({"id": "A", "name": "Acme", "aliases": [{"language": "en", "value": "Acme Co"}]}, "list of strings"),
+        ({"id": "A", "name": {"en": {"value": "Acme"}}}, "'name' is a map (Wikidata style)"),
+        ({"id": "A", "labels": {"en": {"value": "Acme"}}}, "has 'labels' but no 'name'"),
+        ({"id": "A", "name": "Acme", "alias": ["Acme Co"]}, "has 'alias' but no 'aliases'"),
+        ({"id": "A", "name": "Acme", "type": "COMPANY"}, "has 'type' but no 'types'"),
+        ({"id": "A", "name": "Acme", "descriptions": {"en": {"value": "x"}}}, "has 'descriptions' but no"),
+    ],
+)
+def test_wikidata_style_entities_fail_naming_the_expected_form(tmp_path, line, message):
+    path = write_jsonl(tmp_path / "e.jsonl", [ENTITIES[0], line])
+    with pytest.raises(InputError, match=f"^{path}:2: ") as err:
+        read_entities(path)
+    assert message in str(err.value), str(err.value)
+
+
+# ---- edits of the custom files after fetch ------------------------------------------------------------------------
+def test_parse_steps_refuse_custom_files_edited_since_fetch(tiny, tmp_path):
+    args = ["--kb", "custom", "--custom-entities", tiny["entities"], "--custom-mentions", tiny["mentions"]]
+    assert run("fetch", tmp_path / "assets", *args).returncode == 0
+    manifest = tmp_path / "assets" / "manifest.json"
+    assert read_json(manifest)["mentions"][0]["sha256"]
+    before = manifest.read_bytes()
+    assert run("fetch", tmp_path / "assets", *args).returncode == 0
+    assert manifest.read_bytes() == before  # nothing changed: the same manifest
+    text = tiny["mentions"].read_text()
+    tiny["mentions"].write_text(text.replace("Acme sued", "Acme hit "))  # same size, other content
+    for step, out in (("parse-wikipedia", "wikipedia"), ("parse-wikidata", "wikidata")):
+        proc = run(step, "--manifest", manifest, tmp_path / "corpus" / out)
+        if step == "parse-wikidata":  # reads only the entity file, which did not change
+            assert proc.returncode == 0, proc.stderr
+            continue
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert f"ERROR: {tiny['mentions']}: changed since fetch" in proc.stderr
+        assert "run `spacy project run fetch`" in proc.stderr
+    assert run("fetch", tmp_path / "assets", *args).returncode == 0
+    assert manifest.read_bytes() != before
+    proc = run("parse-wikipedia", "--manifest", manifest, tmp_path / "corpus" / "wikipedia")
+    assert proc.returncode == 0, proc.stderr
+    assert "Acme hit" in (tmp_path / "corpus" / "wikipedia" / "articles.jsonl").read_text()
+
+
+def test_fetch_world_generates_nothing_when_unchanged(tmp_path):
+    args = ["--world-entities", "60", "--world-articles", "12"]
+    assert run("fetch", tmp_path / "assets", *args).returncode == 0
+    manifest = tmp_path / "assets" / "manifest.json"
+    before = manifest.read_bytes()
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "assets" / "world").iterdir()}
+    proc = run("fetch", tmp_path / "assets", *args)
+    assert proc.returncode == 0 and "unchanged since the last fetch" in proc.stdout
+    assert manifest.read_bytes() == before
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # not regenerated
+    proc = run("fetch", tmp_path / "assets", *args, "--seed", "1")  # other settings: generated again
+    assert proc.returncode == 0 and "unchanged" not in proc.stdout and manifest.read_bytes() != before
+
+
+def _project_run(project: Path, command: str, overrides) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "spacy", "project", "run", command, str(project)]
+    argv += [f"--vars.{k}={v}" for k, v in overrides.items()]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_workflow_sees_custom_files_edited_after_fetch(tiny, tmp_path):
+    from conftest import run_project_copy
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "custom").mkdir()
+    for key in ("entities", "mentions"):
+        (project / "custom" / tiny[key].name).write_bytes(tiny[key].read_bytes())
+    overrides = {
+        "kb": "custom",
+        "custom_entities": "custom/entities.jsonl",
+        "custom_mentions": "custom/mentions.jsonl",
+        "n_process": 1,
+    }
+    run_project_copy(project, overrides, workflow="fetch")
+    for step in ("parse-wikidata", "parse-wikipedia"):
+        proc = _project_run(project, step, overrides)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    articles = project / "corpus" / "wikipedia" / "articles.jsonl"
+    mentions = project / "custom" / "mentions.jsonl"
+    mentions.write_text(mentions.read_text().replace("Acme sued", "Acme hit "))
+    # fetch (no_skip) sees the edit, so the parse step reruns instead of reporting "nothing changed"
+    for step in ("fetch", "parse-wikipedia"):
+        proc = _project_run(project, step, overrides)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "nothing changed" not in proc.stdout.lower(), proc.stdout
+    assert "Acme hit" in articles.read_text()
+    # nothing edited: fetch runs, changes nothing, and the parse step is skipped
+    assert _project_run(project, "fetch", overrides).returncode == 0
+    proc = _project_run(project, "parse-wikipedia", overrides)
+    assert proc.returncode == 0 and "nothing changed" in proc.stdout.lower(), proc.stdout
+
+
+def test_out_of_range_byte_offsets_are_named(tiny, tmp_path):
+    text = "Ça coûte cher à Acme"  # 20 characters, 23 UTF-8 bytes: "Acme" is bytes [19, 23)
+    path = write_jsonl(
+        tmp_path / "m.jsonl", [{"id": "d", "text": text, "spans": [{"start": 19, "end": 23, "id": "X"}]}]
+    )
+    with pytest.raises(InputError, match=f"^{path}:1: .*out of range.*look like UTF-8 byte offsets") as err:
+        list(read_mentions(path))
+    assert "give character offsets" in str(err.value)
+
+
+def test_check_reports_implausible_spans(tiny, tmp_path):
+    mentions = write_jsonl(tmp_path / "shifted.jsonl", _shifted_docs())
+    summary = custom.summarize_mentions([mentions], custom.load_entities(tiny["entities"]))
+    assert "WARNING: 2 span(s) whose text is not a plausible surface form" in summary
+    assert "UTF-8 byte offsets" in summary and "UTF-16 code-unit offsets" in summary

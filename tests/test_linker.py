@@ -8,11 +8,15 @@ import orjson
 import pytest
 import spacy
 from spacy.kb import InMemoryLookupKB
+from spacy.language import Language
 from spacy.tokens import Span
 from spacy.training import Example
+from typer.testing import CliRunner
 
 from conftest import ROOT, wikiel_command
+from wikiel import cli as wikiel_cli
 from wikiel.linker.build import best_row, build_linker, count_link_probabilities, detection_table, nil_table
+from wikiel.linker.link import link_file, mention_detectors, split_text
 from wikiel.pipeline import components as el_components  # noqa: F401
 from wikiel.pipeline.components import MENTION_LABEL, NIL, MentionDetector, ScoredEntityLinker, as_scored_linker
 from wikiel.training.detector import train_detector
@@ -274,3 +278,148 @@ def test_build_linker_rejects_unknown_detector_and_missing_model(tmp_path):
         build_linker(model, kb_dir, wikipedia, tmp_path / "out", detector="crf")
     with pytest.raises(InputError, match="train-detector"):
         build_linker(model, kb_dir, wikipedia, tmp_path / "out", detector="ner", detector_model=tmp_path / "none")
+
+
+# ---- link: input sniffed by content, pipelines without a detector, long and failing documents ------------------
+def read_out(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_link_sniffs_jsonl_in_a_json_file_and_json_arrays(linker_dir, tmp_path):
+    records = [{"id": "d1", "text": "Paris Hilton met Berlin."}, {"id": "d2", "text": "Berlin."}]
+    src = tmp_path / "in.json"  # JSONL records in a .json file: read as plain text before (ids 1, 2, wrong offsets)
+    src.write_text("".join(json.dumps(r) + "\n" for r in records))
+    proc = run_link(linker_dir, src, tmp_path / "out.jsonl")
+    assert proc.returncode == 0, proc.stderr
+    out = read_out(tmp_path / "out.jsonl")
+    assert [d["id"] for d in out] == ["d1", "d2"]
+    assert [(e["start"], e["end"]) for e in out[0]["entities"]] == [(0, 12), (17, 23)]
+    array = tmp_path / "array.txt"  # a JSON array, whatever the name
+    array.write_text("\n" + json.dumps(records, indent=2))
+    assert run_link(linker_dir, array, tmp_path / "out2.jsonl").returncode == 0
+    assert read_out(tmp_path / "out2.jsonl") == out
+    text = tmp_path / "plain.json"  # plain text named .json: linked as text only when asked
+    text.write_text("\nParis Hilton met Berlin.\n")
+    proc = run_link(linker_dir, text, tmp_path / "out3.jsonl")
+    assert proc.returncode == 1 and "plain.json:2: is named .json but its content is not JSON" in proc.stderr
+    assert "--format text" in proc.stderr and "Traceback" not in proc.stderr
+    assert run_link(linker_dir, text, tmp_path / "out3.jsonl", "--format", "text").returncode == 0
+    assert [d["id"] for d in read_out(tmp_path / "out3.jsonl")] == [2]
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ('[{"text": "Paris."},\n {"text": Berlin}]\n', "in.txt:2: starts with '[' but is not a JSON array"),
+        ('[{"text": "Paris."},\n {"id": 3}]\n', 'in.txt: element 2 of the array: expected an object with a "text"'),
+        ('{"text": "Paris."}\nBerlin.\n', "in.txt:2: not valid JSON"),
+    ],
+)
+def test_link_malformed_sniffed_input(linker_dir, tmp_path, content, message):
+    src = tmp_path / "in.txt"
+    src.write_text(content)
+    proc = run_link(linker_dir, src, tmp_path / "out.jsonl")
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_link_refuses_a_pipeline_without_mention_detector(tmp_path):
+    model = tmp_path / "model-best"  # sentencizer + entity_linker, as train writes training/nel/model-best
+    tiny_pipeline("wikiel_entity_linker").to_disk(model)
+    src = tmp_path / "in.txt"
+    src.write_text("Paris Hilton met Berlin.\n")
+    proc = run_link(model, src, tmp_path / "out.jsonl")
+    assert proc.returncode == 1, proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "has no mention detector" in lines[0] and "training/linker/model" in lines[0]
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_mention_detectors_are_the_ent_setting_components_before_the_linker():
+    nlp = tiny_pipeline("wikiel_entity_linker")
+    assert mention_detectors(nlp) == []
+    nlp.add_pipe("wikiel_abbreviations")  # refines the ents it is given: not a detector
+    assert mention_detectors(nlp) == []
+    nlp.add_pipe("entity_ruler", before="entity_linker")
+    assert mention_detectors(nlp) == ["entity_ruler"]
+    ner = spacy.blank("en")
+    ner.add_pipe("ner")
+    ner.add_pipe("entity_linker")
+    assert mention_detectors(ner) == ["ner"]
+
+
+def test_split_text_cuts_at_paragraphs_then_sentences_then_spaces():
+    text = "One two.\n\nThree four five. Six seven eight nine ten eleven twelve thirteen.\n\nEnd."
+    pieces = split_text(text, 30)
+    assert "".join(p for _, p in pieces) == text
+    assert all(len(p) <= 30 and text[o : o + len(p)] == p for o, p in pieces)
+    assert pieces[0][1] == "One two.\n\n"
+    assert pieces[1][1].endswith("five. ")
+    assert split_text("x" * 25, 10) == [(0, "x" * 10), (10, "x" * 10), (20, "x" * 5)]
+
+
+def test_link_document_over_max_length_keeps_exact_offsets(linker_dir, tmp_path):
+    nlp = spacy.load(linker_dir)
+    nlp.max_length = 100_000  # small, to keep the test fast; the document is 1.2 M characters
+    filler = (
+        "Nothing happened at all in the town today. " * 60
+    )  # sparse mentions: linking cost grows with their density
+    paragraph = "Paris Hilton met Berlin in spring. " + filler + "\n\n" + filler + "Berlin.\n"
+    text = ""
+    while len(text) < 1_200_000:
+        text += paragraph
+    mentions = text.count("Paris Hilton") + text.count("Berlin")
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "long", "text": text}) + "\n" + json.dumps({"id": "short", "text": "Berlin."}))
+    counts = link_file(nlp, src, tmp_path / "out.jsonl")
+    assert counts["split_documents"] == 1 and counts["failed_documents"] == 0
+    long, short = read_out(tmp_path / "out.jsonl")
+    assert len(long["entities"]) == mentions
+    assert all(text[e["start"] : e["end"]] == e["text"] for e in long["entities"])
+    assert short == {"id": "short", "entities": [{"start": 0, "end": 6, "text": "Berlin", **short_rest(short)}]}
+
+
+def short_rest(record):
+    e = record["entities"][0]
+    return {"qid": e["qid"], "type": e["type"], "score": e["score"]}
+
+
+@Language.component("test_fails_on_boom")
+def fails_on_boom(doc):
+    if "BOOM" in doc.text:
+        raise ValueError("cannot handle BOOM")
+    return doc
+
+
+def test_one_failing_document_does_not_stop_the_run(linker_dir, tmp_path, monkeypatch):
+    nlp = spacy.load(linker_dir)
+    nlp.add_pipe("test_fails_on_boom", first=True)
+    src = tmp_path / "in.txt"
+    src.write_text("Paris Hilton met Berlin.\nBOOM Berlin.\nBerlin.\n")
+    monkeypatch.setattr(wikiel_cli, "load_linker", lambda name: nlp)
+    result = CliRunner().invoke(wikiel_cli.app, ["link", str(linker_dir), str(src), str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 1
+    out = read_out(tmp_path / "out.jsonl")
+    assert [d["id"] for d in out] == [1, 2, 3]
+    assert len(out[0]["entities"]) == 2 and len(out[2]["entities"]) == 1
+    assert out[1]["entities"] == [] and "cannot handle BOOM" in out[1]["error"]
+    assert "1 of 3 document(s) failed" in result.output and "2: ValueError: cannot handle BOOM" in result.output
+
+
+def test_link_refuses_empty_input_and_reads_a_bom(linker_dir, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n")
+    proc = run_link(linker_dir, empty, tmp_path / "out.jsonl")
+    assert proc.returncode == 1 and "empty.txt: holds no documents" in proc.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+    array = tmp_path / "bom.json"
+    array.write_bytes(b"\xef\xbb\xbf" + json.dumps([{"id": "a", "text": "Berlin."}]).encode())
+    assert run_link(linker_dir, array, tmp_path / "out.jsonl").returncode == 0
+    assert [d["id"] for d in read_out(tmp_path / "out.jsonl")] == ["a"]
+
+
+def test_link_refuses_a_pipeline_without_entity_linker(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler")
+    with pytest.raises(InputError, match="has no entity linker .*training/linker/model"):
+        link_file(nlp, tmp_path / "in.txt", tmp_path / "out.jsonl", pipeline_name="ruler-only")

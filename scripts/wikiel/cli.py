@@ -40,7 +40,7 @@ from wikiel.evaluation.evaluate import evaluate_candidates, evaluate_pipeline, l
 from wikiel.evaluation.recall import recall_markdown
 from wikiel.kb.build import PruneSettings, build_kb
 from wikiel.linker.build import build_linker
-from wikiel.linker.link import link_file, load_linker
+from wikiel.linker.link import FORMATS, link_file, load_linker
 from wikiel.linker.update import update_kb
 from wikiel.pipeline import abbreviations, candidates, components
 from wikiel.sources import custom, fetch
@@ -56,6 +56,7 @@ from wikiel.sources.wikipedia import (
     parse_wikipedia,
 )
 from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext
+from wikiel.synthetic import world as world_module
 from wikiel.synthetic.world import generate_world
 from wikiel.training.detector import train_detector
 from wikiel.training.train import train_pipeline
@@ -86,6 +87,16 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 PIPELINE_MODULES = (candidates, components, abbreviations)  # shipped inside a packaged pipeline (spacy package --code)
+
+
+def true_or_false(option: str, value: str) -> bool:
+    """A boolean option given a value (project.yml passes `--strict-spans ${vars.strict_spans}`)."""
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    fail(f"{option} must be true or false, not {value!r}")
 
 
 def main() -> None:
@@ -241,6 +252,21 @@ def fetch_command(
             fail(f"--source must be one of {', '.join(fetch.SOURCES)}, not {source!r}")
         if wikidata_format not in fetch.WIKIDATA_FORMATS:
             fail(f"--wikidata-format must be one of {', '.join(fetch.WIKIDATA_FORMATS)}, not {wikidata_format!r}")
+        settings: Dict[str, Any] = {"source": source, "lang": lang}
+        if source == "dumps":
+            settings.update(dump_date=dump_date, wikidata_format=wikidata_format)
+        elif source == "world":
+            settings.update(
+                entities=world_entities,
+                articles=world_articles,
+                seed=seed,
+                zipf=world_zipf,
+                generator=fetch.file_digest(Path(world_module.__file__)),
+            )
+        kept = fetch.unchanged(output_dir, settings) if source != "excerpts" and not verify else None
+        if kept is not None:  # the step runs on every `spacy project run` (no_skip): nothing to download or generate
+            print(f"{source}: unchanged since the last fetch -> {output_dir / fetch.MANIFEST_FILE}")
+            return
         if source == "dumps":
             manifest = fetch.fetch_dumps(output_dir, lang, dump_date, wikidata_format, verify_checksums=verify)
         elif source == "excerpts":
@@ -250,6 +276,7 @@ def fetch_command(
                 output_dir / "world", world_entities, world_articles, seed=seed, lang=lang, zipf=world_zipf
             )
             manifest = fetch.use_world(output_dir, lang, files)
+        fetch.record_settings(output_dir, settings)
         n_bytes = sum(e["bytes"] for e in manifest["wikidata"]) + manifest["wikipedia"]["bytes"]
         print(
             f"{source}: {len(manifest['wikidata'])} Wikidata file(s), {n_bytes:,} bytes -> "
@@ -303,7 +330,7 @@ def parse_wikidata_command(
             fail("give either --dump PATH (repeatable) or --manifest PATH")
         if manifest is not None and custom.is_custom_manifest(manifest):
             stats = custom.convert_entities(
-                custom.inputs_from_manifest(manifest).entities,
+                custom.inputs_from_manifest(manifest, reads=("entities",)).entities,
                 output_dir,
                 alias_scopes=alias_scopes,
                 obo_types=obo_types,
@@ -355,6 +382,13 @@ def parse_wikipedia_command(
         defaults.MAX_COUNTER_ENTRIES, help="Entries of a count or redirect table kept in memory before spilling"
     ),
     strict: bool = typer.Option(False, help="Custom KB: a span id missing from the entity file is an error"),
+    strict_spans: str = typer.Option(
+        defaults.STRICT_SPANS,
+        "--strict-spans",
+        metavar="true|false",
+        help="Custom KB: a span whose text is not a plausible surface form of its entity (cut inside a word, no name "
+        "or alias of it, e.g. byte or UTF-16 offsets) is an error, not a warning (true/false)",
+    ),
 ) -> None:
     """Stream the Wikipedia XML: redirects, anchor/target link counts, inlink counts, clean text with link spans.
     Given the manifest of a custom knowledge graph, converts its annotated mentions instead."""
@@ -375,6 +409,7 @@ def parse_wikipedia_command(
                 strict=strict,
                 max_train_articles=max_train_articles,
                 max_dev_articles=max_dev_articles,
+                strict_spans=true_or_false("--strict-spans", strict_spans),
             )
             counts = stats["counts"]
             print(
@@ -420,6 +455,12 @@ def convert_custom_kb_command(
     strict: bool = typer.Option(False, help="a span or prior id missing from the entity file is an error"),
     alias_scopes: str = typer.Option(defaults.ALIAS_SCOPES, help="ontology synonym scopes that become aliases"),
     obo_types: str = typer.Option(defaults.OBO_TYPES, help="OBO entity type: namespace or branch"),
+    strict_spans: str = typer.Option(
+        defaults.STRICT_SPANS,
+        "--strict-spans",
+        metavar="true|false",
+        help="a span whose text is not a plausible surface form of its entity is an error (true/false)",
+    ),
 ) -> None:
     """Your own knowledge graph -> the parse steps' files (wikidata/, wikipedia/), ready for build-kb."""
     with cli_errors():
@@ -434,6 +475,7 @@ def convert_custom_kb_command(
             strict,
             alias_scopes=alias_scopes,
             obo_types=obo_types,
+            strict_spans=true_or_false("--strict-spans", strict_spans),
         )
         e, m = stats["wikidata"]["counts"], stats["wikipedia"]["counts"]
         print(
@@ -757,19 +799,47 @@ def package_command(
 def link_command(
     pipeline: str = typer.Argument(..., help="pipeline directory (training/linker/model) or installed package"),
     input_path: Path = typer.Argument(
-        ..., help='.jsonl with a "text" (and optional "id") per line, or plain text: one document per line'
+        ...,
+        help='JSONL with a "text" (and optional "id") per line, a JSON array of such objects, or plain text: one '
+        "document per line (recognised by the content)",
     ),
     output_path: Path = typer.Argument(..., help="output JSONL"),
     batch_size: int = typer.Option(defaults.LINK_BATCH_SIZE),
     keep_nil: bool = typer.Option(False, "--keep-nil", help="also write mentions the linker left NIL (qid null)"),
+    input_format: str = typer.Option(
+        defaults.LINK_FORMAT, "--format", help="auto (from the content), text, jsonl or json (one array)"
+    ),
 ) -> None:
-    """Link a text or JSONL file with the built linker: the entities (QID, type, score, offsets) of every document."""
+    """Link a text or JSONL file with the built linker: the entities (QID, type, score, offsets) of every document.
+    A document the pipeline fails on gets an "error" in its output line; the run goes on and exits 1 at the end."""
     with cli_errors():
         if input_path.resolve() == output_path.resolve():
             fail(f"{output_path}: the output would overwrite the input")
         claim_output_file(output_path, "link")  # before the pipeline loads: never replace what link did not write
-        counts = link_file(load_linker(pipeline), input_path, output_path, batch_size=batch_size, keep_nil=keep_nil)
-        print(f"{counts['documents']} documents, {counts['entities']} entities -> {output_path}")
+        if input_format not in FORMATS:
+            fail(f"--format must be one of {', '.join(FORMATS)}, not {input_format!r}")
+        counts = link_file(
+            load_linker(pipeline),
+            input_path,
+            output_path,
+            batch_size=batch_size,
+            keep_nil=keep_nil,
+            input_format=input_format,
+            pipeline_name=pipeline,
+        )
+        split = (
+            f", {counts['split_documents']} split (over the pipeline's max_length)" if counts["split_documents"] else ""
+        )
+        print(
+            f"{counts['documents']} documents ({counts['format']}), {counts['entities']} entities{split} "
+            f"-> {output_path}"
+        )
+        if counts["failed_documents"]:
+            listed = "; ".join(f"{doc_id!r}: {reason}" for doc_id, reason in counts["failed"])
+            fail(
+                f"{input_path}: {counts['failed_documents']} of {counts['documents']} document(s) failed and have an "
+                f'"error" instead of entities in {output_path} ({listed})'
+            )
 
 
 @app.command("update-kb")

@@ -20,6 +20,9 @@ CUSTOM_MENTIONS = "examples/custom_kb/mentions.jsonl"
 # ontology entity files (CTD TSV, OBO): the synonym scopes that become aliases, and what an OBO term's type is
 ALIAS_SCOPES = "EXACT,RELATED"  # NARROW and BROAD synonyms name other concepts
 OBO_TYPES = "namespace"  # namespace (else default-namespace, else id prefix) | branch (top-level is_a ancestor)
+# custom KB: a span whose text is not a plausible surface form of its entity (cut inside a word, no name or alias
+# of it) is reported and counted; strict_spans makes the first one an error
+STRICT_SPANS = False
 SEED = 0
 N_PROCESS = 0  # 0 = all cores
 
@@ -65,6 +68,7 @@ NER_CONFIG = "configs/ner.cfg"
 DETECTOR_EPOCHS = 10
 DETECTOR_TRAIN_TEXT_MB = 20  # paragraphs of train text for the `ner` detector
 LINK_BATCH_SIZE = 64
+LINK_FORMAT = "auto"  # link input: auto (sniffed from the content), text, jsonl or json (an array)
 PACKAGE_NAME = "wikiel_linker"
 PACKAGE_VERSION = "0.1.0"
 

@@ -15,7 +15,10 @@ Entities, JSONL, one entity per line (required):
   (`ent.kb_id_`), and is case-sensitive.
 - `name` (required): a non-empty string; it is an alias of the entity and its label.
 - `aliases`: list of strings, more surface forms (e.g. abbreviations, brand names); several entities may share an
-  alias, that is what makes linking ambiguous. Blank and repeated aliases are dropped.
+  alias, that is what makes linking ambiguous. Blank and repeated aliases are dropped. Wikidata's per-language maps
+  (`{"en": [...]}`, `{"en": {"value": ...}}`) are not this format: they are an error naming the line (give the
+  aliases of one language as a list), and so are Wikidata's keys `labels`, `descriptions` and the singular `alias`,
+  `label`, `type` where this format's `name`, `description`, `aliases`, `types` are missing.
 - `description`: string; its words give the entity's vector, which the linker compares with the context. Entities
   without one are kept (their name stands in for it).
 - `types`: list of strings (or one string); the first is the entity's type: the label of its mentions and the
@@ -44,7 +47,14 @@ Annotated mentions (required): JSONL documents, one per line,
 - `id`: unique document id (string or integer); `text`: non-empty string;
 - `spans`: list of `{"start", "end", "id"}` with `start`/`end` character offsets into `text` (Python string
   indices: Unicode code points, end exclusive), `0 <= start < end <= len(text)`, not overlapping, not blank;
-  `id` an entity id. Spans may be omitted: unannotated text still trains the word vectors.
+  `id` an entity id. Spans may be omitted: unannotated text still trains the word vectors. A span of a known entity
+  whose text is not a plausible surface form of it is reported with its file:line and counted in stats.json
+  (`implausible_spans`): it starts or ends inside a word, or its text is neither a name/alias of the entity nor a
+  whole-word part of one (nor contains one as whole words), compared case- and accent-insensitively. Offsets given
+  as UTF-8 byte or UTF-16 code-unit offsets (texts with non-ASCII characters before the span) show up so, and the
+  message says when they explain the spans. Such spans are kept (not counted as aliases when cut inside a word);
+  `strict_spans` makes the first one an error. (PubTator mentions carry their own text, checked by the PubTator
+  reader.)
 - `split`: optional, `train`, `dev` or `test`; without it a stable hash of the document id puts `dev_percent` % of
   the documents in dev (the same MD5 rule as Wikipedia titles; a non-zero `seed` salts it). Test documents are held
   out: read, validated and counted, never written to `articles.jsonl`, so they feed nothing (an evaluation reads
@@ -86,8 +96,10 @@ Outputs (the parse steps' files; see `wikiel.wikidata` and `wikiel.wikipedia`)
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,14 +250,49 @@ def _string_list(path: Path, number: int, value: Any, key: str) -> List[str]:
         return []
     if isinstance(value, str):
         value = [value]
+    if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+        raise InputError(
+            path,
+            f'\'{key}\' is a map or a list of objects (Wikidata style, e.g. {{"en": [{{"value": ...}}]}}), got '
+            f"{_short(value)}: this format wants a list of strings",
+            line=number,
+            hint=f'e.g. "{key}": ["Acme", "ACME"], the surface forms of the language of the texts',
+        )
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError(path, f"'{key}' must be a list of strings, got {value!r}", line=number)
+        raise InputError(path, f"'{key}' must be a list of strings, got {_short(value)}", line=number)
     out: List[str] = []
     for v in value:
         v = " ".join(v.split())
         if v and v not in out:
             out.append(v)
     return out
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# keys of other formats (Wikidata's JSON, singular spellings) -> this format's key; an error where the latter is missing
+FOREIGN_KEYS = {
+    "labels": "name",
+    "label": "name",
+    "descriptions": "description",
+    "alias": "aliases",
+    "type": "types",
+}
+
+
+def _foreign_keys(path: Path, number: int, record: dict) -> None:
+    for foreign, key in FOREIGN_KEYS.items():
+        if foreign in record and key not in record:
+            raise InputError(
+                path,
+                f"has {foreign!r} but no {key!r}: this format's key is {key!r} ({foreign!r} would be ignored)",
+                line=number,
+                hint='e.g. {"id": "ACME-1", "name": "Acme Corporation", "aliases": ["Acme"], "description": "...", '
+                '"types": ["COMPANY"]}; see scripts/wikiel/sources/custom.py',
+            )
 
 
 def entity_format(path: PathLike) -> str:
@@ -327,11 +374,20 @@ def _jsonl_entities(path: Path, limit: int = 0) -> Dict[str, CustomEntity]:
     for number, value in _jsonl(path, limit):
         record = _object(path, number, value, "an entity")
         entity_id = _identifier(path, number, record.get("id"), "id")
+        _foreign_keys(path, number, record)
         if entity_id in entities:
             raise InputError(
                 path, f"duplicate id {entity_id!r} (first at line {entities[entity_id].line})", line=number
             )
         name = record.get("name")
+        if isinstance(name, dict):
+            raise InputError(
+                path,
+                f"entity {entity_id!r}: 'name' is a map (Wikidata style), got {_short(name)}: this format wants one "
+                "string",
+                line=number,
+                hint='e.g. "name": "Acme Corporation"',
+            )
         if not isinstance(name, str) or not name.strip():
             raise InputError(path, f"entity {entity_id!r} has no name (a non-empty string is required)", line=number)
         name = " ".join(name.split())
@@ -549,11 +605,18 @@ def _check_spans(doc: MentionDoc) -> None:
     n = len(doc.text)
     for start, end, entity_id in doc.spans:
         if not 0 <= start < end <= n:
+            units = [
+                u for u, width in ((UTF8, 1), (UTF16, 2)) if 0 <= start < end and end * width <= _units(doc.text, u)
+            ]
             raise InputError(
                 doc.path,
                 f"{doc.where}: span [{start}, {end}) -> {entity_id!r} is out of range (the "
-                f"text has {n} characters; offsets are 0-based, end exclusive)",
+                f"text has {n} characters; offsets are 0-based, end exclusive)"
+                + (
+                    f"; it fits the text's {units[0]} length: the offsets look like {units[0]} offsets" if units else ""
+                ),
                 line=doc.line,
+                hint="give character offsets (Python string indices, Unicode code points)" if units else "",
             )
         if not doc.text[start:end].strip():
             raise InputError(
@@ -568,6 +631,145 @@ def _check_spans(doc: MentionDoc) -> None:
                 f"overlap ({doc.text[s1:e1]!r}, {doc.text[s2:e2]!r})",
                 line=doc.line,
             )
+
+
+# ---- plausible spans -----------------------------------------------------------------------------------------
+MID_WORD_START, MID_WORD_END, NOT_A_NAME = "starts inside a word", "ends inside a word", "is no name or alias of it"
+UTF8, UTF16 = "UTF-8 byte", "UTF-16 code-unit"
+
+
+def fold(text: str) -> str:
+    """Case-, accent- and space-insensitive form of a surface text."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+
+
+def _whole_words_in(part: str, whole: str) -> bool:
+    return bool(part) and re.search(rf"(?<!\w){re.escape(part)}(?!\w)", whole) is not None
+
+
+def entity_names(entity: CustomEntity) -> List[str]:
+    """The folded names and aliases of an entity."""
+    return [fold(name) for name in [entity.name, *entity.aliases]]
+
+
+def surface_problem(text: str, start: int, end: int, names: Sequence[str]) -> Optional[str]:
+    """Why text[start:end] is not a plausible surface form of an entity with these (folded) names, or None: it starts
+    or ends inside a word, or it is neither a name, nor a whole-word part of one, nor a text holding one as whole
+    words."""
+    if start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        return MID_WORD_START
+    if end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        return MID_WORD_END
+    surface = fold(text[start:end])
+    if any(surface == n or _whole_words_in(surface, n) or _whole_words_in(n, surface) for n in names):
+        return None
+    return NOT_A_NAME
+
+
+def _reinterpreted(text: str, start: int, end: int, unit: str) -> Optional[Tuple[int, int]]:
+    """The character span that [start, end) would be if they were UTF-8 byte or UTF-16 code-unit offsets (None when
+    they cannot be, or when the text before `end` is all ASCII / BMP so that nothing differs)."""
+    encoding, width = ("utf-8", 1) if unit == UTF8 else ("utf-16-le", 2)
+    data = text.encode(encoding)
+    if end * width > len(data):
+        return None
+    try:
+        new_start = len(data[: start * width].decode(encoding))
+        new_end = new_start + len(data[start * width : end * width].decode(encoding))
+    except UnicodeDecodeError:
+        return None
+    return None if (new_start, new_end) == (start, end) else (new_start, new_end)
+
+
+def offset_units(text: str, start: int, end: int, names: Sequence[str]) -> Optional[str]:
+    """UTF8 or UTF16 when reading the offsets in those units gives a plausible span (the offsets look shifted)."""
+    for unit in (UTF8, UTF16):
+        span = _reinterpreted(text, start, end, unit)
+        if span is not None and surface_problem(text, span[0], span[1], names) is None:
+            return unit
+    return None
+
+
+@dataclass
+class SpanCheck:
+    """The implausible spans of a conversion: counts, the first places, and how many byte/UTF-16 offsets explain."""
+
+    strict: bool = False
+    counts: Counter = field(default_factory=Counter)
+    examples: List[str] = field(default_factory=list)
+
+    def check(self, doc: MentionDoc, spans: Sequence[Tuple[int, int, str]], entities: Dict[str, CustomEntity]) -> set:
+        """The (start, end) of the document's implausible spans (InputError on the first with `strict`)."""
+        bad = set()
+        for start, end, entity_id in spans:
+            entity = entities.get(entity_id)
+            if entity is None:
+                continue
+            names = entity_names(entity)
+            problem = surface_problem(doc.text, start, end, names)
+            if problem is None:
+                continue
+            units = offset_units(doc.text, start, end, names)
+            where = f"{doc.path}:{doc.line}" if doc.line else f"{doc.path} {doc.where}"
+            surface = doc.text[start:end]
+            what = f"{doc.where}: span [{start}, {end}) {surface!r} -> {entity_id!r} ({entity.name!r}) {problem}"
+            shifted = f"; read as {units} offsets it is {_span_text(doc.text, start, end, units)!r}" if units else ""
+            if self.strict:
+                raise InputError(
+                    doc.path,
+                    f"{what}{shifted}",
+                    line=doc.line,
+                    hint=_units_hint(units)
+                    if units
+                    else "fix the offsets or the entity's aliases, or convert "
+                    "without --strict-spans to have such spans reported and counted",
+                )
+            bad.add((start, end))
+            self.counts["implausible_spans"] += 1
+            self.counts[f"implausible_spans_{'mid_word' if problem != NOT_A_NAME else 'not_a_name'}"] += 1
+            if units:
+                self.counts[f"implausible_spans_{'utf8' if units == UTF8 else 'utf16'}_offsets"] += 1
+            if len(self.examples) < EXAMPLES:
+                self.examples.append(f"{where}: {what}{shifted}")
+        return bad
+
+    def note(self) -> Optional[str]:
+        n = self.counts["implausible_spans"]
+        if not n:
+            return None
+        text = (
+            f"WARNING: {n:,} span(s) whose text is not a plausible surface form of its entity "
+            f"({self.counts['implausible_spans_mid_word']:,} cut inside a word, "
+            f"{self.counts['implausible_spans_not_a_name']:,} no name or alias of it), e.g. {self.examples[0]}"
+        )
+        for key, unit in (("implausible_spans_utf8_offsets", UTF8), ("implausible_spans_utf16_offsets", UTF16)):
+            if self.counts[key]:
+                text += (
+                    f"; {self.counts[key]:,} of them become the entity's name when read as {unit} offsets: "
+                    + _units_hint(unit)
+                )
+        return text + " (kept, reported in stats.json; --strict-spans makes this an error)"
+
+
+def _units(text: str, unit: str) -> int:
+    """The text's length in bytes (UTF-8) or bytes of UTF-16 (2 per code unit)."""
+    return len(text.encode("utf-8" if unit == UTF8 else "utf-16-le"))
+
+
+def _span_text(text: str, start: int, end: int, units: str) -> str:
+    span = _reinterpreted(text, start, end, units)
+    return text[span[0] : span[1]] if span else ""
+
+
+def _units_hint(units: str) -> str:
+    return (
+        f"the offsets look like {units} offsets; give character offsets (Python string indices, Unicode code points), "
+        "e.g. len(text.encode()[:start].decode())"
+        if units == UTF8
+        else f"the offsets look like {units} offsets (JavaScript/Java string indices); give character offsets "
+        "(Python string indices, Unicode code points)"
+    )
 
 
 # ---- converting ----------------------------------------------------------------------------------------------
@@ -680,9 +882,11 @@ def convert_mentions(
     strict: bool = False,
     max_train_articles: int = defaults.MAX_TRAIN_ARTICLES,
     max_dev_articles: int = defaults.MAX_DEV_ARTICLES,
+    strict_spans: bool = defaults.STRICT_SPANS,
 ) -> dict:
     """parse-wikipedia's files in `output_dir` from the annotated documents (and optional alias priors); test
-    documents are read, resolved and counted but not written."""
+    documents are read, resolved and counted but not written. Implausible spans (see `surface_problem`) are counted
+    and reported, an error with `strict_spans`."""
     output_dir = Path(output_dir)
     stats = StepStats("parse-wikipedia")
     entity_file = load_entities(entities_path)
@@ -696,10 +900,12 @@ def convert_mentions(
     tally = Tally()
     limits = {"train": max_train_articles, "dev": max_dev_articles}
     written = {"train": 0, "dev": 0}
+    span_check = SpanCheck(strict_spans)
     with atomic_open(output_dir / "articles.jsonl", "wb") as out:
         for doc in read_mentions(files, tally=tally):
             split = doc_split(doc, dev_percent, seed)
             spans = resolve_spans(doc, entity_file, by_split[split], unknown, strict)
+            implausible = set() if mention_format(doc.path) == "pubtator" else span_check.check(doc, spans, entities)
             counts[f"{split}_articles"] += 1
             counts[f"{split}_links"] += len(spans)
             if split == HELD_OUT:
@@ -710,7 +916,9 @@ def convert_mentions(
                         continue
                     train_mentions[entity_id] += 1
                     anchor = " ".join(doc.text[start:end].split())
-                    if UNSAFE.search(anchor):
+                    if (start, end) in implausible and surface_problem(doc.text, start, end, ()) != NOT_A_NAME:
+                        counts["anchors_cut_inside_a_word"] += 1  # never an alias: `cme Co` is nobody's name
+                    elif UNSAFE.search(anchor):
                         counts["anchors_not_tsv_safe"] += 1
                     else:
                         links[(anchor, entity_id)] += 1
@@ -758,9 +966,13 @@ def convert_mentions(
         for entity_id in sorted(entities):
             f.write(f"{entity_id}\t{max(train_mentions[entity_id], entities[entity_id].frequency or 0, 1)}\n")
     total: Counter = sum(by_split.values(), Counter())
-    for line in conversion_notes(entity_file, total, tally, counts, unknown):
+    notes = conversion_notes(entity_file, total, tally, counts, unknown)
+    span_note = span_check.note()
+    for line in notes + ([span_note] if span_note else []):
         print(line, file=sys.stderr)
+    counts.update({"implausible_spans": 0, **span_check.counts})
     stats.counts.update(sorted(counts.items()))
+    stats["implausible_span_examples"] = span_check.examples
     for key in ("redirects", "pages", "empty_pages", "other_namespace_pages"):
         stats[key] = 0
     stats["source"] = SOURCE
@@ -899,12 +1111,15 @@ def convert_custom(
     strict: bool = False,
     alias_scopes: str = defaults.ALIAS_SCOPES,
     obo_types: str = defaults.OBO_TYPES,
+    strict_spans: bool = defaults.STRICT_SPANS,
 ) -> Dict[str, dict]:
     """Write `wikidata/` and `wikipedia/` under `output_corpus_dir` (e.g. `corpus`); returns both stats."""
     out = Path(output_corpus_dir)
     return {
         "wikidata": convert_entities(entities, out / "wikidata", alias_scopes, obo_types),
-        "wikipedia": convert_mentions(entities, mentions, out / "wikipedia", priors, dev_percent, seed, lang, strict),
+        "wikipedia": convert_mentions(
+            entities, mentions, out / "wikipedia", priors, dev_percent, seed, lang, strict, strict_spans=strict_spans
+        ),
     }
 
 
@@ -942,12 +1157,15 @@ def summarize_mentions(paths: Sequence[PathLike], entities: Optional[EntityFile]
     unknown: Counter = Counter()
     resolution: Counter = Counter()
     tally = Tally()
+    span_check = SpanCheck()
     for doc in read_mentions(paths, limit, tally):
         docs += 1
         spans += len(doc.spans)
         splits[doc.split or "unsplit"] += 1
         if entities is not None:
-            resolve_spans(doc, entities, resolution, unknown)
+            resolved = resolve_spans(doc, entities, resolution, unknown)
+            if mention_format(doc.path) != "pubtator":
+                span_check.check(doc, resolved, entities.entities)
     if not docs:
         raise InputError(Path(paths[0]), "holds no documents")
     text = f"{docs:,} documents{' (first ones)' if limit else ''}, {spans:,} spans"
@@ -963,6 +1181,9 @@ def summarize_mentions(paths: Sequence[PathLike], entities: Optional[EntityFile]
     notes = pubtator_notes(tally)
     if notes:
         text += "; PubTator: " + "; ".join(notes)
+    span_note = span_check.note()
+    if span_note:
+        text += "; " + span_note
     if unknown:
         text += (
             f"; WARNING: {sum(unknown.values()):,} spans link to {len(unknown):,} ids not in the entity file "
@@ -1010,29 +1231,43 @@ def resolve_entry(manifest_path: PathLike, entry: Dict[str, Any]) -> Path:
     return beside if not path.is_absolute() and not path.exists() and beside.exists() else path
 
 
-def inputs_from_manifest(manifest_path: PathLike) -> CustomInputs:
-    """The custom KB files of a manifest written by `fetch.use_custom`; InputError if one is gone or changed size."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def inputs_from_manifest(
+    manifest_path: PathLike, reads: Sequence[str] = ("entities", "mentions", "priors")
+) -> CustomInputs:
+    """The custom KB files of a manifest written by `fetch.use_custom`; InputError if one is gone or, for the kinds
+    of file the step `reads`, its size or SHA-256 is not the manifest's (edited since the fetch step)."""
     manifest_path = Path(manifest_path)
     manifest = read_json(manifest_path)
 
-    def existing(entry: Dict[str, Any]) -> Path:
+    def existing(entry: Dict[str, Any], kind: str) -> Path:
         path = resolve_entry(manifest_path, entry)
         if not path.is_file():
             raise InputError(manifest_path, f"the custom KB file {path} does not exist", hint="re-run the fetch step")
-        if path.stat().st_size != entry.get("bytes"):
+        if kind not in reads:
+            return path
+        size = path.stat().st_size
+        if size != entry.get("bytes") or ("sha256" in entry and _sha256(path) != entry["sha256"]):
+            what = f"{size:,} bytes, the manifest says {entry.get('bytes'):,}" if size != entry.get("bytes") else ""
             raise InputError(
                 path,
-                f"has {path.stat().st_size:,} bytes, the manifest says {entry.get('bytes'):,}: it "
-                "changed since the fetch step",
-                hint="re-run the fetch step (with --force)",
+                f"changed since fetch ({what or 'its SHA-256 differs from the manifest'})",
+                hint="run `spacy project run fetch` (or `wikiel fetch`), then this step again",
             )
         return path
 
     try:
         return CustomInputs(
-            existing(manifest["entities"]),
-            [existing(e) for e in manifest["mentions"]],
-            existing(manifest["priors"]) if manifest.get("priors") else None,
+            existing(manifest["entities"], "entities"),
+            [existing(e, "mentions") for e in manifest["mentions"]],
+            existing(manifest["priors"], "priors") if manifest.get("priors") else None,
         )
     except (KeyError, TypeError) as err:
         raise InputError(manifest_path, f"is not a custom KB manifest ({err!r})", hint="re-run the fetch step") from err

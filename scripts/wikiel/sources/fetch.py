@@ -411,22 +411,70 @@ def use_world(out_dir: Path, lang: str, files: Dict[str, Path]) -> Dict[str, Any
     )
 
 
+def custom_entry(path: PathLike) -> Dict[str, Any]:
+    """{"path", "bytes", "sha256"} of a custom KB file (whatever its size: the parse steps compare their input with
+    it, so that a file edited after the fetch step is never converted unnoticed)."""
+    entry = file_entry(path)  # its sha1 (files up to SHA1_MAX_BYTES) is what the check step compares
+    entry["sha256"] = file_digest(Path(path), "sha256")
+    return entry
+
+
 def use_custom(
     out_dir: Path, lang: str, entities: PathLike, mentions: PathLike, priors: Optional[PathLike] = None
 ) -> Dict[str, Any]:
     """Write a manifest pointing at a custom knowledge graph (`wikiel.custom` formats) after a quick check of the
-    first records of each file (the check step reads them all)."""
+    first records of each file (the check step reads them all). The manifest holds each file's size and SHA-256, so
+    it changes (and weasel reruns the parse steps) exactly when a file's content changes; an unchanged manifest is
+    left untouched."""
     files = mention_files(mentions)
     quick_check(entities, files, priors)
     manifest = {
         "source": SOURCE,
         "lang": lang,
         "dump_date": None,
-        "entities": file_entry(entities),
-        "mentions": [file_entry(p) for p in files],
-        "priors": file_entry(priors) if priors is not None else None,
+        "entities": custom_entry(entities),
+        "mentions": [custom_entry(p) for p in files],
+        "priors": custom_entry(priors) if priors is not None else None,
     }
-    write_json(Path(out_dir) / MANIFEST_FILE, manifest, step="fetch")
+    path = Path(out_dir) / MANIFEST_FILE
+    if not _same_json(path, manifest):
+        write_json(path, manifest, step="fetch")
+    return manifest
+
+
+def _same_json(path: Path, data: Any) -> bool:
+    try:
+        return bool(read_json(path) == data)
+    except (OSError, ValueError):
+        return False
+
+
+def record_settings(out_dir: PathLike, settings: Dict[str, Any]) -> None:
+    """Put the fetch options that made the manifest into it (`settings`), for `unchanged`."""
+    path = Path(out_dir) / MANIFEST_FILE
+    manifest = read_json(path)
+    manifest["settings"] = settings
+    write_json(path, manifest, step="fetch")
+
+
+def unchanged(out_dir: PathLike, settings: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The manifest in `out_dir` if it was made with these `settings` and every file it lists is still there with
+    its size (and SHA-1, where recorded): then fetching again would change nothing (the fetch step runs on every
+    `spacy project run`, so that edits of custom KB files are seen, and must stay cheap)."""
+    path = Path(out_dir) / MANIFEST_FILE
+    try:
+        manifest = read_json(path)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("settings") != settings:
+        return None
+    entries = [*(manifest.get("wikidata") or []), manifest.get("wikipedia"), manifest.get("wikipedia_index")]
+    for entry in filter(None, entries):
+        file = Path(entry.get("path", ""))
+        if not file.is_file() or file.stat().st_size != entry.get("bytes"):
+            return None
+        if "sha1" in entry and file_digest(file) != entry["sha1"]:
+            return None
     return manifest
 
 
