@@ -417,3 +417,22 @@ def test_duplicate_entities_parsed_then_kb_built(world, parsed, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((tmp_path / "kb" / "stats.json").read_text())["counts"]["entities"] > 0
+
+
+def test_probes_beyond_the_issue_are_one_line(tmp_path):
+    """Found by probing as a hostile user: a missing training config, a dev file that is not a DocBin and a file
+    given as the pipeline each gave spaCy's message or a traceback."""
+    import spacy
+
+    model = tmp_path / "model"
+    spacy.blank("en").to_disk(model)
+    text = tmp_path / "docs.jsonl"
+    text.write_text('{"text": "Paris."}\n')
+    for args, message in [
+        (("train", tmp_path / "none.cfg", tmp_path, tmp_path, tmp_path / "out"), "none.cfg: does not exist"),
+        (("evaluate", model, text, tmp_path / "eval"), "docs.jsonl: is not a spaCy DocBin (.spacy) file"),
+        (("link", text, text, tmp_path / "linked.jsonl"), "docs.jsonl: is not a spaCy pipeline directory"),
+    ]:
+        proc = run_cli(*args)
+        assert proc.returncode == 1 and f"ERROR: {tmp_path}/{message}" in proc.stderr, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr

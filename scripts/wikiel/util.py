@@ -537,6 +537,19 @@ def require_inputs(paths: Dict[str, PathLike]) -> None:
             verify_step_output(root)
 
 
+def load_pipeline(name_or_path: PathLike, hint: str = "") -> spacy.Language:
+    """spacy.load of an installed package or a pipeline directory; InputError naming the path when it is neither
+    (missing, a file, a directory without config.cfg) instead of spaCy's traceback."""
+    path = Path(name_or_path)
+    if not path.exists():
+        if spacy.util.is_package(str(name_or_path)):
+            return spacy.load(str(name_or_path))
+        raise InputError(path, "no such pipeline directory or installed package", hint=hint)
+    if not path.is_dir() or not (path / "config.cfg").is_file():
+        raise InputError(path, "is not a spaCy pipeline directory (no config.cfg in it)", hint=hint)
+    return spacy.load(path)
+
+
 def resolve_processes(n_process: int) -> int:
     """Number of processes to use: `n_process`, or every core when it is 0 (or negative)."""
     return n_process if n_process > 0 else (os.cpu_count() or 1)

@@ -9,10 +9,19 @@ from typing import List
 from spacy.tokens import Doc, DocBin
 
 from wikiel import defaults
+from wikiel.util import InputError
 
 
 def read_docs(path: Path, nlp) -> List[Doc]:
-    return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    """The documents of a DocBin file; InputError naming it when it is missing or not a DocBin."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "does not exist or is not a file", hint="run the extract-mentions step")
+    try:
+        docbin = DocBin().from_disk(path)
+    except ValueError as err:
+        raise InputError(path, "is not a spaCy DocBin (.spacy) file", hint="pass the extract-mentions output") from err
+    return list(docbin.get_docs(nlp.vocab))
 
 
 def write_docs(docs: List[Doc], path: Path) -> None:

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, cast
 
 import numpy as np
-import spacy
 from spacy.language import Language
 from spacy.pipeline import EntityLinker
 from spacy.tokens import Doc, Span
 
-from wikiel import defaults
+from wikiel import defaults, util
 from wikiel.evaluation.recall import candidate_recall
 from wikiel.pipeline import candidates as linking  # noqa: F401  (registers the generators the pipeline's config names)
 from wikiel.pipeline.components import as_scored_linker
@@ -121,4 +120,4 @@ def evaluate_candidates(nlp: Language, dev_docs: List[Doc]) -> dict:
 
 
 def load_pipeline(path: Path) -> Language:
-    return spacy.load(path)
+    return util.load_pipeline(path, "run the train step, or pass a trained pipeline directory")

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import orjson
-import spacy
 from spacy.language import Language
 from spacy.pipeline import EntityLinker
 from tqdm import tqdm
@@ -37,7 +36,7 @@ from tqdm import tqdm
 from wikiel import defaults
 from wikiel.pipeline import abbreviations, candidates, components  # noqa: F401  (what a pipeline's config names)
 from wikiel.pipeline.components import NIL
-from wikiel.util import InputError, output_file
+from wikiel.util import InputError, load_pipeline, output_file
 
 FORMATS = ("auto", "text", "jsonl", "json")
 JSON_SUFFIXES = (".json", ".jsonl")
@@ -49,13 +48,7 @@ ERROR_EXAMPLES = 10  # failed documents listed in the summary
 
 def load_linker(name_or_path: Union[str, Path]) -> Language:
     """A packaged linker (installed name) or a pipeline directory (training/linker/model)."""
-    if not Path(name_or_path).exists() and not spacy.util.is_package(str(name_or_path)):
-        raise InputError(
-            name_or_path,
-            "no such pipeline directory or installed package",
-            hint="run `spacy project run build-linker` or pip install the packaged linker",
-        )
-    return spacy.load(name_or_path)
+    return load_pipeline(name_or_path, "run `spacy project run build-linker` or pip install the packaged linker")
 
 
 def _is_entity_linker(nlp: Language, name: str, pipe: Any) -> bool:

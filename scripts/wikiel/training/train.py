@@ -12,7 +12,7 @@ from spacy.cli.train import train
 from wikiel import defaults
 from wikiel.corpus.docs import read_docs
 from wikiel.pipeline import candidates, components  # noqa: F401  (the factory and candidate generators of the config)
-from wikiel.util import StepStats, read_json, require_inputs, step_output
+from wikiel.util import InputError, StepStats, read_json, require_inputs, step_output
 
 
 def eval_frequency_for(train_path: Path, words_per_step: int = 1000, evals_per_epoch: int = 2) -> int:
@@ -20,6 +20,11 @@ def eval_frequency_for(train_path: Path, words_per_step: int = 1000, evals_per_e
     model-best is chosen among trained checkpoints on small corpora too, and large ones are not slowed by evals."""
     n_words = sum(len(doc) for doc in read_docs(train_path, spacy.blank("xx")))
     return int(min(1000, max(20, n_words // words_per_step // evals_per_epoch)))
+
+
+def require_config(config: Path) -> None:
+    if not Path(config).is_file():
+        raise InputError(config, "does not exist or is not a file", hint="check vars.config / vars.ner_config")
 
 
 def train_pipeline(
@@ -41,6 +46,7 @@ def train_pipeline(
     the tok2vec uses the vectors, the epochs, the seed and the evaluation frequency (about twice per epoch).
     `overrides` (config keys) come last."""
     output_dir = Path(output_dir)
+    require_config(config)
     require_inputs(
         {"extract-mentions:train": train_path, "extract-mentions:dev": dev_path, "build-kb:kb": Path(kb_dir) / "kb"}
     )
@@ -65,6 +71,7 @@ def run_spacy_train(
 ) -> dict:
     """`spacy train` with `settings` as config overrides into `output_dir` (swapped in only when complete), with
     the best dev scores and the non-path settings in its stats.json; `quiet` hides spaCy's training log."""
+    require_config(config)
     level = logging.getLogger("spacy").level
     if quiet:
         logging.getLogger("spacy").setLevel(logging.WARNING)
