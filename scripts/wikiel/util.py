@@ -326,8 +326,11 @@ def ignore_interrupts() -> None:
         threading.Thread(target=_obey_sigterm_from, args=(os.getppid(),), name="sigterm", daemon=True).start()
     hold = os.environ.get(TEST_HOLD_ENV)
     if hold:
+        parent = os.getppid()
         Path(f"{hold}.worker-{os.getpid()}").touch()
         while not os.path.exists(hold):
+            if os.getppid() != parent:  # the main process has gone (a held worker reads no queue to notice it)
+                os._exit(1)
             time.sleep(0.01)
 
 
@@ -401,6 +404,11 @@ def os_error_message(err: OSError) -> str:
     return f"{text} ({hint})" if hint else text
 
 
+def _quiet(unraisable: Any) -> None:
+    """sys.unraisablehook once a step is stopped: objects the signal cut off mid-construction (a progress bar) fail
+    in __del__ on the way out, and Python would print a traceback for each ("Exception ignored in ...")."""
+
+
 @contextlib.contextmanager
 def cli_errors() -> Iterator[None]:
     """The one place where the CLI turns exceptions into one clear line and a non-zero exit instead of a traceback:
@@ -419,8 +427,10 @@ def cli_errors() -> Iterator[None]:
     except OSError as err:
         fail(os_error_message(err))
     except Terminated:
+        sys.unraisablehook = _quiet
         fail("terminated", EXIT_TERMINATED)
     except KeyboardInterrupt:
+        sys.unraisablehook = _quiet
         fail("interrupted", EXIT_INTERRUPTED)
     finally:
         if in_main_thread:
