@@ -2,10 +2,15 @@
 the line or byte offset; never a Python traceback, and never a silently empty or partial result."""
 
 import bz2
+import errno
 import gzip
 import json
+import os
+import pickle
 import re
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +19,10 @@ import pytest
 
 from conftest import run_cli
 from wikiel.kb.build import PruneSettings, build_kb
+from wikiel.sources.fetch import Unreachable
 from wikiel.sources.wikidata import parse_wikidata
 from wikiel.sources.wikipedia import Settings, parse_wikipedia
+from wikiel.util import InputError, cli_errors, os_error_message
 
 
 @pytest.fixture(scope="module")
@@ -438,3 +445,116 @@ def test_probes_beyond_the_issue_are_one_line(tmp_path):
         proc = run_cli(*args)
         assert proc.returncode == 1 and f"ERROR: {tmp_path}/{message}" in proc.stderr, proc.stderr[-2000:]
         assert "Traceback" not in proc.stderr
+
+
+# --- OS errors: one line naming the path, in every step --------------------------------------------------------
+# Mechanisms that work as root (where chmod does not stop writes) as for a normal user: a regular file where a
+# directory of the output path should be (ENOTDIR), sysfs (creating anything there is refused), and a file size limit
+# (RLIMIT_FSIZE, with SIGXFSZ ignored: writes fail with EFBIG, standing in for a full disk).
+
+
+def step_args(step, world, parsed, out):
+    """A command line of `step` writing to `out` (a small run: the error comes before or during its writes)."""
+    return {
+        "fetch": ["fetch", out, "--source", "world", "--world-entities", "60", "--world-articles", "30"],
+        "parse-wikidata": ["parse-wikidata", out, "--dump", world["wikidata"], "--n-process", "2"],
+        "parse-wikipedia": [
+            "parse-wikipedia",
+            out,
+            "--dump",
+            world["wikipedia"],
+            "--index",
+            world["wikipedia_index"],
+            "--n-process",
+            "2",
+        ],
+        "build-kb": [
+            "build-kb",
+            parsed / "wikidata",
+            parsed / "wikipedia_no_dev",
+            out,
+            "--min-freq",
+            "2",
+            "--min-pair",
+            "1",
+            "--vector-dim",
+            "16",
+            "--vector-epochs",
+            "1",
+        ],
+        "extract-mentions": ["extract-mentions", parsed / "wikipedia", parsed / "kb", out],
+    }[step]
+
+
+OUTPUT_STEPS = ["fetch", "parse-wikidata", "parse-wikipedia", "build-kb", "extract-mentions"]
+
+
+@pytest.mark.parametrize("step", OUTPUT_STEPS)
+def test_output_path_under_a_file(step, world, parsed, tmp_path):
+    blocker = write(tmp_path / "a-file", b"not a directory\n")
+    line = error_line(run(*step_args(step, world, parsed, blocker / "out")))
+    assert line.startswith(f"ERROR: {blocker}/") and "Not a directory" in line, line
+    assert blocker.read_bytes() == b"not a directory\n"
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs sysfs (Linux), where nobody may create files")
+@pytest.mark.parametrize("step", ["parse-wikidata", "parse-wikipedia"])
+def test_output_permission_denied(step, world, parsed):
+    out = Path("/sys/kernel")  # exists: the step gets as far as creating its (temporary) outputs in it
+    line = error_line(run(*step_args(step, world, parsed, out)))
+    assert line.startswith(f"ERROR: {out}/") and re.search("Permission denied|Operation not permitted", line), line
+
+
+def limit_file_size(limit):
+    def preexec():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return preexec
+
+
+@pytest.mark.parametrize("step", ["parse-wikidata", "parse-wikipedia", "build-kb"])
+def test_output_file_size_limit(step, world, parsed, tmp_path):
+    """Files stop growing at 64 KB, as on a disk that fills up mid-step: one line naming the output, no temporary
+    files left behind."""
+    out = tmp_path / "out"
+    proc = run_cli(*step_args(step, world, parsed, out), timeout=300, preexec_fn=limit_file_size(64 << 10))
+    line = error_line(proc)
+    assert "File too large" in line and str(out) in line and "ulimit -f" in line, line
+    assert [p.name for p in out.rglob("*")] == [], "outputs or temporary files left"
+
+
+def test_os_error_message_names_the_path_and_what_to_do():
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "out/entities.jsonl")
+    assert (
+        os_error_message(full) == f"out/entities.jsonl: {os.strerror(errno.ENOSPC)} (the disk is full: free some "
+        "space or write the outputs to another disk, then rerun)"
+    )
+    renamed = OSError(errno.EROFS, os.strerror(errno.EROFS), "out/.kb.tmp-1", None, "out/kb")  # as os.replace
+    assert os_error_message(renamed).startswith(f"out/.kb.tmp-1 -> out/kb: {os.strerror(errno.EROFS)} (")
+    assert os_error_message(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))).startswith(os.strerror(errno.ENOSPC))
+    assert os_error_message(OSError("Not a gzipped file (b'ab')")) == "Not a gzipped file (b'ab')"
+
+
+def test_cli_errors_turns_os_errors_into_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info, cli_errors():
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES), "/data/out")
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == (
+        f"ERROR: /data/out: {os.strerror(errno.EACCES)} (check the permissions of the path or choose another one)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        InputError("dump.json", "bad line", line=3, hint="fix it"),
+        InputError("dump.bz2", "corrupt", offset=1234),
+        Unreachable("https://dumps.wikimedia.org/", "timed out", hint="check the network"),
+    ],
+    ids=["line", "offset", "subclass"],
+)
+def test_input_error_survives_pickling(err):
+    """What a worker process raises reaches the main process through a pipe, pickled: intact, whatever its class."""
+    copy = pickle.loads(pickle.dumps(err))
+    assert type(copy) is type(err) and str(copy) == str(err) and vars(copy) == vars(err)

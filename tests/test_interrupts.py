@@ -1,10 +1,16 @@
 """Killed and interrupted steps: a step killed at any moment leaves no incomplete output under a final name, a rerun
-gives the bytes of an uninterrupted run, and Ctrl-C stops a multi-process step promptly without orphan workers."""
+gives the bytes of an uninterrupted run, and Ctrl-C or SIGTERM stops a multi-process step promptly and quietly, without
+orphan workers or temporary files.
 
-import gzip
+No test here waits on a sleep racing a process: the moments at which steps are killed or signalled are events (a
+temporary output appearing, the workers held by WIKIEL_TEST_HOLD, see wikiel.util.TEST_HOLD_ENV), and timeouts are
+only generous guards against a hang."""
+
+import multiprocessing
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -14,17 +20,15 @@ import pytest
 
 from conftest import WIKIEL
 from wikiel.sources.fetch import write_manifest
-from wikiel.synthetic.world import generate_world
+from wikiel.util import TEST_HOLD_ENV, ignore_interrupts
 
 pytestmark = pytest.mark.slow  # whole steps or the whole workflow, end to end
 
-# Seconds after the start at which each step is killed (build-kb trains floret vectors for most of its ~15 s).
-KILL_AFTER = {
-    "parse-wikidata": (0.2, 0.5, 1.0),
-    "parse-wikipedia": (0.2, 0.5, 1.0),
-    "build-kb": (2.0, 8.0),
-}
+STEPS = ("parse-wikidata", "parse-wikipedia", "build-kb")
+WORKER_STEPS = {"parse-wikidata", "parse-wikipedia"}  # steps with worker processes (held by TEST_HOLD_ENV)
+KILL_AT_TEMPORARIES = (1, 2, 3)  # a step is killed once the k-th temporary path has appeared (or when it ends)
 STEP_TIMEOUT = 300
+GUARD = 120  # seconds: only a failure guard against a hang, never what a test waits for
 
 
 def command(step: str, inputs: Dict[str, Path]) -> List[str]:
@@ -69,15 +73,27 @@ def kill(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = GUARD) -> bool:
+    """Poll `condition` until it holds (True) or `timeout` seconds, a guard against a hang, have passed (False)."""
     deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.002)
+    return True
 
 
-def temporary_files(directory: Path) -> List[str]:
-    """Names of the temporary outputs (`.name.tmp-PID`, `.spill-*`) in an output directory."""
-    return sorted(p.name for p in directory.glob(".*")) if directory.is_dir() else []
+def temporary_files(root: Path) -> List[str]:
+    """The temporary paths anywhere under `root` (relative, sorted): those with `.tmp-` or a leading dot in one of
+    their names, whatever the way a step stages its outputs (`.name.tmp-PID`, `.spill-*.tmp-PID/...`)."""
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.rglob("*"):
+        parts = path.relative_to(root).parts
+        if any(".tmp-" in part or part.startswith(".") for part in parts):
+            found.append(path.relative_to(root).as_posix())
+    return sorted(found)
 
 
 def outputs(directory: Path) -> Dict[str, Dict[str, bytes]]:
@@ -107,7 +123,7 @@ def references(make_world, tmp_path_factory) -> Dict[str, Path]:
     files = make_world(seed=0)
     write_manifest(root, "world", "en", None, [files["wikidata"]], files["wikipedia"], files["wikipedia_index"])
     found = {"manifest": root / "manifest.json", "world": files["wikidata"].parent}
-    for step in KILL_AFTER:
+    for step in STEPS:
         cwd = root / "reference" / step
         cwd.mkdir(parents=True)
         subprocess.run(command(step, found), cwd=cwd, check=True, capture_output=True, timeout=STEP_TIMEOUT)
@@ -115,25 +131,35 @@ def references(make_world, tmp_path_factory) -> Dict[str, Path]:
     return found
 
 
-@pytest.fixture(scope="module", params=list(KILL_AFTER))
+def held_workers(hold: Path) -> List[int]:
+    """Pids of the workers waiting at TEST_HOLD_ENV=hold (each creates `hold.worker-PID` once it waits)."""
+    return sorted(int(p.name.rsplit("-", 1)[1]) for p in hold.parent.glob(f"{hold.name}.worker-*"))
+
+
+@pytest.fixture(scope="module", params=STEPS)
 def interrupted(request, references, tmp_path_factory):
-    """Run a step in one directory, killing it after each delay and once as soon as it writes a temporary output,
-    then run it to completion. Returns (step, its output directory, what was incomplete after each kill)."""
+    """Run a step in one directory, killing it once the k-th temporary path of the run has appeared (for each k, or
+    when the step ends first) and, for the steps with workers, once while its workers are held mid-step; then run it
+    to completion. Returns (step, its output directory, what was incomplete after each kill)."""
     step = request.param
     args = command(step, references)
     cwd = tmp_path_factory.mktemp(step)
     out = cwd / "out"
     found = []
-    for delay in KILL_AFTER[step]:
+    for k in KILL_AT_TEMPORARIES:
+        left = set(temporary_files(cwd))  # by the killed runs
         proc = start(args, cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+        assert wait_for(lambda: len(set(temporary_files(cwd)) - left) >= k or proc.poll() is not None)  # noqa: B023
         kill(proc)
-        found += [f"killed after {delay} s: {name}" for name in incomplete(out, references[step])]
-    left = set(temporary_files(out))  # by the killed runs
-    proc = start(args, cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: bool(set(temporary_files(out)) - left) or proc.poll() is not None)
-    kill(proc)
-    found += [f"killed while writing: {name}" for name in incomplete(out, references[step])]
+        found += [f"killed at temporary path {k}: {name}" for name in incomplete(out, references[step])]
+    if step in WORKER_STEPS:
+        hold = cwd.parent / f"{cwd.name}-hold"
+        env = {**os.environ, TEST_HOLD_ENV: str(hold)}
+        proc = start(args, cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        assert wait_for(lambda: bool(held_workers(hold)) or proc.poll() is not None)
+        assert proc.poll() is None, "the step ended with its workers held"
+        kill(proc)
+        found += [f"killed with its workers held: {name}" for name in incomplete(out, references[step])]
     subprocess.run(args, cwd=cwd, check=True, capture_output=True, timeout=STEP_TIMEOUT)
     return step, out, found
 
@@ -152,10 +178,10 @@ def test_rerun_after_kills_matches_uninterrupted_run(interrupted, references):
 
 def test_rerun_after_kills_leaves_no_temporary_files(interrupted):
     step, out, _ = interrupted
-    assert temporary_files(out) == [], step
+    assert temporary_files(out.parent) == [], step
 
 
-# --- Ctrl-C -------------------------------------------------------------------------------------------------
+# --- Ctrl-C and SIGTERM ------------------------------------------------------------------------------------
 
 
 def session_members(sid: int) -> List[int]:
@@ -172,57 +198,83 @@ def session_members(sid: int) -> List[int]:
     return members
 
 
-@pytest.fixture(scope="module")
-def big_inputs(references, tmp_path_factory) -> Dict[str, Path]:
-    """Inputs that keep a step with 2 processes busy for a few seconds: the world's entities repeated 25 times
-    (about 45 MB of JSON), and a world of 1,500 articles with its multistream index."""
-    root = tmp_path_factory.mktemp("big")
-    lines = [
-        line.rstrip(b",")
-        for line in gzip.open(references["world"] / "latest-all.json.gz").read().split(b"\n")
-        if line.strip() not in (b"[", b"]", b"")
-    ]
-    entities = root / "entities.json"
-    entities.write_bytes(b"[\n" + b",\n".join(lines * 25) + b"\n]\n")
-    files = generate_world(root / "world", n_entities=6000, n_articles=5000, seed=1)
-    return {"wikidata": entities, "wikipedia": files["wikipedia"], "wikipedia_index": files["wikipedia_index"]}
+def describe(pids: List[int]) -> List[str]:
+    """pid, parent pid and command line of each process (for failure messages)."""
+    found = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found.append(f"{pid} (parent {stat[stat.rindex(')') + 2 :].split()[1]}): {cmdline[:200]}")
+    return found
 
 
-CTRL_C = [
-    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], id="parse-wikidata"),
-    pytest.param("parse-wikipedia", ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"], id="parse-wikipedia"),
+def signal_set(pid: int, field: str) -> int:
+    """A signal mask of /proc/PID/status (SigIgn: ignored, SigCgt: caught by a handler, ShdPnd: pending)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def has(mask: int, signum: int) -> bool:
+    return bool(mask >> (signum - 1) & 1)
+
+
+SIGNALS = [
+    # A terminal sends Ctrl-C to the whole foreground process group.
+    pytest.param(signal.SIGINT, True, 130, "interrupted", id="ctrl-c"),
+    # `kill PID`, a container stopping: the main process alone.
+    pytest.param(signal.SIGTERM, False, 143, "terminated", id="sigterm"),
+    # `timeout`, `kill -- -PGID`, systemd stopping a service: every process of the group.
+    pytest.param(signal.SIGTERM, True, 143, "terminated", id="sigterm-group"),
+]
+STEPS_WITH_WORKERS = [
+    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], 1, id="parse-wikidata"),  # main reads, 1 worker parses
+    pytest.param(
+        "parse-wikipedia",
+        ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"],
+        2,
+        id="parse-wikipedia-multistream",
+    ),
+    pytest.param("parse-wikipedia", ["--dump", "{wikipedia}"], 2, id="parse-wikipedia"),
 ]
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the worker processes")
-@pytest.mark.parametrize("script, options", CTRL_C)
-def test_ctrl_c_stops_promptly_without_orphans(script, options, big_inputs, tmp_path):
-    args = [
-        *WIKIEL,
-        script,
-        "out",
-        *[o.format(**big_inputs) for o in options],
-        "--n-process",
-        "2",
-    ]
-    proc = start(args, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to find the worker processes")
+@pytest.mark.parametrize("script, options, n_workers", STEPS_WITH_WORKERS)
+@pytest.mark.parametrize("signum, to_group, code, word", SIGNALS)
+def test_signal_stops_step_quietly_without_orphans(
+    script, options, n_workers, signum, to_group, code, word, make_world, tmp_path
+):
+    """The step is signalled while its workers are held (WIKIEL_TEST_HOLD), so it cannot have finished before."""
+    files = make_world(seed=0)
+    work, hold, log = tmp_path / "work", tmp_path / "hold", tmp_path / "stderr"
+    work.mkdir()
+    args = [*WIKIEL, script, "out", *[o.format(**files) for o in options], "--n-process", "2"]
+    with open(log, "w") as stderr:
+        proc = start(args, work, stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, TEST_HOLD_ENV: str(hold)})
     try:
-        wait_for(lambda: bool(temporary_files(tmp_path / "out")) or proc.poll() is not None)
-        time.sleep(0.3)  # the workers are parsing
-        assert proc.poll() is None, "the step finished before Ctrl-C: make the input bigger"
+        # The workers wait at the hold, and the main process has opened its outputs: the step is mid-way.
+        started = wait_for(
+            lambda: (len(held_workers(hold)) >= n_workers and bool(temporary_files(work))) or proc.poll() is not None
+        )
+        assert started and proc.poll() is None, f"the step did not get mid-way: {log.read_text()[-2000:]}"
         workers = [pid for pid in session_members(proc.pid) if pid != proc.pid]
-        assert workers, "no worker processes"
-        # Ctrl-C in a terminal signals the whole foreground process group; which process handles it first is
-        # arbitrary. Workers first is the order that shows whether they leave it to the main process.
-        for pid in workers:
-            os.kill(pid, signal.SIGINT)
-        time.sleep(0.1)
-        started = time.monotonic()
-        os.kill(proc.pid, signal.SIGINT)
-        _, stderr = proc.communicate(timeout=10)
-        seconds = time.monotonic() - started
-        wait_for(lambda: not session_members(proc.pid), timeout=5)
-        orphans = session_members(proc.pid)
+        assert sorted(workers) == held_workers(hold), "workers other than the held ones"
+        for pid in workers:  # Ctrl-C is left to the main process; SIGTERM is not handled by Python code
+            assert has(signal_set(pid, "SigIgn"), signal.SIGINT) and not has(signal_set(pid, "SigCgt"), signal.SIGTERM)
+        if to_group:
+            # Which process of the group gets the signal first is arbitrary: workers first shows whether they leave
+            # it to the main process (or die quietly).
+            for pid in workers:
+                os.kill(pid, signum)
+        os.kill(proc.pid, signum)
+        proc.wait(timeout=GUARD)
+        if not wait_for(lambda: not session_members(proc.pid)):
+            pytest.fail(f"left running: {describe(session_members(proc.pid))} (workers {workers})")
     finally:
         for pid in session_members(proc.pid):
             try:
@@ -231,8 +283,23 @@ def test_ctrl_c_stops_promptly_without_orphans(script, options, big_inputs, tmp_
                 pass
         if proc.poll() is None:
             kill(proc)
-    assert proc.returncode == 130 and seconds < 10
-    assert orphans == [], f"worker processes left running after Ctrl-C: {orphans}"
-    assert "Traceback" not in stderr, stderr
-    assert "ERROR: interrupted" in stderr
-    assert outputs(tmp_path / "out") == {} and temporary_files(tmp_path / "out") == []
+    stderr_text = log.read_text()
+    assert proc.returncode == code, stderr_text[-2000:]
+    assert "Traceback" not in stderr_text, stderr_text
+    assert [line for line in stderr_text.replace("\r", "\n").splitlines() if "ERROR" in line] == [f"ERROR: {word}"]
+    assert outputs(work / "out") == {}
+    assert temporary_files(work) == [], "temporary files left"
+
+
+@pytest.mark.skipif(not hasattr(signal, "sigwaitinfo"), reason="workers tell who sent a SIGTERM only on Linux")
+def test_pool_worker_obeys_sigterm_only_from_its_main_process(capfd):
+    """A SIGTERM sent to the whole group reaches the main process, which terminates its pool: a worker that died of
+    it while waiting for a task would hold the pool's queue lock, and Pool.terminate() would hang."""
+    with multiprocessing.get_context("fork").Pool(1, initializer=ignore_interrupts) as pool:
+        worker = pool.apply_async(os.getpid).get(timeout=GUARD)
+        subprocess.run([sys.executable, "-c", f"import os, signal; os.kill({worker}, signal.SIGTERM)"], check=True)
+        assert wait_for(lambda: not has(signal_set(worker, "ShdPnd"), signal.SIGTERM)), "the signal stays pending"
+        assert pool.apply_async(os.getpid).get(timeout=GUARD) == worker, "the worker obeyed another process's SIGTERM"
+        os.kill(worker, signal.SIGTERM)  # as Pool.terminate() does
+        assert wait_for(lambda: worker not in session_members(os.getsid(0))), "the worker ignored its main process"
+    assert "Traceback" not in capfd.readouterr().err

@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, WIKIEL, leftovers, run_cli
 from wikiel.sources.fetch import write_manifest
 from wikiel.util import (
+    COMMIT_HOLD_ENV,
     FILES_REGISTRY,
     STEP_MANIFEST,
     InputError,
@@ -224,7 +225,7 @@ def test_step_killed_at_commit_leaves_one_whole_set(step, point, corpora, two_wo
     subprocess.run(step_args(step, two_worlds["old"], out, corpora["old"]), check=True, capture_output=True)
     old = snapshot(out)
     hold = tmp_path / "hold"
-    env = {**os.environ, "WIKIEL_TEST_HOLD": f"{point}={hold}"}
+    env = {**os.environ, COMMIT_HOLD_ENV: f"{point}={hold}"}
     proc = subprocess.Popen(
         step_args(step, two_worlds["new"], out, corpora["new"]),
         env=env,

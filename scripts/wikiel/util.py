@@ -9,6 +9,7 @@ import errno
 import functools
 import gzip
 import hashlib
+import importlib
 import inspect
 import io
 import os
@@ -17,6 +18,7 @@ import resource
 import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, Iterator, List, NoReturn, Optional, Tuple, TypeVar, Union, cast
@@ -56,6 +58,18 @@ class InputError(Exception):
         if hint:
             text += f" ({hint})"
         super().__init__(text)
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Pickled by its text and attributes, not by the arguments of __init__ (which `args` does not hold): an
+        # InputError raised in a worker process reaches the main process intact, whatever the subclass.
+        return _restore_error, (type(self), self.args, self.__dict__)
+
+
+def _restore_error(cls: type, args: Tuple[Any, ...], state: Dict[str, Any]) -> BaseException:
+    err = cls.__new__(cls, *args)
+    err.args = args
+    err.__dict__.update(state)
+    return err
 
 
 class OutputError(Exception):
@@ -199,15 +213,15 @@ def _remove(path: Path) -> None:
 # --- a step's outputs as one set -------------------------------------------------------------------------------
 
 
-HOLD_ENV = "WIKIEL_TEST_HOLD"
+COMMIT_HOLD_ENV = "WIKIEL_TEST_HOLD_COMMIT"
 
 
 def hold_point(point: str) -> None:
     """Fault injection for tests, which wait on files instead of racing a process with sleeps: when the environment
-    variable WIKIEL_TEST_HOLD is `POINT=PATH` for this point, create PATH.reached and wait until PATH exists.
+    variable WIKIEL_TEST_HOLD_COMMIT is `POINT=PATH` for this point, create PATH.reached and wait until PATH exists.
     Points: `staged` (a step's outputs are complete in the staging directory, not yet committed) and `committed`
     (swapped in, the old set not yet removed)."""
-    wanted, _, path = os.environ.get(HOLD_ENV, "").partition("=")
+    wanted, _, path = os.environ.get(COMMIT_HOLD_ENV, "").partition("=")
     if wanted != point or not path:
         return
     Path(path + ".reached").touch()
@@ -563,9 +577,55 @@ def require_spacy_lang(lang: str) -> None:
         fail(f"spaCy has no language {lang!r} (--lang / vars.lang): use an ISO code spaCy supports, e.g. en, de, fr")
 
 
+# --- signals, worker processes and the one place where exceptions become error lines -------------------------
+
+TEST_HOLD_ENV = "WIKIEL_TEST_HOLD"
+"""Fault injection for the tests (never set it otherwise): with WIKIEL_TEST_HOLD=<path>, each worker process of the
+parse steps, once started, creates `<path>.worker-<pid>` and then waits until `<path>` exists. A test thus knows
+that the step is running with its workers up, and that it cannot finish before the test signals it
+(tests/test_interrupts.py)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received by a command (see cli_errors): it stops the step as Ctrl-C does, cleaning up on the way."""
+
+
+_sigterm_owner = [0]  # the pid of the process whose cli_errors() installed _on_sigterm
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    if os.getpid() != _sigterm_owner[0]:  # a worker forked from that process, signalled before its initializer ran
+        os._exit(128 + signum)
+    raise Terminated()
+
+
 def ignore_interrupts() -> None:
-    """Pool initializer: workers ignore Ctrl-C; the main process gets it and terminates them."""
+    """Pool initializer: the main process alone stops the step. Workers ignore Ctrl-C (the main process gets it and
+    terminates them) and obey SIGTERM only from the main process (which Pool.terminate() sends): one sent to the whole
+    process group or cgroup (`timeout`, `kill -- -PGID`, systemd) reaches the main process too, and a worker that died
+    of it while waiting for a task would hold the pool's queue lock and hang Pool.terminate(). They exit without a
+    traceback. Then the test hold (TEST_HOLD_ENV), when set."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler, inherited by fork
+    if hasattr(signal, "sigwaitinfo"):  # Linux (elsewhere, SIGTERM kills a worker at once)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        threading.Thread(target=_obey_sigterm_from, args=(os.getppid(),), name="sigterm", daemon=True).start()
+    hold = os.environ.get(TEST_HOLD_ENV)
+    if hold:
+        parent = os.getppid()
+        Path(f"{hold}.worker-{os.getpid()}").touch()
+        while not os.path.exists(hold):
+            if os.getppid() != parent:  # the main process has gone (a held worker reads no queue to notice it)
+                os._exit(1)
+            time.sleep(0.01)
+
+
+def _obey_sigterm_from(parent: int) -> None:
+    """A worker's thread taking its (blocked) SIGTERMs: exit quietly when the parent sent it, or has gone."""
+    while True:
+        info = signal.sigwaitinfo({signal.SIGTERM})
+        if info.si_pid == parent or os.getppid() != parent:
+            os._exit(128 + signal.SIGTERM)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -574,12 +634,90 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise SystemExit(code)
 
 
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports a command stopped by Ctrl-C
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a command killed by SIGTERM
+
+# What to do about an OSError, by errno (the message names the path and the system's reason).
+OS_ERROR_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space or write the outputs to another disk, then rerun",
+    errno.EDQUOT: "the disk quota is exceeded: free some space or write the outputs elsewhere, then rerun",
+    errno.EFBIG: "a file size limit (ulimit -f) or the filesystem's largest file is exceeded: raise the limit or "
+    "write the outputs to another filesystem",
+    errno.EROFS: "the filesystem is read-only: write the outputs to a writable directory",
+    errno.EACCES: "check the permissions of the path or choose another one",
+    errno.EPERM: "check the permissions of the path or choose another one",
+    errno.ENOTDIR: "a part of the path is a file, not a directory: choose another path",
+    errno.EISDIR: "a directory stands where a file is expected: choose another path",
+    errno.ENOENT: "check the path",
+    errno.EIO: "the disk or the network filesystem failed: check it, then rerun",
+    errno.EMFILE: "too many open files: raise the limit (ulimit -n) or use fewer processes",
+    errno.ENOMEM: "out of memory: use fewer processes (--n-process) or a machine with more memory",
+}
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+
+
+def _command_outputs() -> List[str]:
+    """The output paths of the running command (its parameters named output*), from the current click context
+    (recent typer versions carry their own copy of click, typer._click; older ones use click)."""
+    for module in ("typer._click.globals", "click"):
+        try:
+            context = importlib.import_module(module).get_current_context(silent=True)
+        except (ImportError, AttributeError):
+            continue
+        if context is not None:
+            found: List[str] = []
+            for name, value in context.params.items():
+                if name.startswith("output") and value is not None:
+                    found.extend(map(str, value) if isinstance(value, (list, tuple)) else [str(value)])
+            return found
+    return []
+
+
+def os_error_message(err: OSError) -> str:
+    """One line for an OSError: the path(s), the system's reason and what to do. An error without a path (a failed
+    write() on an open file) names the command's outputs when it is one that only writes can cause (disk full)."""
+    reason = err.strerror or str(err) or type(err).__name__
+    if err.filename is not None:
+        where = os.fsdecode(err.filename)
+        if err.filename2 is not None:
+            where += f" -> {os.fsdecode(err.filename2)}"
+    elif err.errno in WRITE_ERRNOS and _command_outputs():
+        where = f"writing {', '.join(_command_outputs())}"
+    else:
+        where = ""
+    text = f"{where}: {reason}" if where else reason
+    hint = OS_ERROR_HINTS.get(err.errno) if err.errno is not None else None
+    return f"{text} ({hint})" if hint else text
+
+
+def _quiet(unraisable: Any) -> None:
+    """sys.unraisablehook once a step is stopped: objects the signal cut off mid-construction (a progress bar) fail
+    in __del__ on the way out, and Python would print a traceback for each ("Exception ignored in ...")."""
+
+
 @contextlib.contextmanager
 def cli_errors() -> Iterator[None]:
-    """Turn InputError/OutputError into one clear line and a non-zero exit instead of a traceback."""
+    """The one place where the CLI turns exceptions into one clear line and a non-zero exit instead of a traceback:
+    InputError/OutputError (exit 1), OSError such as a full disk or a permission error (exit 1, naming the path),
+    Ctrl-C (`ERROR: interrupted`, exit 130) and SIGTERM (`ERROR: terminated`, exit 143). While the block runs,
+    SIGTERM raises Terminated in the main process, so that the step cleans up (temporary outputs removed, worker
+    processes terminated) as on Ctrl-C. Errors raised in worker processes reach here through the pools."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        _sigterm_owner[0] = os.getpid()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         yield
     except (InputError, OutputError) as err:
         fail(str(err))
+    except OSError as err:
+        fail(os_error_message(err))
+    except Terminated:
+        sys.unraisablehook = _quiet
+        fail("terminated", EXIT_TERMINATED)
     except KeyboardInterrupt:
-        fail("interrupted", 130)
+        sys.unraisablehook = _quiet
+        fail("interrupted", EXIT_INTERRUPTED)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
