@@ -20,7 +20,7 @@ import pytest
 
 from conftest import WIKIEL
 from wikiel.sources.fetch import write_manifest
-from wikiel.util import TEST_HOLD_ENV, ignore_interrupts
+from wikiel.util import STEP_MANIFEST, TEST_HOLD_ENV, ignore_interrupts
 
 pytestmark = pytest.mark.slow  # whole steps or the whole workflow, end to end
 
@@ -85,13 +85,14 @@ def wait_for(condition: Callable[[], bool], timeout: float = GUARD) -> bool:
 
 def temporary_files(root: Path) -> List[str]:
     """The temporary paths anywhere under `root` (relative, sorted): those with `.tmp-` or a leading dot in one of
-    their names, whatever the way a step stages its outputs (`.name.tmp-PID`, `.spill-*.tmp-PID/...`)."""
+    their names (but the step manifest `.wikiel-step.json`, an output), whatever the way a step stages its outputs
+    (`.name.tmp-PID`, `.spill-*.tmp-PID/...`)."""
     if not root.is_dir():
         return []
     found = []
     for path in root.rglob("*"):
         parts = path.relative_to(root).parts
-        if any(".tmp-" in part or part.startswith(".") for part in parts):
+        if any(".tmp-" in part or (part.startswith(".") and part != STEP_MANIFEST) for part in parts):
             found.append(path.relative_to(root).as_posix())
     return sorted(found)
 
