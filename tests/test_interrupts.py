@@ -6,11 +6,9 @@ No test here waits on a sleep racing a process: the moments at which steps are k
 temporary output appearing, the workers held by WIKIEL_TEST_HOLD, see wikiel.util.TEST_HOLD_ENV), and timeouts are
 only generous guards against a hang."""
 
-import multiprocessing
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -20,7 +18,7 @@ import pytest
 
 from conftest import WIKIEL
 from wikiel.sources.fetch import write_manifest
-from wikiel.util import STEP_MANIFEST, TEST_HOLD_ENV, ignore_interrupts
+from wikiel.util import STEP_MANIFEST, TEST_HOLD_ENV
 
 pytestmark = pytest.mark.slow  # whole steps or the whole workflow, end to end
 
@@ -290,17 +288,3 @@ def test_signal_stops_step_quietly_without_orphans(
     assert [line for line in stderr_text.replace("\r", "\n").splitlines() if "ERROR" in line] == [f"ERROR: {word}"]
     assert outputs(work / "out") == {}
     assert temporary_files(work) == [], "temporary files left"
-
-
-@pytest.mark.skipif(not hasattr(signal, "sigwaitinfo"), reason="workers tell who sent a SIGTERM only on Linux")
-def test_pool_worker_obeys_sigterm_only_from_its_main_process(capfd):
-    """A SIGTERM sent to the whole group reaches the main process, which terminates its pool: a worker that died of
-    it while waiting for a task would hold the pool's queue lock, and Pool.terminate() would hang."""
-    with multiprocessing.get_context("fork").Pool(1, initializer=ignore_interrupts) as pool:
-        worker = pool.apply_async(os.getpid).get(timeout=GUARD)
-        subprocess.run([sys.executable, "-c", f"import os, signal; os.kill({worker}, signal.SIGTERM)"], check=True)
-        assert wait_for(lambda: not has(signal_set(worker, "ShdPnd"), signal.SIGTERM)), "the signal stays pending"
-        assert pool.apply_async(os.getpid).get(timeout=GUARD) == worker, "the worker obeyed another process's SIGTERM"
-        os.kill(worker, signal.SIGTERM)  # as Pool.terminate() does
-        assert wait_for(lambda: worker not in session_members(os.getsid(0))), "the worker ignored its main process"
-    assert "Traceback" not in capfd.readouterr().err
