@@ -15,7 +15,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.training.initialize import convert_vectors
 
 from wikiel import defaults
-from wikiel.util import atomic_path
+from wikiel.util import OutputError, atomic_path
 
 TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -91,7 +91,13 @@ def train_floret_vectors(
         model.save_floret_vectors(str(vec_path))
         text_path.unlink()
         nlp = spacy.blank(lang)
-        convert_vectors(nlp, vec_path, truncate=0, prune=-1, mode="floret")
+        try:  # floret (C++) does not report a failed write: a full disk shows as a file that cannot be read back
+            convert_vectors(nlp, vec_path, truncate=0, prune=-1, mode="floret")
+        except ValueError as err:
+            raise OutputError(
+                f"{vec_path}: the floret vectors just trained cannot be read back ({str(err).splitlines()[0]}): the "
+                "disk may be full or a file size limit (ulimit -f) reached; free space or raise the limit, then rerun"
+            ) from err
         vec_path.unlink()
         nlp.to_disk(tmp_dir)
     return {"vector_text_bytes": n_bytes, "vector_dim": dim}
