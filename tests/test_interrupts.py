@@ -81,6 +81,14 @@ def wait_for(condition: Callable[[], bool], timeout: float = GUARD) -> bool:
     return True
 
 
+def _paths_under(root: Path) -> List[Path]:
+    """Every path under `root`, read while a step may be renaming or removing its staging directories."""
+    found: List[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):  # os.walk skips what vanishes meanwhile; rglob raises
+        found += [Path(dirpath) / name for name in dirnames + filenames]
+    return found
+
+
 def temporary_files(root: Path) -> List[str]:
     """The temporary paths anywhere under `root` (relative, sorted): those with `.tmp-` or a leading dot in one of
     their names (but the step manifest `.wikiel-step.json`, an output), whatever the way a step stages its outputs
@@ -88,7 +96,7 @@ def temporary_files(root: Path) -> List[str]:
     if not root.is_dir():
         return []
     found = []
-    for path in root.rglob("*"):
+    for path in _paths_under(root):
         parts = path.relative_to(root).parts
         if any(".tmp-" in part or (part.startswith(".") and part != STEP_MANIFEST) for part in parts):
             found.append(path.relative_to(root).as_posix())

@@ -139,6 +139,15 @@ STEP_MANIFEST = ".wikiel-step.json"  # in a step's output directory, written las
 FILES_REGISTRY = ".wikiel-files.json"  # beside single-file outputs (link, fetch): which step wrote which file
 
 
+def _require_parent_dirs(path: Path) -> None:
+    """OutputError when a part of `path`'s parent is a file: its directories cannot be made."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"{path}: Not a directory ({parent} is a file: choose another output path)")
+            return
+
+
 def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}{TMP_SUFFIX}{os.getpid()}")
 
@@ -179,6 +188,7 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
         raise OutputError(f"{path} exists and is a directory, where a file goes: move it away or choose another path")
+    _require_parent_dirs(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
     tmp = _tmp_name(path)
@@ -337,6 +347,7 @@ def step_output(path: PathLike, step: str) -> Iterator[Path]:
     be free for the step (claim_output_dir): a user's directory is never replaced.
     """
     path = Path(path)
+    _require_parent_dirs(path)
     claim_output_dir(path, step)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
