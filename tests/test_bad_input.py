@@ -502,7 +502,8 @@ def test_output_path_under_a_file(step, world, parsed, tmp_path):
 def test_output_permission_denied(step, world, parsed):
     out = Path("/sys/kernel/wikiel-out")  # sysfs exists: the step gets as far as creating its staging directory
     line = error_line(run(*step_args(step, world, parsed, out)))
-    assert line.startswith(f"ERROR: {out.parent}/") and re.search("Permission denied|Operation not permitted", line), line
+    assert line.startswith(f"ERROR: {out.parent}/"), line
+    assert re.search("Permission denied|Operation not permitted", line), line
 
 
 def limit_file_size(limit):
