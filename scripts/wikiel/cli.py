@@ -721,6 +721,16 @@ def build_linker_command(
         )
 
 
+def _write_skip_note(report: Path, stats: StepStats, note: str, **counts: int) -> None:
+    """A skipped evaluation's outputs: the note as its report (beside it, stats.json with `counts`), and printed."""
+    with atomic_open(report) as f:
+        f.write(note + "\n")
+    for key, value in counts.items():
+        stats[key] = value
+    stats.write(report.parent / "stats.json")
+    print(note)
+
+
 @app.command("evaluate-benchmarks")
 @bounded(limit_docs=at_least(1))
 def evaluate_benchmarks_command(
@@ -738,12 +748,8 @@ def evaluate_benchmarks_command(
         with step_output(output_dir, "evaluate-benchmarks") as staging:
             stats = StepStats("evaluate-benchmarks")
             if skip_missing and not any(p.exists() for p in benchmarks):
-                note = f"No benchmark files at {', '.join(map(str, benchmarks))}: skipped (set vars.benchmarks_dir).\n"
-                with atomic_open(staging / "benchmarks.md") as f:
-                    f.write(note)
-                stats["benchmarks"] = 0
-                stats.write(staging / "stats.json")
-                print(note.strip())
+                note = f"No benchmark files at {', '.join(map(str, benchmarks))}: skipped (set vars.benchmarks_dir)."
+                _write_skip_note(staging / "benchmarks.md", stats, note, benchmarks=0)
                 return
             data = {
                 elevant.benchmark_name(f): elevant.read_benchmark(f, limit=limit_docs)
@@ -1087,12 +1093,7 @@ def evaluate_corpus_command(
                 fail("no corpus given (vars.eval_corpus)")
             if skip_missing and (not corpus_arg.strip() or not corpus.exists()):
                 where = f"at {corpus}" if corpus_arg.strip() else "given (vars.eval_corpus is empty)"
-                note = f"No corpus {where}: skipped.\n"
-                with atomic_open(staging / "corpus.md") as f:
-                    f.write(note)
-                stats["docs"] = 0
-                stats.write(staging / "stats.json")
-                print(note.strip())
+                _write_skip_note(staging / "corpus.md", stats, f"No corpus {where}: skipped.", docs=0)
                 return
             vocab = corpus_evaluation.load_vocabulary(vocabulary) if vocabulary.strip() else None
             docs, id_counts = corpus_evaluation.read_corpus(corpus, corpus_format, vocab, limit_docs)
