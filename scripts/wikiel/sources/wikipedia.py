@@ -49,6 +49,7 @@ import orjson
 from tqdm import tqdm
 
 from wikiel import defaults
+from wikiel.sources import languages
 from wikiel.sources.spill import SpillingCounter, SpillingDict
 from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext
 from wikiel.util import (
@@ -66,19 +67,6 @@ from wikiel.util import (
     writes_step,
 )
 
-# Redirect keywords by language (lower-case, with the '#'); English works on every wiki.
-REDIRECT_KEYWORDS: Dict[str, Tuple[str, ...]] = {
-    "en": ("#redirect",),
-    "de": ("#weiterleitung",),
-    "fr": ("#redirection",),
-    "es": ("#redirección",),
-    "it": ("#rinvia", "#rinvio"),
-    "nl": ("#doorverwijzing",),
-    "pt": ("#redirecionamento",),
-    "sv": ("#omdirigering",),
-    "pl": ("#patrz", "#przekieruj", "#tam"),
-    "ru": ("#перенаправление",),
-}
 READ_CHUNK = 1 << 20
 BATCH_CHARS = 1 << 21  # wikitext characters per worker task (one decompression stream)
 CHUNK_BYTES = 2 << 20  # compressed bytes per worker task (multistream dump with its index)
@@ -284,7 +272,7 @@ _REDIRECT_RES: Dict[str, re.Pattern[str]] = {}
 
 def _redirect_re(lang: str) -> re.Pattern[str]:
     if lang not in _REDIRECT_RES:
-        keywords = sorted(set(REDIRECT_KEYWORDS["en"] + REDIRECT_KEYWORDS.get(lang, ())), key=len, reverse=True)
+        keywords = sorted(set(languages.redirect_keywords(lang)), key=lambda word: (-len(word), word))
         _REDIRECT_RES[lang] = re.compile(
             r"\s*(?:" + "|".join(map(re.escape, keywords)) + r")\s*:?\s*\[\[([^\[\]|\n]+)", re.I
         )
