@@ -1,9 +1,11 @@
 """The `check` step: every asset of the manifest present, complete, of the right format, wiki and date."""
 
 import bz2
+import codecs
 import gzip
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -365,3 +367,68 @@ def test_wikipedia_cut_between_streams_fails_check_and_parse(assets, tmp_path):
     with pytest.raises(InputError, match="the XML ends in the middle"):
         parse_wikipedia(path, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+# --- XML encodings and dumps without <dbname> (issue 13, every language) ---------------------------------------
+
+
+def reencoded(assets, name, text_of):
+    """The world's Wikipedia dump rewritten (as one bz2 stream, without its index) by `text_of(xml text) -> bytes`."""
+    text = bz2.decompress(assets["wikipedia"].read_bytes()).decode("utf8")
+    path = assets["wikipedia"].with_name(f"enwiki-latest-pages-articles-{name}.xml.bz2")
+    path.write_bytes(bz2.compress(text_of(re.sub(r"^<\?xml[^>]*\?>\s*", "", text))))
+    return {**assets, "wikipedia": path, "wikipedia_index": None}
+
+
+ENCODINGS = {
+    "utf16le": (lambda t: codecs.BOM_UTF16_LE + t.encode("utf-16-le"), "UTF-16-LE"),
+    "utf16be": (lambda t: codecs.BOM_UTF16_BE + t.encode("utf-16-be"), "UTF-16-BE"),
+    "utf8bom": (lambda t: t.encode("utf-8-sig"), "UTF-8-SIG"),
+    "latin1": (
+        lambda t: ('<?xml version="1.0" encoding="ISO-8859-1"?>\n' + t).encode("latin-1", "xmlcharrefreplace"),
+        "ISO8859-1",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_xml_in_any_encoding_the_parser_reads(assets, tmp_path, name):
+    text_of, shown = ENCODINGS[name]
+    files = reencoded(assets, name, text_of)
+    results = check_assets(manifest_of(files))
+    assert [r.problem for r in results] == [None, None]
+    assert "end intact, enwiki XML export (MediaWiki" in results[1].summary and shown in results[1].summary
+    if name == "utf16le":  # what check accepts, parse-wikipedia reads
+        parse_wikipedia(files["wikipedia"], tmp_path / "out", progress=False)
+        assert (tmp_path / "out" / "articles.jsonl").stat().st_size > 0
+
+
+def test_not_xml_is_shown_as_text(assets):
+    path = assets["wikipedia"].with_name("enwiki-latest-pages-articles-zip.xml.bz2")
+    path.write_bytes(bz2.compress(b"PK\x03\x04\x14\x00 enwiki.xml\xff\xfe more"))
+    found = problems(manifest_of({**assets, "wikipedia": path, "wikipedia_index": None}))["wikipedia"]
+    assert 'is not XML (it starts with "PK???? enwiki.xml?? more"), not a MediaWiki XML export' in found
+    assert "b'" not in found and "\\x" not in found
+
+
+def test_xml_of_another_root(assets):
+    path = assets["wikipedia"].with_name("enwiki-latest-pages-articles-rss.xml.bz2")
+    path.write_bytes(bz2.compress("\ufeff<rss><channel/></rss>".encode("utf-16-le")))
+    found = problems(manifest_of({**assets, "wikipedia": path, "wikipedia_index": None}))["wikipedia"]
+    assert "is XML whose root element is <rss>, not a MediaWiki XML export" in found
+
+
+def without_dbname(text, base=True):
+    text = re.sub(r"\s*<dbname>[^<]*</dbname>", "", text)
+    return text if base else re.sub(r"\s*<base>[^<]*</base>", "", text)
+
+
+@pytest.mark.parametrize("base", [True, False])
+def test_dump_without_dbname_is_checked_by_base_and_xml_lang(assets, base):
+    files = reencoded(assets, "nodbname", lambda t: without_dbname(t, base).encode("utf8"))
+    results = check_assets(manifest_of(files))
+    assert [r.problem for r in results] == [None, None] and "en wiki XML export" in results[1].summary
+    found = problems(manifest_of(files, lang="bg"))["wikipedia"]
+    told = "<base> https://en.wikipedia.org/wiki/" if base else 'xml:lang="en"'
+    assert f"is a dump of the 'en' wiki (its {told}" in found
+    assert "it has no <dbname>), not of the manifest's lang 'bg'" in found

@@ -17,15 +17,18 @@ mention and prior files read in full and validated by `wikiel.custom` (file:line
 from __future__ import annotations
 
 import bz2
+import codecs
 import re
+import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple, cast
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, cast
 
 from wikiel import defaults
 from wikiel.sources.custom import EntityFile, resolve_entry, summarize_entity_file, summarize_mentions, summarize_priors
 from wikiel.sources.fetch import file_digest, plan_downloads, read_manifest
 from wikiel.sources.wikidata import site_id
+from wikiel.sources.wikipedia import SiteInfo, _check_language, dump_language
 from wikiel.util import BZIP2_MAGIC, InputError, PathLike, compression_of
 
 HEAD_BYTES = 64 << 10  # decompressed bytes looked at
@@ -36,7 +39,15 @@ CUSTOM_REFETCH = "if the file changed on purpose, run `spacy project run fetch .
 NAME_DATE = re.compile(r"[a-z_]+-(\d{8})-")  # enwiki-20240101-..., wikidata-20240101-all.json.gz
 ENTITY_ID = re.compile(rb'"id"\s*:\s*"[QPL]\d+"')
 ENTITY_FIELD = re.compile(rb'"(?:labels|claims|sitelinks)"\s*:')
-XML_START = re.compile(rb"\s*(?:<\?xml[^>]*\?>\s*)?<mediawiki[\s>]")
+XML_BOMS = (  # (byte order mark or the first bytes of `<?`, Python codec): what expat recognizes
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+)
+XML_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 INDEX_LINE = re.compile(rb"(\d+):(\d+):(.+)")
 BZ2_STREAM_START = re.compile(rb"BZh[1-9]1AY&SY")  # stream header and the magic of its first block
 BZ2_END_OF_STREAM = 0x177245385090  # the 48-bit magic of a bz2 end-of-stream marker (sqrt(pi) in BCD)
@@ -363,7 +374,7 @@ def check_wikidata(path: Path, head: bytes) -> str:
     start = head.lstrip()[:1]
     if not start:
         raise InputError(path, "is empty", hint=REFETCH)
-    if start == b"<":
+    if start == b"<" or xml_head(head) is not None:
         raise InputError(
             path,
             "is XML (a Wikipedia dump?), not Wikidata entity JSON",
@@ -371,7 +382,7 @@ def check_wikidata(path: Path, head: bytes) -> str:
         )
     if start not in (b"[", b"{"):
         raise InputError(
-            path, f"does not start like JSON ({head.lstrip()[:20]!r}), expected Wikidata entity JSON", hint=REFETCH
+            path, f"does not start like JSON ({printable_start(head)}), expected Wikidata entity JSON", hint=REFETCH
         )
     if not (ENTITY_ID.search(head) and ENTITY_FIELD.search(head)):
         raise InputError(
@@ -384,28 +395,107 @@ def check_wikidata(path: Path, head: bytes) -> str:
 
 
 def check_wikipedia(path: Path, head: bytes, end: Optional[bytes], lang: str) -> str:
-    """A MediaWiki XML export with a <siteinfo> whose <dbname> is the manifest's wiki, ending (if `end`, its
-    decompressed last bz2 stream, is known) with </mediawiki>."""
-    if not XML_START.match(head):
-        what = "JSON (the Wikidata dump?)" if head.lstrip()[:1] in (b"[", b"{") else repr(head.lstrip()[:20])
+    """A MediaWiki XML export (in any encoding the parser reads) with a <siteinfo> whose <dbname> is the manifest's
+    wiki (without a <dbname>: whose <base> or root xml:lang names it), ending (if `end`, its decompressed last bz2
+    stream, is known) with </mediawiki>."""
+    xml = xml_head(head)
+    if xml is None or xml.root != "mediawiki":
+        if xml is not None:
+            what = f"XML whose root element is <{xml.root}>"
+        elif head.lstrip()[:1] in (b"[", b"{"):
+            what = "JSON (the Wikidata dump?)"
+        else:
+            what = f"not XML (it starts with {printable_start(head)})"
         raise InputError(
             path,
             f"is {what}, not a MediaWiki XML export (<mediawiki ...>)",
             hint="the manifest's 'wikipedia' entry must be the pages-articles XML dump",
         )
-    if b"<siteinfo>" not in head:
+    if not xml.siteinfo_started:
         raise InputError(path, f"has no <siteinfo> in its first {len(head):,} bytes", hint=REFETCH)
-    dbname = _element(head, b"dbname")
+    siteinfo = SiteInfo(dbname=xml.fields.get("dbname", ""), base=xml.fields.get("base", ""), xml_lang=xml.lang)
+    dbname = siteinfo.dbname
     if dbname and dbname != site_id(lang):
         raise InputError(
             path,
             f"is the {dbname} dump, the manifest's lang {lang!r} needs {site_id(lang)}",
             hint="fetch the dump of that wiki, or set vars.lang to its language",
         )
-    if end is not None and not end.rstrip().endswith(b"</mediawiki>"):
+    _check_language(path, siteinfo, lang, option="the manifest's lang")
+    if end is not None and not _decoded_tail(end, xml.encoding).endswith("</mediawiki>"):
         raise InputError(path, "does not end with </mediawiki>: it is cut short", hint=REFETCH)
-    generator = _element(head, b"generator")
-    return f"{dbname or 'unnamed wiki'} XML export" + (f" ({generator})" if generator else "")
+    found = dump_language(siteinfo)
+    wiki = dbname or (f"{found} wiki" if found else "unnamed wiki")
+    details = [xml.fields.get("generator", ""), "" if xml.encoding == "utf-8" else xml.encoding.upper()]
+    return f"{wiki} XML export" + (f" ({', '.join(d for d in details if d)})" if any(details) else "")
+
+
+class XmlHead(NamedTuple):
+    """What the start of an XML file says: its root element (local name) and xml:lang, the text of the
+    <siteinfo> fields read (dbname, base, generator ...), whether <siteinfo> starts there, and its encoding."""
+
+    root: str
+    lang: str
+    fields: Dict[str, str]
+    siteinfo_started: bool
+    encoding: str
+
+
+def xml_head(head: bytes) -> Optional[XmlHead]:
+    """The start of an XML document read by the parser parse-wikipedia uses (xml.etree), so that any encoding it
+    reads is read here (a byte order mark, an `<?xml encoding="...">` declaration); None if no root element
+    starts in `head`. `head` may end anywhere (in a character too): what follows the last event is ignored."""
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    root: Optional[ET.Element] = None
+    fields: Dict[str, str] = {}
+    siteinfo = False
+    try:
+        parser.feed(head)
+        for event, elem in cast(Iterator[Tuple[str, ET.Element]], parser.read_events()):
+            name = elem.tag.rsplit("}", 1)[-1]
+            if root is None:
+                root = elem
+            elif event == "start" and name == "siteinfo":
+                siteinfo = True
+            elif event == "end" and name == "siteinfo":
+                break
+            elif event == "end" and siteinfo and name not in fields:
+                fields[name] = (elem.text or "").strip()
+    except ET.ParseError:
+        pass
+    if root is None:
+        return None
+    return XmlHead(root.tag.rsplit("}", 1)[-1], root.get(XML_LANG, ""), fields, siteinfo, xml_encoding(head))
+
+
+def xml_encoding(head: bytes) -> str:
+    """The encoding of an XML document's bytes, as the parser finds it: by byte order mark (or the UTF-16 of `<?`),
+    else its declaration's `encoding`, else UTF-8 (a Python codec name)."""
+    for mark, encoding in XML_BOMS:
+        if head.startswith(mark):
+            return encoding
+    declared = XML_DECLARED_ENCODING.match(head)
+    if declared:
+        try:
+            return codecs.lookup(declared.group(1).decode("ascii")).name
+        except LookupError:
+            pass
+    return "utf-8"
+
+
+def _decoded_tail(end: bytes, encoding: str, size: int = 256) -> str:
+    """The last characters of a document's bytes, whitespace stripped."""
+    tail = end[-size:]
+    if encoding.startswith("utf-16") and len(tail) % 2:
+        tail = tail[1:]
+    return tail.decode(encoding.replace("-sig", ""), "replace").rstrip()
+
+
+def printable_start(data: bytes, size: int = 24) -> str:
+    """The first characters of `data` as UTF-8 text in quotes, control characters and undecodable bytes shown as
+    '?' (for an error message: text, not a bytes repr)."""
+    text = data.lstrip()[:size].decode("utf8", "replace")
+    return '"' + "".join("?" if ch == "\ufffd" or (ord(ch) < 32 and ch != " ") else ch for ch in text) + '"'
 
 
 def check_index(path: Path, head: bytes, dump: Optional[Path]) -> str:
@@ -441,11 +531,6 @@ def _stream_starts_at(dump: Path, offset: int) -> bool:
     with open(dump, "rb") as f:
         f.seek(offset)
         return 0 < offset and f.read(3) == BZIP2_MAGIC
-
-
-def _element(head: bytes, name: bytes) -> str:
-    match = re.search(b"<" + name + b">([^<]*)</" + name + b">", head)
-    return match.group(1).decode("utf8", "replace").strip() if match else ""
 
 
 def dump_date_of(path: PathLike) -> str:

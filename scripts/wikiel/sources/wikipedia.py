@@ -49,6 +49,7 @@ import orjson
 from tqdm import tqdm
 
 from wikiel import defaults
+from wikiel.sources import languages
 from wikiel.sources.spill import SpillingCounter, SpillingDict
 from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext
 from wikiel.util import (
@@ -66,19 +67,17 @@ from wikiel.util import (
     writes_step,
 )
 
-# Redirect keywords by language (lower-case, with the '#'); English works on every wiki.
-REDIRECT_KEYWORDS: Dict[str, Tuple[str, ...]] = {
-    "en": ("#redirect",),
-    "de": ("#weiterleitung",),
-    "fr": ("#redirection",),
-    "es": ("#redirección",),
-    "it": ("#rinvia", "#rinvio"),
-    "nl": ("#doorverwijzing",),
-    "pt": ("#redirecionamento",),
-    "sv": ("#omdirigering",),
-    "pl": ("#patrz", "#przekieruj", "#tam"),
-    "ru": ("#перенаправление",),
-}
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+# A Wikimedia project's database name, group 1 the wiki's language: bgwiki, zh_min_nanwiki, enwiktionary
+WIKI_DBNAME = re.compile(
+    r"([a-z][a-z0-9_]*?)(?:wiki|wiktionary|wikibooks|wikinews|wikiquote|wikisource|wikiversity|wikivoyage)"
+)
+# A Wikimedia project's page URL, group 1 the wiki's language: https://bg.wikipedia.org/wiki/..., bg.m.wikipedia...
+WIKI_HOST = re.compile(
+    r"(?:https?:)?//([a-z][a-z0-9-]*)\.(?:m\.)?(?:wikipedia|wiktionary|wikibooks|wikinews|wikiquote|wikisource|"
+    r"wikiversity|wikivoyage)\.org(?:[/:?#]|$)",
+    re.I,
+)
 READ_CHUNK = 1 << 20
 BATCH_CHARS = 1 << 21  # wikitext characters per worker task (one decompression stream)
 CHUNK_BYTES = 2 << 20  # compressed bytes per worker task (multistream dump with its index)
@@ -95,11 +94,14 @@ def split_of(title: str, dev_percent: float) -> str:
 
 @dataclass
 class SiteInfo:
-    """The dump's `<siteinfo>`: database name, title case rule and namespaces (key -> localized name)."""
+    """The dump's `<siteinfo>`: database name, title case rule and namespaces (key -> localized name), with its
+    `<base>` URL and the root's `xml:lang` (which tell the wiki where export-0.8 and older have no `<dbname>`)."""
 
     dbname: str = ""
     case: str = "first-letter"
     namespaces: Dict[int, str] = field(default_factory=dict)
+    base: str = ""
+    xml_lang: str = ""
 
     @property
     def first_letter_case(self) -> bool:
@@ -164,6 +166,8 @@ def _siteinfo_of(elem: ET.Element) -> SiteInfo:
         name = _local(child.tag)
         if name == "dbname":
             info.dbname = (child.text or "").strip()
+        elif name == "base":
+            info.base = (child.text or "").strip()
         elif name == "case":
             info.case = (child.text or "").strip() or info.case
         elif name == "namespaces":
@@ -226,10 +230,11 @@ class DumpReader:
             name = _local(elem.tag)
             if name == "siteinfo":
                 siteinfo = _siteinfo_of(elem)
+                siteinfo.xml_lang = root.get(XML_LANG, "") if root is not None else ""
                 yield siteinfo
             elif name == "page":
                 if siteinfo is None:
-                    siteinfo = SiteInfo()
+                    siteinfo = SiteInfo(xml_lang=root.get(XML_LANG, "") if root is not None else "")
                     yield siteinfo
                 yield self._page(elem, siteinfo.first_letter_case)
             assert root is not None
@@ -284,7 +289,7 @@ _REDIRECT_RES: Dict[str, re.Pattern[str]] = {}
 
 def _redirect_re(lang: str) -> re.Pattern[str]:
     if lang not in _REDIRECT_RES:
-        keywords = sorted(set(REDIRECT_KEYWORDS["en"] + REDIRECT_KEYWORDS.get(lang, ())), key=len, reverse=True)
+        keywords = sorted(set(languages.redirect_keywords(lang)), key=lambda word: (-len(word), word))
         _REDIRECT_RES[lang] = re.compile(
             r"\s*(?:" + "|".join(map(re.escape, keywords)) + r")\s*:?\s*\[\[([^\[\]|\n]+)", re.I
         )
@@ -591,14 +596,47 @@ class Settings:
     max_counter_entries: int = defaults.MAX_COUNTER_ENTRIES  # per table in memory; more spill to sorted runs on disk
 
 
-def _check_language(dump: Path, siteinfo: SiteInfo, lang: str) -> None:
-    """InputError unless the dump's <dbname> is a wiki of `lang` (enwiki, enwiktionary ... for en)."""
-    if siteinfo.dbname and not re.fullmatch(re.escape(lang.replace("-", "_")) + "wik[a-z]+", siteinfo.dbname):
+def dump_language(siteinfo: SiteInfo) -> Optional[str]:
+    """The wiki's language code (`bg`, `zh-min-nan`) as the dump tells it: from `<dbname>` (`bgwiki`), else from
+    `<siteinfo><base>` (`https://bg.wikipedia.org/wiki/...`, Wikimedia projects only), else from the root's
+    `xml:lang` (`bg`); None if it tells none of them."""
+    dbname = WIKI_DBNAME.fullmatch(siteinfo.dbname)
+    if dbname:
+        return dbname.group(1).replace("_", "-")
+    host = WIKI_HOST.match(siteinfo.base)
+    if host:
+        return host.group(1).lower()
+    return siteinfo.xml_lang.strip().lower() or None
+
+
+def _check_language(dump: PathLike, siteinfo: SiteInfo, lang: str, option: str = "--lang") -> None:
+    """InputError unless the dump's <dbname> is a wiki of `lang` (enwiki, enwiktionary ... for en); without a
+    <dbname>, unless its <base> or xml:lang names `lang`'s wiki."""
+    if siteinfo.dbname:
+        if not re.fullmatch(re.escape(lang.replace("-", "_")) + "wik[a-z]+", siteinfo.dbname):
+            raise InputError(
+                dump,
+                f"is a dump of {siteinfo.dbname}, not of {option} {lang!r}",
+                hint="set --lang / vars.lang to the dump's language",
+            )
+        return
+    found = dump_language(siteinfo)
+    if found and not same_language(found, lang, exact=bool(WIKI_HOST.match(siteinfo.base))):
+        told = f"<base> {siteinfo.base}" if WIKI_HOST.match(siteinfo.base) else f'xml:lang="{siteinfo.xml_lang}"'
         raise InputError(
             dump,
-            f"is a dump of {siteinfo.dbname}, not of --lang {lang!r}",
+            f"is a dump of the {found!r} wiki (its {told}; it has no <dbname>), not of {option} {lang!r}",
             hint="set --lang / vars.lang to the dump's language",
         )
+
+
+def same_language(found: str, lang: str, exact: bool = True) -> bool:
+    """Whether the wiki code `found` is `lang`; with `exact` False (an `xml:lang`, a language tag rather than
+    a wiki code: `zh-Hans`, `en` on simplewiki), whether their first subtags agree."""
+    found, lang = found.lower().replace("_", "-"), lang.lower().replace("_", "-")
+    if exact or found == lang:
+        return found == lang
+    return found.split("-")[0] == {"simple": "en"}.get(lang, lang).split("-")[0]
 
 
 def _worker_pool(n_process: int) -> ContextManager[Optional[multiprocessing.pool.Pool]]:

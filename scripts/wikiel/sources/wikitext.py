@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from wikiel import defaults
+from wikiel.sources import languages
 from wikiel.util import normalize_title
 
 
@@ -101,17 +102,6 @@ translatewiki betawiki sourceforge github gutenberg lyricwiki memoryalpha wikia 
 # Language-code prefixes the 2-3 letter rule misses.
 EXTRA_LANGUAGE_CODES: FrozenSet[str] = frozenset({"simple", "be-x-old", "zh-min-nan", "zh-classical"})
 LANGUAGE_CODE_RE = re.compile(r"[a-z]{2,3}(?:-[a-z]{2,8})*")
-# Link trails (letters glued onto a link's anchor, `[[bus]]es`) by language; English is the default.
-LINK_TRAILS: Dict[str, str] = {
-    "en": "[a-z]+",
-    "de": "[a-zäöüß]+",
-    "fr": "[a-zàâçéèêîôûäëïöüù]+",
-    "es": "[a-záéíóúñü]+",
-    "it": "[a-zàéèíîìóòúù]+",
-    "nl": "[a-zäöüïëéèà]+",
-    "pt": "[a-záâãàéêçíóôõúü]+",
-    "sv": "[a-zåäöéè]+",
-}
 
 
 def _name_key(name: str) -> str:
@@ -124,7 +114,7 @@ class NamespaceInfo:
 
     names: Mapping[str, int] = field(default_factory=dict)
     interwiki: FrozenSet[str] = INTERWIKI_PREFIXES
-    link_trail: str = LINK_TRAILS["en"]
+    link_trail: str = field(default_factory=lambda: languages.link_trail("en"))  # letters glued on: `[[bus]]es`
 
     @classmethod
     def from_siteinfo(cls, namespaces: Mapping[int, str], lang: str = defaults.LANG) -> NamespaceInfo:
@@ -135,7 +125,7 @@ class NamespaceInfo:
                 names[_name_key(name)] = int(key)
         for alias, key in [*NAMESPACE_ALIASES["*"].items(), *NAMESPACE_ALIASES.get(lang, {}).items()]:
             names[_name_key(alias)] = key
-        return cls(names=names, link_trail=LINK_TRAILS.get(lang, LINK_TRAILS["en"]))
+        return cls(names=names, link_trail=languages.link_trail(lang))
 
     def classify(self, target: str) -> str:
         """ARTICLE (a link to a main-namespace page), TEXT (keep the display text, no link: other namespaces,
