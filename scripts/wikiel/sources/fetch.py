@@ -10,23 +10,28 @@ Sources:
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import http.client
 import os
+import re
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
 from tqdm import tqdm
 
 from wikiel import defaults
 from wikiel.sources.custom import SOURCE, mention_files, quick_check
+from wikiel.sources.wikidata import site_id
 from wikiel.util import InputError, PathLike, read_json, write_json
 
-DUMPS_SITE = "https://dumps.wikimedia.org"
+DUMPS_SITE = defaults.DUMP_SITE
 SOURCES = ("dumps", "excerpts", "world")
 KBS = ("wikidata", "custom")  # --kb: Wikidata + Wikipedia (from --source), or your own knowledge graph
 WIKIDATA_FORMATS = ("gz", "bz2")
@@ -49,6 +54,8 @@ TIMEOUT_SECONDS = 60
 USER_AGENT = "wikiel-fetch/0.1 (spaCy entity linker project; python-urllib)"
 NETWORK_ERRORS = (URLError, ConnectionError, TimeoutError, http.client.HTTPException)
 CHECKSUM_ALGORITHMS = {"sha1sums": "sha1", "md5sums": "md5"}
+PROBE_BYTES = 64 << 10  # last bytes of a shorter local file compared with the server's to tell a cut download
+RETRY_SECONDS = 1.0  # wait before the second retry of a dropped download (doubling, at most 30 s); the first is at once
 
 
 class FetchError(InputError):
@@ -76,41 +83,61 @@ class Download:
 # --- URLs ------------------------------------------------------------------------------------------------
 
 
-def wikidata_url(date: str = defaults.DUMP_DATE, fmt: str = defaults.WIKIDATA_FORMAT) -> str:
+def check_site(site: str) -> str:
+    """The base URL of a dumps site (Wikimedia's or a mirror with the same paths), without its trailing slash;
+    InputError naming vars.dump_site if it is not an http(s) URL."""
+    base = site.strip().rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise InputError(
+            "vars.dump_site",
+            f"{site!r} is not the http(s) base URL of a dumps site",
+            hint=f"e.g. {DUMPS_SITE}, or a mirror's base URL under which the same paths are served",
+        )
+    return base
+
+
+def wikidata_url(date: str = defaults.DUMP_DATE, fmt: str = defaults.WIKIDATA_FORMAT, site: str = DUMPS_SITE) -> str:
     """URL of the Wikidata JSON entity dump (`latest` or a dated dump such as 20240101)."""
     if fmt not in WIKIDATA_FORMATS:
         raise ValueError(f"wikidata format must be one of {WIKIDATA_FORMATS}, not {fmt!r}")
     if date == "latest":
-        return f"{DUMPS_SITE}/wikidatawiki/entities/latest-all.json.{fmt}"
-    return f"{DUMPS_SITE}/wikidatawiki/entities/{date}/wikidata-{date}-all.json.{fmt}"
+        return f"{site}/wikidatawiki/entities/latest-all.json.{fmt}"
+    return f"{site}/wikidatawiki/entities/{date}/wikidata-{date}-all.json.{fmt}"
 
 
-def wikipedia_url(lang: str, date: str = defaults.DUMP_DATE, index: bool = False) -> str:
+def wikipedia_url(lang: str, date: str = defaults.DUMP_DATE, index: bool = False, site: str = DUMPS_SITE) -> str:
     """URL of a Wikipedia multistream articles dump, or of its index."""
     kind = "pages-articles-multistream-index.txt.bz2" if index else "pages-articles-multistream.xml.bz2"
-    return f"{DUMPS_SITE}/{lang}wiki/{date}/{lang}wiki-{date}-{kind}"
+    wiki = site_id(lang)
+    return f"{site}/{wiki}/{date}/{wiki}-{date}-{kind}"
 
 
-def wikidata_checksum_urls(date: str) -> List[str]:
-    """Published checksum files of a dated Wikidata dump; the `latest` links have none."""
+def wikidata_checksum_urls(date: str, site: str = DUMPS_SITE) -> List[str]:
+    """Published checksum files of a dated Wikidata dump (its entities directory has its own); `latest` has none."""
     if date == "latest":
         return []
-    base = f"{DUMPS_SITE}/wikidatawiki/entities/{date}/wikidata-{date}"
+    base = f"{site}/wikidatawiki/entities/{date}/wikidata-{date}"
     return [f"{base}-sha1sums.txt", f"{base}-md5sums.txt"]
 
 
-def wikipedia_checksum_urls(lang: str, date: str) -> List[str]:
-    base = f"{DUMPS_SITE}/{lang}wiki/{date}/{lang}wiki-{date}"
+def wikipedia_checksum_urls(lang: str, date: str, site: str = DUMPS_SITE) -> List[str]:
+    wiki = site_id(lang)
+    base = f"{site}/{wiki}/{date}/{wiki}-{date}"
     return [f"{base}-sha1sums.txt", f"{base}-md5sums.txt"]
 
 
-def plan_downloads(out_dir: Path, lang: str, date: str, wikidata_format: str) -> List[Download]:
+def plan_downloads(out_dir: Path, lang: str, date: str, wikidata_format: str, site: str = DUMPS_SITE) -> List[Download]:
     """The three dump files, each saved under OUTPUT_DIR/dumps/ with the name it has on the server."""
     dumps = out_dir / "dumps"
     urls = [
-        ("wikidata", wikidata_url(date, wikidata_format), wikidata_checksum_urls(date)),
-        ("wikipedia", wikipedia_url(lang, date), wikipedia_checksum_urls(lang, date)),
-        ("wikipedia_index", wikipedia_url(lang, date, index=True), wikipedia_checksum_urls(lang, date)),
+        ("wikidata", wikidata_url(date, wikidata_format, site), wikidata_checksum_urls(date, site)),
+        ("wikipedia", wikipedia_url(lang, date, site=site), wikipedia_checksum_urls(lang, date, site)),
+        (
+            "wikipedia_index",
+            wikipedia_url(lang, date, index=True, site=site),
+            wikipedia_checksum_urls(lang, date, site),
+        ),
     ]
     return [Download(key, url, dumps / url.rsplit("/", 1)[1], sums) for key, url, sums in urls]
 
@@ -118,67 +145,207 @@ def plan_downloads(out_dir: Path, lang: str, date: str, wikidata_format: str) ->
 # --- downloading ----------------------------------------------------------------------------------------
 
 
-def download(url: str, dest: Path, progress: bool = True) -> Path:
-    """Download `url` to `dest`, streaming into `dest.part` and renaming when complete.
+class _Part:
+    """The `.part` file a download streams into, with the running digest of its content (when a checksum is
+    published), so that a finished download is verified without reading it again."""
 
-    A `dest` of the server's size is kept as it is. An existing `.part` is resumed with an HTTP Range
-    request if the server still has the same file (same ETag/Last-Modified, recorded in `.part.json`);
-    otherwise the download starts over. Raises Unreachable when the server cannot be reached.
+    def __init__(self, path: Path, algorithm: Optional[str]):
+        self.path = path
+        self.algorithm = algorithm
+        self.digest = hashlib.new(algorithm) if algorithm else None
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def restart(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_bytes(b"")
+        self.digest = hashlib.new(self.algorithm) if self.algorithm else None
+
+    def hash_existing(self) -> None:
+        """Digest the bytes already in the part (a resumed download)."""
+        if self.digest is None or not self.size:
+            return
+        with open(self.path, "rb") as f:
+            while chunk := f.read(CHUNK_BYTES):
+                self.digest.update(chunk)
+
+    def append(self, chunks: Iterator[bytes], bar: Any) -> None:
+        with open(self.path, "ab") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                if self.digest is not None:
+                    self.digest.update(chunk)
+                bar.update(len(chunk))
+
+
+def download(
+    url: str,
+    dest: Path,
+    progress: bool = True,
+    checksum: Optional[Checksum] = None,
+    redownload: bool = False,
+    retries: int = defaults.DOWNLOAD_RETRIES,
+) -> Path:
+    """Download `url` to `dest`, streaming into `dest.part` and renaming when complete and verified.
+
+    A `dest` already there is kept when it is the server's file: its digest matches `checksum` (the published one),
+    or, when none is published, its size matches. A smaller `dest` whose last bytes are the server's bytes at that
+    place is the beginning of the download: it is resumed. Any other `dest` is an error (FetchError) unless
+    `redownload`: it is then replaced once the new download is complete and verified. An existing `.part` is
+    resumed with an HTTP Range request if the server still has the same file (same ETag/Last-Modified, recorded in
+    `.part.json`); otherwise the download starts over. A dropped connection is resumed `retries` times. A download
+    whose digest differs from `checksum` is deleted (FetchError). Raises Unreachable when the server cannot be
+    reached, FetchError for HTTP errors (404: one line).
     """
     total, validator = _remote_info(url)
-    if dest.exists() and dest.stat().st_size == total:
-        _say(f"{dest}: complete, kept")
-        return dest
-    part = dest.with_name(dest.name + ".part")
+    part = _Part(dest.with_name(dest.name + ".part"), checksum.algorithm if checksum else None)
     meta = dest.with_name(dest.name + ".part.json")
-    offset = part.stat().st_size if part.exists() else 0
+    if dest.exists() and not dest.is_file():
+        raise FetchError(dest, "is a directory, not a dump file", hint="move it elsewhere")
+    if dest.exists() and _keep_existing(url, dest, total, checksum, redownload, progress):
+        return dest
+    if dest.exists() and not redownload:  # the beginning of the server's file (checked): resume it
+        dest.replace(part.path)
+        write_json(meta, {"url": url, "validator": validator})
+    offset = part.size
     if offset and (
         not meta.exists()
         or read_json(meta) != {"url": url, "validator": validator}
         or (total is not None and offset > total)
     ):
         offset = 0  # the .part holds another file (e.g. an older `latest`) or is broken
-    if offset and offset == total:
-        return _complete(part, meta, dest)
+    if offset:
+        part.hash_existing()
+    else:
+        part.restart()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    write_json(meta, {"url": url, "validator": validator})
+    failures = 0
+    with tqdm(
+        desc=dest.name, total=total, initial=offset, unit="B", unit_scale=True, mininterval=1.0, disable=not progress
+    ) as bar:
+        while total is None or part.size < total:
+            before = part.size
+            try:
+                _transfer(url, part, validator, bar)
+                if total is None:
+                    break  # no size announced: the server closing the body ends the file
+                if part.size < total:
+                    raise ConnectionResetError(f"the connection closed at {part.size:,} of {total:,} bytes")
+            except HTTPError as err:
+                raise _http_error(url, err) from err
+            except NETWORK_ERRORS as err:
+                failures = 1 if part.size > before else failures + 1  # in a row without progress
+                if failures > retries:
+                    raise FetchError(
+                        url,
+                        f"download interrupted after {part.size:,} bytes ({err})",
+                        hint=f"run the same command again to resume {part.path}",
+                    ) from err
+                _say(f"{url}: interrupted after {part.size:,} bytes ({err}); resuming")
+                if failures > 1:
+                    time.sleep(min(30.0, RETRY_SECONDS * 2 ** (failures - 2)))
+    if total is not None and part.size != total:
+        raise FetchError(
+            url,
+            f"the server sent {part.size:,} bytes, more than the {total:,} it announced",
+            hint="try again later or another --vars.dump_site",
+        )
+    if checksum is not None and part.digest is not None:
+        actual = part.digest.hexdigest()
+        if actual != checksum.value:
+            part.path.unlink()
+            meta.unlink(missing_ok=True)
+            raise FetchError(
+                url,
+                f"the download's {checksum.algorithm} is {actual}, {checksum.source} says {checksum.value}; "
+                f"the download was deleted",
+                hint="run the same command again to download it again; if it fails again, the site's copy is bad: "
+                "try another --vars.dump_site",
+            )
+        _say(f"{dest}: {checksum.algorithm} matches {checksum.source}")
+    return _complete(part.path, meta, dest)
+
+
+def _transfer(url: str, part: _Part, validator: Optional[str], bar: Any) -> None:
+    """One GET of the rest of the file from the part's size on (the whole file if the server ignores Range)."""
+    offset = part.size
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     if offset and validator:
         headers["If-Range"] = validator
+    with urlopen(_request(url, headers=headers), timeout=TIMEOUT_SECONDS) as response:
+        if offset and response.status != 206:  # the server sent the whole file (no Range support, or it changed)
+            _say(f"{url}: the server ignored the Range request; downloading from the start")
+            part.restart()
+            bar.reset(total=bar.total)
+        elif offset:
+            start = _content_range_start(response.headers.get("Content-Range", ""))
+            if start != offset:
+                raise FetchError(
+                    url,
+                    f"asked for bytes {offset:,}- the server sent a range starting at {start}",
+                    hint="try again later or another --vars.dump_site",
+                )
+        part.append(iter(lambda: response.read(CHUNK_BYTES), b""), bar)
+
+
+def _content_range_start(header: str) -> Optional[int]:
+    """The first byte of a `Content-Range: bytes START-END/TOTAL` header, or None."""
+    match = re.match(r"\s*bytes\s+(\d+)-", header)
+    return int(match.group(1)) if match else None
+
+
+def _keep_existing(
+    url: str, dest: Path, total: Optional[int], checksum: Optional[Checksum], redownload: bool, progress: bool
+) -> bool:
+    """Whether an existing `dest` is the server's complete file (kept). False for the beginning of it (to resume)
+    or, with `redownload`, for any other file; FetchError for another file without `redownload`."""
+    size = dest.stat().st_size
+    if checksum is not None and (total is None or size == total):
+        actual = file_digest(dest, checksum.algorithm, progress)
+        if actual == checksum.value:
+            _say(f"{dest}: complete, {checksum.algorithm} matches {checksum.source}, kept")
+            return True
+        problem = f"its {checksum.algorithm} is {actual}, {checksum.source} says {checksum.value}"
+    elif total is None or size == total:
+        _say(f"{dest}: complete (the server's size; no published checksum), kept")
+        return True
+    elif size > total:
+        problem = f"it has {size:,} bytes, the server's file {total:,}"
+    elif redownload or _is_beginning_of(url, dest, size):
+        return False
+    else:
+        problem = f"its {size:,} bytes are not the beginning of the server's {total:,}"
+    if redownload:
+        _say(f"{dest}: differs from {url} ({problem}); downloading it again (--redownload)")
+        return False
+    raise FetchError(
+        dest,
+        f"is not the file at {url}: {problem}",
+        hint="move it elsewhere (and point --vars.wikidata_dump/--vars.wikipedia_dump at it to use it), or run "
+        "fetch with --vars.redownload true to replace it",
+    )
+
+
+def _is_beginning_of(url: str, dest: Path, size: int) -> bool:
+    """Whether the last PROBE_BYTES of `dest` are the server's bytes at that place (one Range request): a file
+    cut short by an interrupted download. False if the server does not answer the Range request."""
+    start = max(0, size - PROBE_BYTES)
+    with open(dest, "rb") as f:
+        f.seek(start)
+        mine = f.read()
     try:
-        with urlopen(_request(url, headers=headers), timeout=TIMEOUT_SECONDS) as response:
-            if response.status != 206:
-                offset = 0  # the server sent the whole file
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            write_json(meta, {"url": url, "validator": validator})
-            with (
-                open(part, "ab" if offset else "wb") as out,
-                tqdm(
-                    desc=dest.name,
-                    total=total,
-                    initial=offset,
-                    unit="B",
-                    unit_scale=True,
-                    mininterval=1.0,
-                    disable=not progress,
-                ) as bar,
-            ):
-                while chunk := response.read(CHUNK_BYTES):
-                    out.write(chunk)
-                    bar.update(len(chunk))
+        with urlopen(_request(url, headers={"Range": f"bytes={start}-{size - 1}"}), timeout=TIMEOUT_SECONDS) as resp:
+            if resp.status != 206 or _content_range_start(resp.headers.get("Content-Range", "")) != start:
+                return False
+            theirs = resp.read(len(mine) + 1)
     except HTTPError as err:
         raise _http_error(url, err) from err
     except NETWORK_ERRORS as err:
-        size = part.stat().st_size if part.exists() else 0
-        raise FetchError(
-            url,
-            f"download interrupted after {size:,} bytes ({err})",
-            hint=f"run the same command again to resume {part}",
-        ) from err
-    size = part.stat().st_size
-    if total is not None and size != total:
-        raise FetchError(
-            url, f"download stopped at {size:,} of {total:,} bytes", hint=f"run the same command again to resume {part}"
-        )
-    return _complete(part, meta, dest)
+        raise Unreachable(url, getattr(err, "reason", err)) from err
+    return bool(theirs == mine)
 
 
 def _complete(part: Path, meta: Path, dest: Path) -> Path:
@@ -209,7 +376,8 @@ def _http_error(url: str, err: HTTPError) -> FetchError:
         return FetchError(
             url,
             "not found (HTTP 404)",
-            hint="check --dump-date: dated dumps are removed after a few months, 'latest' exists",
+            hint="check --vars.dump_date (dated dumps are removed after a few months, 'latest' exists) and "
+            "--vars.dump_site (a mirror may not carry every dump)",
         )
     return FetchError(url, f"HTTP {err.code} {err.reason}", hint="try again later")
 
@@ -222,33 +390,31 @@ def offline_instructions(plan: Sequence[Download]) -> str:
     check = f"check them with sha1sum against {', '.join(sums)}; " if sums else ""
     return (
         f"download these files elsewhere and put them at: {places}; {check}then run this command again "
-        f"(files in place are used as they are). --source excerpts and --source world run offline"
+        f"(files in place are used as they are), or point --vars.wikidata_dump and --vars.wikipedia_dump at dumps "
+        f"already on disk. --source excerpts and --source world run offline"
     )
 
 
 # --- checksums ------------------------------------------------------------------------------------------
 
 
-def verify(item: Download, progress: bool = True) -> bool:
-    """Check a downloaded file against its published checksum; False if none is published.
-    On a mismatch the file is deleted and FetchError raised."""
+@dataclass(frozen=True)
+class Checksum:
+    """A published checksum of a dump file: algorithm (sha1, md5), hex value, and the sums file that gives it."""
+
+    algorithm: str
+    value: str
+    source: str
+
+
+def published_checksum(item: Download) -> Optional[Checksum]:
+    """The first checksum of `item` its published sums files give (sha1 before md5), or None if none lists it."""
     for sums_url in item.checksum_urls:
         expected = _published_checksum(sums_url, item.path.name)
-        if expected is None:
-            continue
-        algorithm = next(a for key, a in CHECKSUM_ALGORITHMS.items() if key in sums_url)
-        actual = file_digest(item.path, algorithm, progress)
-        if actual != expected:
-            item.path.unlink()
-            raise FetchError(
-                item.path,
-                f"{algorithm} is {actual}, {sums_url} says {expected}; deleted it",
-                hint="run the same command again to download it again",
-            )
-        _say(f"{item.path}: {algorithm} matches {sums_url}")
-        return True
-    _say(f"{item.path}: no published checksum found, not verified")
-    return False
+        if expected is not None:
+            algorithm = next(a for key, a in CHECKSUM_ALGORITHMS.items() if key in sums_url.rsplit("/", 1)[-1])
+            return Checksum(algorithm, expected, sums_url)
+    return None
 
 
 def _published_checksum(sums_url: str, name: str) -> Optional[str]:
@@ -263,7 +429,7 @@ def _published_checksum(sums_url: str, name: str) -> Optional[str]:
         raise Unreachable(sums_url, getattr(err, "reason", err)) from err
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) == 2 and _without_prefix(parts[1]) == _without_prefix(name):
+        if len(parts) == 2 and _without_prefix(parts[1].lstrip("*")) == _without_prefix(name):
             return parts[0].lower()
     return None
 
@@ -368,16 +534,16 @@ def fetch_dumps(
     lang: str = defaults.LANG,
     date: str = defaults.DUMP_DATE,
     wikidata_format: str = defaults.WIKIDATA_FORMAT,
-    verify_checksums: bool = False,
     progress: bool = True,
+    site: str = DUMPS_SITE,
+    redownload: bool = defaults.REDOWNLOAD,
 ) -> Dict[str, Any]:
-    """Download (or keep) the real dumps under OUTPUT_DIR/dumps and write the manifest."""
-    plan = plan_downloads(out_dir, lang, date, wikidata_format)
+    """Download (or keep) the real dumps under OUTPUT_DIR/dumps from `site` (Wikimedia's or a mirror), each checked
+    against its published checksum when there is one, and write the manifest."""
+    plan = plan_downloads(out_dir, lang, date, wikidata_format, site)
     try:
         for item in plan:
-            download(item.url, item.path, progress)
-        for item in plan if verify_checksums else ():
-            verify(item, progress)
+            download(item.url, item.path, progress, published_checksum(item), redownload)
     except Unreachable as err:
         if not all(item.path.exists() for item in plan):
             raise Unreachable(err.path, err.reason, hint=offline_instructions(plan)) from err
@@ -473,9 +639,17 @@ def unchanged(out_dir: PathLike, settings: Dict[str, Any]) -> Optional[Dict[str,
         file = Path(entry.get("path", ""))
         if not file.is_file() or file.stat().st_size != entry.get("bytes"):
             return None
+        if "modified" in entry and modified(file) != entry["modified"]:
+            return None
         if "sha1" in entry and file_digest(file) != entry["sha1"]:
             return None
     return manifest
+
+
+def modified(path: Path) -> str:
+    """A file's time of last modification, UTC, to the second (recorded for files used where they are)."""
+    stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _say(message: str) -> None:
