@@ -1,4 +1,5 @@
-"""fetch: URLs, offline behaviour, resumable downloads against a fake server, checksums, manifests."""
+"""fetch: URLs, offline behaviour, manifests, dumps already on disk (the local-dump vars). Downloads against a real
+HTTP server: tests/test_download.py."""
 
 import bz2
 import gzip
