@@ -421,8 +421,23 @@ def test_local_dump_formats_names_and_dates(world, tmp_path):
             "cut.bz2 (byte 0): vars.wikipedia_dump: is not valid bz2 data",
         ),
         (["--wikidata-dump", "d.json.gz", "--wikipedia-dump", "w.xml.bz2", "--kb", "custom"], "go with --kb wikidata"),
+        (
+            ["--wikidata-dump", "w.xml.bz2", "--wikipedia-dump", "d.json.gz"],
+            "vars.wikipedia_dump names JSON (a Wikidata dump?), not a MediaWiki XML export (vars.wikipedia_dump is "
+            "the pages-articles XML dump, vars.wikidata_dump the entity JSON: swapped?)",
+        ),
     ],
-    ids=["missing", "directory", "one dump", "index alone", "empty entry", "other wiki", "not bz2", "custom kb"],
+    ids=[
+        "missing",
+        "directory",
+        "one dump",
+        "index alone",
+        "empty entry",
+        "other wiki",
+        "not bz2",
+        "custom kb",
+        "swapped",
+    ],
 )
 def test_local_dump_errors_are_one_line_naming_the_var(world, tmp_path, args, expected):
     shutil.copy(world["wikidata"], tmp_path / "d.json.gz")

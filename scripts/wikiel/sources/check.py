@@ -61,8 +61,9 @@ def missing_manifest(manifest: PathLike, lang: str, dump_date: str, wikidata_for
     return InputError(
         manifest,
         "does not exist",
-        hint=f"run `spacy project run fetch` first; for the real dumps offline, download them "
-        f"elsewhere, put them at {places}, then run `spacy project run fetch . --vars.source dumps`",
+        hint=f"run `spacy project run fetch` first; for dumps already on disk, pass them where they are: "
+        f"`spacy project run fetch . --vars.wikidata_dump FILE --vars.wikipedia_dump FILE`; or put the real dumps "
+        f"at {places}, then run `spacy project run fetch . --vars.source dumps`",
     )
 
 

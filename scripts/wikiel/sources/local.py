@@ -122,6 +122,19 @@ def local_entry(path: Path, key: str, lang: str) -> Dict[str, Any]:
     if key == "wikipedia_index":
         return entry
     _, head = head_of(path, var)
+    start = head.lstrip()[:1]
+    if key == "wikipedia" and start in (b"[", b"{"):
+        raise InputError(
+            path,
+            f"vars.{var} names JSON (a Wikidata dump?), not a MediaWiki XML export",
+            hint="vars.wikipedia_dump is the pages-articles XML dump, vars.wikidata_dump the entity JSON: swapped?",
+        )
+    if key == "wikidata" and start == b"<":
+        raise InputError(
+            path,
+            f"vars.{var} names XML (a Wikipedia dump?), not Wikidata entity JSON",
+            hint="vars.wikidata_dump is the entity JSON dump, vars.wikipedia_dump the pages-articles XML: swapped?",
+        )
     if key == "wikipedia":
         entry["wiki"] = check_wiki(path, head, lang) or None
     entry["dump_date"], entry["dump_date_from"] = content_date(path, head)
