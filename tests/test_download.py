@@ -19,7 +19,7 @@ from conftest import run_cli
 from wikiel.cli import app
 from wikiel.sources import fetch
 from wikiel.sources.fetch import FetchError
-from wikiel.util import read_json
+from wikiel.util import read_json, write_json
 
 DATE = "20240101"
 WIKIDATA = f"/wikidatawiki/entities/{DATE}/wikidata-{DATE}-all.json.gz"
@@ -214,6 +214,17 @@ def test_interrupted_for_good_keeps_the_part_then_resumes_next_run(site, world, 
     assert not dest.exists() and dest.with_name(dest.name + ".part").read_bytes() == data[:1000]
     get(site, WIKIPEDIA, dest)
     assert dest.read_bytes() == data and site.gets(WIKIPEDIA)[-1] == ("bytes=1000-", 206)
+
+
+def test_part_of_a_file_that_changed_on_the_server_is_not_resumed(site, world, tmp_path):
+    """A .part left by a run against another version of the file (another ETag, e.g. last month's `latest`) is
+    downloaded again from the start, not completed with the new file's bytes."""
+    data = world["wikipedia"].read_bytes()
+    dest = tmp_path / "dump.xml.bz2"
+    dest.with_name(dest.name + ".part").write_bytes(b"x" * 3000)
+    write_json(dest.with_name(dest.name + ".part.json"), {"url": site.base + WIKIPEDIA, "validator": '"old"'})
+    get(site, WIKIPEDIA, dest)
+    assert dest.read_bytes() == data and site.gets(WIKIPEDIA) == [(None, 200)]
 
 
 # --- local files already there -------------------------------------------------------------------------------
