@@ -33,8 +33,9 @@ ETAG = '"dump-v1"'
 
 class DumpSite(http.server.ThreadingHTTPServer):
     """A dumps site: `files` (URL path -> body); `ranges` False ignores Range headers (answers 200 with the whole
-    file); `drop_at` (a byte position) makes the next GET that reaches it send the bytes before it, then close the
-    connection (once). Every request is logged as (method, path, Range header, status)."""
+    file); `head` False refuses HEAD requests (405); `drop_at` (a byte position) makes the next GET that reaches it
+    send the bytes before it, then close the connection (once). Every request is logged as (method, path, Range
+    header, status)."""
 
     daemon_threads = True
 
@@ -42,8 +43,12 @@ class DumpSite(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
         self.files = files
         self.ranges = True
+        self.head = True
         self.drop_at: Optional[int] = None
         self.log: List[Tuple[str, str, Optional[str], int]] = []
+
+    def handle_error(self, request, client_address):
+        """A client that closes the connection before the body's end (a probe of the size) is no error."""
 
     @property
     def base(self) -> str:
@@ -61,6 +66,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_HEAD(self):
+        if not self.server.head:
+            self.server.log.append((self.command, self.path, None, 405))
+            self.send_error(405)
+            return
         self.answer(body=False)
 
     def do_GET(self):
@@ -202,6 +211,22 @@ def test_server_ignoring_range_restarts_from_the_start(site, world, tmp_path):
     dest = get(site, WIKIDATA, tmp_path / "wd.json.gz")
     assert dest.read_bytes() == data
     assert site.gets(WIKIDATA) == [(None, 200), (f"bytes={len(data) // 3}-", 200)]
+
+
+@pytest.mark.parametrize("ranges", [True, False])
+def test_server_refusing_head(site, world, tmp_path, ranges):
+    """The size and version come from a GET of the first byte (its Content-Range) when HEAD is refused, or from the
+    Content-Length of a server that sends the whole file instead."""
+    data = world["wikipedia"].read_bytes()
+    site.head, site.ranges = False, ranges
+    dest = get(site, WIKIPEDIA, tmp_path / "dump.xml.bz2")
+    assert dest.read_bytes() == data
+    assert site.gets(WIKIPEDIA) == [("bytes=0-0", 206 if ranges else 200), (None, 200)]
+
+    site.drop_at = 2000  # then resumed with the ETag of the probe (a server without Range: the probe gets it)
+    get(site, WIKIPEDIA, tmp_path / "again.xml.bz2")
+    assert (tmp_path / "again.xml.bz2").read_bytes() == data
+    assert site.gets(WIKIPEDIA)[-1] == (("bytes=2000-", 206) if ranges else (None, 200))
 
 
 def test_interrupted_for_good_keeps_the_part_then_resumes_next_run(site, world, tmp_path):

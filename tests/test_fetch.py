@@ -366,10 +366,16 @@ def test_local_dumps_are_used_where_they_are(drive, tmp_path):
     os.chdir(project)
     try:
         check = CliRunner().invoke(app, ["check", "assets/manifest.json", "--lang", "en", "--dump-date", "latest"])
+        steps = [
+            CliRunner().invoke(app, [step, "--manifest", "assets/manifest.json", out, "--n-process", "1"])
+            for step, out in (("parse-wikidata", "corpus/wikidata"), ("parse-wikipedia", "corpus/wikipedia"))
+        ]
     finally:
         os.chdir(old)
     assert check.exit_code == 0, check.output + check.stderr
     assert check.output.count("OK: ") == 3 and "dump date 20230501" in check.output
+    assert [step.exit_code for step in steps] == [0, 0], [step.stderr for step in steps]
+    assert read_json(project / "corpus" / "wikipedia" / "stats.json")["counts"]["articles"] == 80
     again = fetch_local(project, "--wikidata-dump", relative["wikidata"], "--wikipedia-dump", relative["wikipedia"])
     assert again.exit_code == 0 and read_json(project / "assets" / "manifest.json")["wikipedia_index"] is None
 

@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, cast
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
@@ -365,16 +365,34 @@ def _request(url: str, method: Optional[str] = None, headers: Optional[Dict[str,
 
 
 def _remote_info(url: str) -> Tuple[Optional[int], Optional[str]]:
-    """(size in bytes or None, ETag or Last-Modified or None) of a URL, from a HEAD request."""
+    """(size in bytes or None, ETag or Last-Modified or None) of a URL, from a HEAD request, or, from a server that
+    refuses HEAD (405, 501), from a GET of its first byte."""
     try:
-        with urlopen(_request(url, method="HEAD"), timeout=TIMEOUT_SECONDS) as response:
-            length = response.headers.get("Content-Length")
-            validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
-            return (int(length) if length else None), validator
+        try:
+            with urlopen(_request(url, method="HEAD"), timeout=TIMEOUT_SECONDS) as response:
+                return _size(response.headers.get("Content-Length")), _validator(response.headers)
+        except HTTPError as err:
+            if err.code not in (405, 501):
+                raise
+        with urlopen(_request(url, headers={"Range": "bytes=0-0"}), timeout=TIMEOUT_SECONDS) as response:
+            match = re.match(r"\s*bytes\s+\d+-\d+/(\d+)", response.headers.get("Content-Range", ""))
+            size = int(match.group(1)) if response.status == 206 and match else None
+            if response.status != 206:  # the whole file is coming: its length is the size (the body is not read)
+                size = _size(response.headers.get("Content-Length"))
+            return size, _validator(response.headers)
     except HTTPError as err:
         raise _http_error(url, err) from err
     except NETWORK_ERRORS as err:
         raise Unreachable(url, getattr(err, "reason", err)) from err
+
+
+def _size(length: Optional[str]) -> Optional[int]:
+    return int(length) if length and length.strip().isdigit() else None
+
+
+def _validator(headers: Any) -> Optional[str]:
+    """What identifies the version of a file on the server (for If-Range and for resuming a .part later)."""
+    return cast(Optional[str], headers.get("ETag") or headers.get("Last-Modified"))
 
 
 def _http_error(url: str, err: HTTPError) -> FetchError:
