@@ -86,6 +86,7 @@ def test_missing_manifest_says_how_to_get_one(tmp_path):
     [line] = proc.stderr.splitlines()
     assert line.startswith(f"ERROR: {tmp_path / 'assets' / 'manifest.json'}: does not exist")
     assert "spacy project run fetch" in line and "--vars.source dumps" in line
+    assert "--vars.wikidata_dump FILE --vars.wikipedia_dump FILE" in line
     assert str(tmp_path / "assets" / "dumps" / "dewiki-20240101-pages-articles-multistream.xml.bz2") in line
 
 

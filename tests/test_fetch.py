@@ -1,17 +1,26 @@
-"""fetch: URLs, offline behaviour, resumable downloads against a fake server, checksums, manifests."""
+"""fetch: URLs, offline behaviour, manifests, dumps already on disk (the local-dump vars). Downloads against a real
+HTTP server: tests/test_download.py."""
 
+import bz2
+import gzip
 import hashlib
 import io
+import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.request import Request
 
 import pytest
+from typer.testing import CliRunner
 
-from conftest import WIKIEL
+from conftest import WIKIEL, run_project_copy
+from wikiel.cli import app
 from wikiel.sources import fetch
-from wikiel.sources.fetch import Download, FetchError, Unreachable
+from wikiel.sources.check import check_assets
+from wikiel.sources.fetch import FetchError, Unreachable
 from wikiel.util import InputError, read_json, write_json
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -153,31 +162,6 @@ def test_offline_with_files_put_by_hand(tmp_path, monkeypatch):
 # --- downloads ------------------------------------------------------------------------------------------
 
 
-def test_download_from_scratch(tmp_path, server):
-    dest = tmp_path / "dumps" / "enwiki.xml.bz2"
-    assert fetch.download(URL, dest, progress=False) == dest
-    assert dest.read_bytes() == BODY
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["enwiki.xml.bz2"]
-
-
-def test_download_resumes_with_range(tmp_path, server):
-    dest = tmp_path / "enwiki.xml.bz2"
-    start_part(dest, 4000)
-    fetch.download(URL, dest, progress=False)
-    assert dest.read_bytes() == BODY
-    assert server.gets()[0].get_header("Range") == "bytes=4000-"
-    assert server.gets()[0].get_header("If-range") == '"v1"'
-    assert not dest.with_name(dest.name + ".part").exists()
-
-
-def test_download_restarts_when_server_ignores_range(tmp_path, server):
-    server.ranges = False
-    dest = tmp_path / "enwiki.xml.bz2"
-    start_part(dest, 4000)
-    fetch.download(URL, dest, progress=False)
-    assert dest.read_bytes() == BODY
-
-
 def test_download_restarts_when_the_file_changed_on_the_server(tmp_path, server):
     dest = tmp_path / "enwiki.xml.bz2"
     start_part(dest, 4000, etag='"old latest"')
@@ -186,29 +170,8 @@ def test_download_restarts_when_the_file_changed_on_the_server(tmp_path, server)
     assert server.gets()[0].get_header("Range") is None
 
 
-def test_complete_file_is_kept(tmp_path, server):
-    dest = tmp_path / "enwiki.xml.bz2"
-    dest.write_bytes(BODY)
-    fetch.download(URL, dest, progress=False)
-    assert server.gets() == []
-
-
-def test_interrupted_download_leaves_only_the_part_then_resumes(tmp_path, server):
-    server.fail_after = 3000
-    dest = tmp_path / "enwiki.xml.bz2"
-    with pytest.raises(FetchError, match="interrupted") as err:
-        fetch.download(URL, dest, progress=False)
-    assert "resume" in str(err.value)
-    assert not dest.exists()
-    assert dest.with_name(dest.name + ".part").read_bytes() == BODY[:3000]
-    server.fail_after = None
-    fetch.download(URL, dest, progress=False)
-    assert dest.read_bytes() == BODY
-    assert server.gets()[-1].get_header("Range") == "bytes=3000-"
-
-
 def test_missing_dump_date(tmp_path, server):
-    with pytest.raises(FetchError, match="--dump-date"):
+    with pytest.raises(FetchError, match="--vars.dump_date"):
         fetch.download(fetch.wikipedia_url("en", "20010101"), tmp_path / "x.bz2", progress=False)
 
 
@@ -229,32 +192,6 @@ def test_fetch_dumps_downloads_all_and_writes_manifest(tmp_path, monkeypatch):
 
 
 # --- checksums ------------------------------------------------------------------------------------------
-
-
-def test_verify_against_published_sha1(tmp_path, monkeypatch):
-    dest = tmp_path / "enwiki-latest-pages-articles-multistream.xml.bz2"
-    dest.write_bytes(BODY)
-    sums_url = f"{SITE}/enwiki/latest/enwiki-latest-sha1sums.txt"
-    sums = (
-        f"{'0' * 40}  enwiki-20240101-pages-articles.xml.bz2\n"
-        f"{hashlib.sha1(BODY).hexdigest()}  enwiki-20240101-pages-articles-multistream.xml.bz2\n"
-    )
-    monkeypatch.setattr(fetch, "urlopen", FakeServer({sums_url: sums.encode()}).urlopen)
-    item = Download("wikipedia", URL, dest, fetch.wikipedia_checksum_urls("en", "latest"))
-    assert fetch.verify(item, progress=False) is True
-    dest.write_bytes(BODY[:-1] + b"!")
-    with pytest.raises(FetchError, match="sha1"):
-        fetch.verify(item, progress=False)
-    assert not dest.exists()
-
-
-def test_verify_without_published_checksum(tmp_path, monkeypatch):
-    dest = tmp_path / "latest-all.json.gz"
-    dest.write_bytes(BODY)
-    monkeypatch.setattr(fetch, "urlopen", FakeServer({}).urlopen)
-    item = Download("wikidata", fetch.wikidata_url(), dest, [f"{SITE}/wikidatawiki/entities/none-sha1sums.txt"])
-    assert fetch.verify(item, progress=False) is False
-    assert dest.exists()
 
 
 # --- excerpts, world, manifests ---------------------------------------------------------------------------
@@ -350,3 +287,202 @@ def test_complete_part_is_renamed_without_a_request(tmp_path, server):
     fetch.download(URL, dest, progress=False)
     assert dest.read_bytes() == BODY and server.gets() == []
     assert server.requests[0].get_header("User-agent").startswith("wikiel-fetch")
+
+
+# --- dumps already on disk (vars.wikidata_dump, vars.wikipedia_dump, vars.wikipedia_index) -----------------------
+
+
+@pytest.fixture(scope="module")
+def world(make_world):
+    return make_world(n_entities=400, n_articles=80, seed=0)  # the world test_check.py uses
+
+
+@pytest.fixture
+def drive(world, tmp_path):
+    """The world's dumps on a 'shared drive' outside the project, under names of the user's choosing."""
+    drive = tmp_path / "shared drive"
+    drive.mkdir()
+    return {
+        "wikidata": Path(shutil.copy(world["wikidata"], drive / "entities.gz")),
+        "wikipedia": Path(shutil.copy(world["wikipedia"], drive / "my english wiki.bz2")),
+        "wikipedia_index": Path(shutil.copy(world["wikipedia_index"], drive / "offsets")),
+    }
+
+
+def fetch_local(project, *args):
+    """`wikiel fetch assets` run in the project directory, in this process."""
+    old = Path.cwd()
+    os.chdir(project)
+    try:
+        return CliRunner().invoke(app, ["fetch", "assets", *map(str, args)])
+    finally:
+        os.chdir(old)
+
+
+def snapshot(directory):
+    """name -> (size, mtime_ns, sha1) of every file under `directory`."""
+    return {
+        str(p.relative_to(directory)): (
+            p.stat().st_size,
+            p.stat().st_mtime_ns,
+            hashlib.sha1(p.read_bytes()).hexdigest(),
+        )
+        for p in sorted(directory.rglob("*"))
+    }
+
+
+def test_local_dumps_are_used_where_they_are(drive, tmp_path):
+    """Any names, outside the project, relative paths: the manifest points at the files as they are (nothing copied,
+    moved or changed), with their size, time of modification, the wiki and dump date read from their content; check
+    passes with the workflow's default vars.dump_date (latest)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    before = snapshot(drive["wikidata"].parent)
+    relative = {key: os.path.relpath(path, project) for key, path in drive.items()}
+    result = fetch_local(
+        project,
+        "--wikidata-dump",
+        relative["wikidata"],
+        "--wikipedia-dump",
+        relative["wikipedia"],
+        "--wikipedia-index",
+        relative["wikipedia_index"],
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "local: 1 Wikidata file(s), enwiki dump with its index" in result.output
+    manifest = read_json(project / "assets" / "manifest.json")
+    assert manifest["source"] == "local" and manifest["lang"] == "en"
+    assert manifest["dump_date"] == "20230501"  # the newest <timestamp> in the head of the world's pages
+    wikipedia = manifest["wikipedia"]
+    assert Path(wikipedia["path"]) == drive["wikipedia"] and wikipedia["bytes"] == drive["wikipedia"].stat().st_size
+    assert wikipedia["wiki"] == "enwiki" and wikipedia["var"] == "wikipedia_dump"
+    assert wikipedia["dump_date_from"].startswith("newest timestamp")
+    assert wikipedia["modified"] == fetch.modified(drive["wikipedia"])
+    assert manifest["wikidata"][0]["dump_date"] == "unknown"  # the world's entities carry no "modified"
+    assert Path(manifest["wikipedia_index"]["path"]) == drive["wikipedia_index"]
+    assert snapshot(drive["wikidata"].parent) == before
+    assert [p.name for p in (project / "assets").iterdir() if not p.name.startswith(".")] == ["manifest.json"]
+    old = Path.cwd()
+    os.chdir(project)
+    try:
+        check = CliRunner().invoke(app, ["check", "assets/manifest.json", "--lang", "en", "--dump-date", "latest"])
+        steps = [
+            CliRunner().invoke(app, [step, "--manifest", "assets/manifest.json", out, "--n-process", "1"])
+            for step, out in (("parse-wikidata", "corpus/wikidata"), ("parse-wikipedia", "corpus/wikipedia"))
+        ]
+    finally:
+        os.chdir(old)
+    assert check.exit_code == 0, check.output + check.stderr
+    assert check.output.count("OK: ") == 3 and "dump date 20230501" in check.output
+    assert [step.exit_code for step in steps] == [0, 0], [step.stderr for step in steps]
+    assert read_json(project / "corpus" / "wikipedia" / "stats.json")["counts"]["articles"] == 80
+    again = fetch_local(project, "--wikidata-dump", relative["wikidata"], "--wikipedia-dump", relative["wikipedia"])
+    assert again.exit_code == 0 and read_json(project / "assets" / "manifest.json")["wikipedia_index"] is None
+
+
+def test_local_dump_formats_names_and_dates(world, tmp_path):
+    """Plain and gzip XML, several Wikidata files in order (plain JSON, bz2); the date from the Wikimedia file-name
+    pattern when there is one, else from the entities' "modified"."""
+    xml = bz2.decompress(world["wikipedia"].read_bytes())
+    (tmp_path / "enwiki-20240301-pages-articles.xml").write_bytes(xml)
+    (tmp_path / "pages.xml.gz").write_bytes(gzip.compress(xml))
+    entity = '{"type":"item","id":"Q1","labels":{"en":{"language":"en","value":"universe"}},"modified":"%s"}'
+    (tmp_path / "one.json").write_text(f"[\n{entity % '2024-02-03T10:00:00Z'},\n{entity % '2024-02-05T00:00:00Z'}\n]\n")
+    (tmp_path / "two.json.bz2").write_bytes(bz2.compress(world["wikidata"].read_bytes()))
+    result = fetch_local(
+        tmp_path, "--wikidata-dump", "one.json, two.json.bz2", "--wikipedia-dump", "enwiki-20240301-pages-articles.xml"
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    manifest = read_json(tmp_path / "assets" / "manifest.json")
+    assert [e["path"] for e in manifest["wikidata"]] == ["one.json", "two.json.bz2"]
+    assert [e["dump_date"] for e in manifest["wikidata"]] == ["20240205", "unknown"]
+    assert manifest["dump_date"] == "20240301" and manifest["wikipedia"]["dump_date_from"] == "file name"
+    result = fetch_local(tmp_path, "--wikidata-dump", "one.json", "--wikipedia-dump", "pages.xml.gz")
+    assert result.exit_code == 0, result.output + result.stderr
+    manifest = read_json(tmp_path / "assets" / "manifest.json")
+    assert manifest["wikipedia"]["wiki"] == "enwiki" and manifest["dump_date"] == "20230501"
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (
+            ["--wikidata-dump", "nothing.json.gz", "--wikipedia-dump", "w.xml.bz2"],
+            "nothing.json.gz: vars.wikidata_dump "
+            "names a file that does not exist (check the path; a relative path is relative to the project directory",
+        ),
+        (["--wikidata-dump", "d.json.gz", "--wikipedia-dump", "."], ": vars.wikipedia_dump names a directory"),
+        (["--wikidata-dump", "d.json.gz"], "ERROR: vars.wikipedia_dump: is empty, but the other dump var is set"),
+        (["--wikipedia-index", "d.json.gz"], "ERROR: vars.wikidata_dump: is empty"),
+        (
+            ["--wikidata-dump", "d.json.gz,,d.json.gz", "--wikipedia-dump", "w.xml.bz2"],
+            "vars.wikidata_dump: has an empty entry",
+        ),
+        (
+            ["--wikidata-dump", "d.json.gz", "--wikipedia-dump", "w.xml.bz2", "--lang", "de"],
+            "w.xml.bz2: is the enwiki dump, but vars.lang is 'de' (dewiki) (run with --vars.lang en",
+        ),
+        (
+            ["--wikidata-dump", "d.json.gz", "--wikipedia-dump", "cut.bz2"],
+            "cut.bz2 (byte 0): vars.wikipedia_dump: is not valid bz2 data",
+        ),
+        (["--wikidata-dump", "d.json.gz", "--wikipedia-dump", "w.xml.bz2", "--kb", "custom"], "go with --kb wikidata"),
+        (
+            ["--wikidata-dump", "w.xml.bz2", "--wikipedia-dump", "d.json.gz"],
+            "vars.wikipedia_dump names JSON (a Wikidata dump?), not a MediaWiki XML export (vars.wikipedia_dump is "
+            "the pages-articles XML dump, vars.wikidata_dump the entity JSON: swapped?)",
+        ),
+    ],
+    ids=[
+        "missing",
+        "directory",
+        "one dump",
+        "index alone",
+        "empty entry",
+        "other wiki",
+        "not bz2",
+        "custom kb",
+        "swapped",
+    ],
+)
+def test_local_dump_errors_are_one_line_naming_the_var(world, tmp_path, args, expected):
+    shutil.copy(world["wikidata"], tmp_path / "d.json.gz")
+    shutil.copy(world["wikipedia"], tmp_path / "w.xml.bz2")
+    (tmp_path / "cut.bz2").write_bytes(b"BZh91AY&SY" + bytes(100))
+    before = snapshot(tmp_path)
+    result = fetch_local(tmp_path, *args)
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("ERROR: ") and expected in line, line
+    assert "delete" not in line
+    assert snapshot(tmp_path) == before  # no manifest, nothing changed
+
+
+def test_check_of_a_changed_local_dump_never_says_delete(drive, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    result = fetch_local(project, "--wikidata-dump", drive["wikidata"], "--wikipedia-dump", drive["wikipedia"])
+    assert result.exit_code == 0, result.stderr
+    data = drive["wikipedia"].read_bytes()
+    drive["wikipedia"].write_bytes(data[: len(data) // 2])
+    [problem] = [r.problem for r in check_assets(project / "assets" / "manifest.json", "en", "latest") if r.problem]
+    assert "the manifest says" in str(problem) and "delete" not in str(problem)
+    assert "point vars.wikipedia_dump at a complete dump" in str(problem)
+
+
+def test_project_yml_passes_the_local_dump_vars(drive, tmp_path):
+    """`spacy project run fetch . --vars.wikidata_dump D --vars.wikipedia_dump W` writes the local manifest (the
+    vars reach the step); then `check` passes with the default dump_date."""
+    project = tmp_path / "project"
+    project.mkdir()
+    overrides = {"wikidata_dump": drive["wikidata"], "wikipedia_dump": drive["wikipedia"]}
+    run_project_copy(project, overrides, workflow="fetch", timeout=300)
+    manifest = read_json(project / "assets" / "manifest.json")
+    assert manifest["source"] == "local" and Path(manifest["wikipedia"]["path"]) == drive["wikipedia"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "spacy", "project", "run", "check", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -43,7 +43,7 @@ from wikiel.linker.build import build_linker
 from wikiel.linker.link import FORMATS, link_file, load_linker
 from wikiel.linker.update import update_kb
 from wikiel.pipeline import abbreviations, candidates, components
-from wikiel.sources import custom, fetch
+from wikiel.sources import custom, fetch, local
 from wikiel.sources.check import check_assets, missing_manifest
 from wikiel.sources.wikidata import parse_wikidata
 from wikiel.sources.wikipedia import (
@@ -209,7 +209,12 @@ def fetch_command(
     lang: str = typer.Option(defaults.LANG, help="Wikipedia language"),
     dump_date: str = typer.Option(defaults.DUMP_DATE, help="'latest' or a dump date such as 20240101"),
     wikidata_format: str = typer.Option(defaults.WIKIDATA_FORMAT, help="gz or bz2"),
-    verify: bool = typer.Option(False, "--verify", help="Check the dumps against the published checksums (slow)"),
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="Fetch again even if nothing changed since the last fetch: dump files kept are "
+        "checked against the published checksums again (slow on big files)",
+    ),
     world_entities: int = typer.Option(defaults.WORLD_ENTITIES, help="Entities of the synthetic world"),
     world_articles: int = typer.Option(defaults.WORLD_ARTICLES, help="Articles of the synthetic world"),
     seed: int = typer.Option(defaults.SEED, help="Seed of the synthetic world"),
@@ -227,12 +232,43 @@ def fetch_command(
         defaults.CUSTOM_MENTIONS, help="With --kb custom: annotated mentions (JSONL, .spacy, PubTator, or a directory)"
     ),
     custom_priors: str = typer.Option("", help="With --kb custom: optional alias priors (TSV or JSONL)"),
+    wikidata_dump: str = typer.Option(
+        defaults.WIKIDATA_DUMP,
+        help="Wikidata dump(s) already on disk, used where they are (comma-separated, in order; .json, .json.gz, "
+        ".json.bz2); with --wikipedia-dump, instead of --source",
+    ),
+    wikipedia_dump: str = typer.Option(
+        defaults.WIKIPEDIA_DUMP, help="Wikipedia pages-articles dump already on disk (.xml, .xml.bz2, .xml.gz)"
+    ),
+    wikipedia_index: str = typer.Option(
+        defaults.WIKIPEDIA_INDEX, help="Optional: the multistream index of --wikipedia-dump"
+    ),
+    dump_site: str = typer.Option(
+        defaults.DUMP_SITE, help="--source dumps: base URL of the dumps site or of a mirror with the same layout"
+    ),
+    redownload: str = typer.Option(
+        defaults.REDOWNLOAD,
+        "--redownload",
+        metavar="true|false",
+        help="--source dumps: replace local dump files that differ from the server's (otherwise an error)",
+    ),
 ) -> None:
-    """Write a manifest of the input files: generate the synthetic world, point at the excerpts or a custom KB,
-    or download the real dumps."""
+    """Write a manifest of the input files: generate the synthetic world, point at the excerpts, a custom KB or
+    dumps already on disk, or download the real dumps."""
     with cli_errors():
         if kb not in fetch.KBS:
             fail(f"--kb must be one of {', '.join(fetch.KBS)}, not {kb!r}")
+        if any(value.strip() for value in (wikidata_dump, wikipedia_dump, wikipedia_index)):
+            if kb == "custom":
+                fail("--wikidata-dump/--wikipedia-dump (vars.wikidata_dump, vars.wikipedia_dump) go with --kb wikidata")
+            files = local.resolve_vars(wikidata_dump, wikipedia_dump, wikipedia_index)
+            local_settings = local.settings_of(lang, files)
+            manifest = fetch.unchanged(output_dir, local_settings) if not verify else None
+            if manifest is None:
+                manifest = local.use_local(output_dir, lang, files)
+                fetch.record_settings(output_dir, local_settings)
+            print(f"{local.summary(manifest)} -> {output_dir / fetch.MANIFEST_FILE}")
+            return
         if kb == "custom":
             if not custom_entities.strip() or not custom_mentions.strip():
                 fail(
@@ -254,7 +290,8 @@ def fetch_command(
             fail(f"--wikidata-format must be one of {', '.join(fetch.WIKIDATA_FORMATS)}, not {wikidata_format!r}")
         settings: Dict[str, Any] = {"source": source, "lang": lang}
         if source == "dumps":
-            settings.update(dump_date=dump_date, wikidata_format=wikidata_format)
+            site = fetch.check_site(dump_site)
+            settings.update(dump_date=dump_date, wikidata_format=wikidata_format, site=site)
         elif source == "world":
             settings.update(
                 entities=world_entities,
@@ -268,7 +305,15 @@ def fetch_command(
             print(f"{source}: unchanged since the last fetch -> {output_dir / fetch.MANIFEST_FILE}")
             return
         if source == "dumps":
-            manifest = fetch.fetch_dumps(output_dir, lang, dump_date, wikidata_format, verify_checksums=verify)
+            manifest = fetch.fetch_dumps(
+                output_dir,
+                lang,
+                dump_date,
+                wikidata_format,
+                progress=True,
+                site=site,
+                redownload=true_or_false("--redownload", redownload),
+            )
         elif source == "excerpts":
             manifest = fetch.use_excerpts(output_dir, lang, excerpts_dir)
         else:

@@ -13,6 +13,15 @@ LANG = "en"
 DUMP_DATE = "latest"
 WIKIDATA_FORMAT = "gz"
 EXCERPTS_DIR = "../shared/data"  # relative to the project directory
+# Dumps already on disk, used as they are (no copy, no download); relative paths are relative to the project
+# directory. WIKIDATA_DUMP: one or more files, comma-separated, in order. Empty: the route of SOURCE.
+WIKIDATA_DUMP = ""
+WIKIPEDIA_DUMP = ""
+WIKIPEDIA_INDEX = ""  # optional: the multistream index of WIKIPEDIA_DUMP
+# Where --source dumps downloads from: Wikimedia's site or a mirror with the same paths under another base URL
+DUMP_SITE = "https://dumps.wikimedia.org"
+REDOWNLOAD = False  # --source dumps: replace local dump files that differ from the server's (never silently)
+DOWNLOAD_RETRIES = 5  # a dropped connection is resumed (HTTP Range) this many times before the step gives up
 BENCHMARKS_DIR = "../shared/data/benchmarks"
 # --kb custom: the worked example (examples/custom_kb), so that `--vars.kb custom` alone runs it
 CUSTOM_ENTITIES = "examples/custom_kb/entities.jsonl"

@@ -35,6 +35,7 @@ HEAD_BYTES = 64 << 10  # decompressed bytes looked at
 READ_BYTES = 16 << 10  # compressed bytes read at a time
 TAIL_BYTES = 4 << 20  # compressed bytes at the end searched for the start of the last bz2 stream
 REFETCH = "delete it and run `spacy project run fetch` again"
+LOCAL_SOURCE = "local"  # the manifest of dumps already on disk (wikiel.sources.local)
 CUSTOM_REFETCH = "if the file changed on purpose, run `spacy project run fetch . --force` with the same vars"
 NAME_DATE = re.compile(r"[a-z_]+-(\d{8})-")  # enwiki-20240101-..., wikidata-20240101-all.json.gz
 ENTITY_ID = re.compile(rb'"id"\s*:\s*"[QPL]\d+"')
@@ -71,8 +72,9 @@ def missing_manifest(manifest: PathLike, lang: str, dump_date: str, wikidata_for
     return InputError(
         manifest,
         "does not exist",
-        hint=f"run `spacy project run fetch` first; for the real dumps offline, download them "
-        f"elsewhere, put them at {places}, then run `spacy project run fetch . --vars.source dumps`",
+        hint=f"run `spacy project run fetch` first; for dumps already on disk, pass them where they are: "
+        f"`spacy project run fetch . --vars.wikidata_dump FILE --vars.wikipedia_dump FILE`; or put the real dumps "
+        f"at {places}, then run `spacy project run fetch . --vars.source dumps`",
     )
 
 
@@ -105,6 +107,8 @@ def check_assets(manifest_path: PathLike, lang: Optional[str] = None, dump_date:
             try:
                 summary = _check(key, path, entry, manifest, dump)
             except InputError as err:
+                if manifest.get("source") == LOCAL_SOURCE:  # the user's own file: never advise deleting it
+                    err = _users_file_problem(err, entry.get("var") or key)
                 results.append(Result(key, str(path), problem=err))
             else:
                 results.append(Result(key, str(path), summary))
@@ -151,7 +155,26 @@ def check_custom(manifest_path: Path, manifest: Dict[str, Any]) -> List[Result]:
     return results
 
 
+def _users_file_problem(err: InputError, var: str) -> InputError:
+    """The problem of a file of a local manifest (the user's dumps, used where they are), with what to do about it
+    instead of advice to delete it and fetch again."""
+    if err.hint != REFETCH:
+        return err
+    hint = f"point vars.{var} at a complete dump, then run `spacy project run fetch` again with the same vars"
+    return InputError(err.path, bare_message(err), line=err.line, offset=err.offset, hint=hint)
+
+
+def bare_message(err: InputError) -> str:
+    """What an InputError says is wrong, without its file, line or offset and hint."""
+    where = err.path + (f":{err.line}" if err.line is not None else "")
+    where += f" (byte {err.offset})" if err.line is None and err.offset is not None else ""
+    message = str(err).removeprefix(f"{where}: ")
+    return message.removesuffix(f" ({err.hint})") if err.hint else message
+
+
 def _vars_mismatch(manifest: Dict[str, Any], lang: Optional[str], dump_date: Optional[str]) -> str:
+    """What contradicts the workflow's vars: the wiki always; the dump date only for downloaded dumps (the date of
+    dumps already on disk is read from them, whatever vars.dump_date says)."""
     if lang is not None and manifest.get("lang") != lang:
         return f"was written for lang {manifest.get('lang')!r}, the workflow's vars.lang is {lang!r}"
     if dump_date is not None and manifest.get("source") == "dumps" and manifest.get("dump_date") != dump_date:
@@ -175,7 +198,9 @@ def _check(key: str, path: Path, entry: Dict[str, Any], manifest: Dict[str, Any]
     end = last_bz2_stream(path) if kind == "bz2" else None
     date = dump_date_of(path)
     expected_date = manifest.get("dump_date")
-    if date != "latest" and expected_date not in (None, "latest", date):
+    if manifest.get("source") == LOCAL_SOURCE:  # each file's date as fetch read it (name, else content)
+        date = entry.get("dump_date") or date
+    elif date != "latest" and expected_date not in (None, "latest", date):
         raise InputError(path, f"is from {date}, the manifest says {expected_date}", hint=REFETCH)
     if key == "wikidata":
         found = check_wikidata(path, head) + ", " + wikidata_end(path, kind, head, end)
