@@ -486,3 +486,27 @@ def test_project_yml_passes_the_local_dump_vars(drive, tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    "head,lang,wiki",
+    [
+        ('<mediawiki xml:lang="bg"><siteinfo><base>https://bg.wikipedia.org/wiki/X</base>', "bg", "bgwiki"),
+        ('<mediawiki xml:lang="zh-Hans"><siteinfo><sitename>W</sitename></siteinfo>', "zh", "zhwiki"),
+        ("<mediawiki><siteinfo><dbname>dewiki</dbname></siteinfo>", "de", "dewiki"),
+        ('<mediawiki xml:lang="bg"><siteinfo><base>https://bg.wikipedia.org/wiki/X</base>', "en", None),
+        ('<mediawiki xml:lang="de"><siteinfo><sitename>W</sitename></siteinfo>', "en", None),
+    ],
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_local_dump_wiki_without_dbname_in_any_encoding(head: str, lang: str, wiki: str, encoding: str) -> None:
+    """A local dump's wiki is read as the check step reads it: <dbname>, else <base> or xml:lang, in any encoding;
+    a contradicting vars.lang is one error naming it."""
+    from wikiel.sources import local
+
+    data = head.encode(encoding)
+    if wiki is None:
+        with pytest.raises(InputError, match=f"but vars.lang is '{lang}'"):
+            local.check_wiki(Path("dump.xml"), data, lang)
+    else:
+        assert local.check_wiki(Path("dump.xml"), data, lang) == wiki

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from wikiel.sources import check
 from wikiel.sources.fetch import MANIFEST_FILE, file_entry, modified
 from wikiel.sources.wikidata import site_id
+from wikiel.sources.wikipedia import WIKI_HOST, SiteInfo, dump_language, same_language
 from wikiel.util import InputError, PathLike, write_json
 
 SOURCE = "local"
@@ -91,25 +92,34 @@ def content_date(path: Path, head: bytes) -> Tuple[str, str]:
     return UNKNOWN, f"no date in its name nor a timestamp in its first {len(head):,} bytes"
 
 
-def dump_wiki(head: bytes) -> Optional[str]:
-    """The wiki (database name, e.g. enwiki) a MediaWiki XML export says it is, or None if its head does not say.
-    The one place the workflow reads a local dump's wiki from its content."""
-    return check._element(head, b"dbname") or None
+def dump_wiki(head: bytes) -> Tuple[Optional[str], bool]:
+    """The wiki (database name, e.g. enwiki) a MediaWiki XML export says it is, in any encoding the parser reads:
+    its <dbname>, else the `<lang>wiki` of the language its <base> or root xml:lang names (None if its head says
+    neither); and whether that is exact (a <dbname> or a Wikimedia <base>, not a language tag such as
+    xml:lang="zh-Hans"). The one place the workflow reads a local dump's wiki from its content."""
+    xml = check.xml_head(head)
+    if xml is None:
+        return None, False
+    siteinfo = SiteInfo(dbname=xml.fields.get("dbname", ""), base=xml.fields.get("base", ""), xml_lang=xml.lang)
+    if siteinfo.dbname:
+        return siteinfo.dbname, True
+    found = dump_language(siteinfo)
+    return (site_id(found) if found else None), bool(WIKI_HOST.match(siteinfo.base))
 
 
 def check_wiki(path: Path, head: bytes, lang: str) -> str:
     """The dump's wiki, which must be the one of `lang` (InputError naming vars.lang otherwise); "" if the head does
     not name it (the check step then reads what else the siteinfo says)."""
-    wiki = dump_wiki(head)
-    if wiki and wiki != site_id(lang):
-        suggestion = wiki.removesuffix("wiki").replace("_", "-") if wiki.endswith("wiki") else ""
-        what = f"run with --vars.lang {suggestion}" if suggestion else "point vars.wikipedia_dump at a Wikipedia dump"
+    wiki, exact = dump_wiki(head)
+    found = wiki.removesuffix("wiki").replace("_", "-") if wiki and wiki.endswith("wiki") else ""
+    if wiki and (wiki != site_id(lang) if exact else not same_language(found, lang, exact=False)):
+        what = f"run with --vars.lang {found}" if found else "point vars.wikipedia_dump at a Wikipedia dump"
         raise InputError(
             path,
             f"is the {wiki} dump, but vars.lang is {lang!r} ({site_id(lang)})",
             hint=f"{what}, or point vars.wikipedia_dump at the {site_id(lang)} dump",
         )
-    return wiki or ""
+    return wiki if wiki and exact else site_id(lang) if wiki else ""  # xml:lang="zh-Hans" on zh: zhwiki
 
 
 def local_entry(path: Path, key: str, lang: str) -> Dict[str, Any]:
