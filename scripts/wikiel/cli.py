@@ -67,6 +67,7 @@ from wikiel.util import (
     claim_output_file,
     cli_errors,
     fail,
+    file_digest,
     open_dump,
     output_file,
     read_json,
@@ -298,7 +299,7 @@ def fetch_command(
                 articles=world_articles,
                 seed=seed,
                 zipf=world_zipf,
-                generator=fetch.file_digest(Path(world_module.__file__)),
+                generator=file_digest(world_module.__file__, "sha1"),
             )
         kept = fetch.unchanged(output_dir, settings) if source != "excerpts" and not verify else None
         if kept is not None:  # the step runs on every `spacy project run` (no_skip): nothing to download or generate

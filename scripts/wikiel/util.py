@@ -25,6 +25,7 @@ from typing import IO, Any, Callable, Dict, Iterator, List, NoReturn, Optional, 
 
 import orjson
 import spacy
+from tqdm import tqdm
 
 try:
     import indexed_bzip2
@@ -240,12 +241,24 @@ def hold_point(point: str) -> None:
         time.sleep(0.01)
 
 
-def file_digest(path: PathLike) -> str:
-    """sha256 of a file, read in 1 MB blocks (~0.8 GB/s here)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
+def file_digest(path: PathLike, algorithm: str = "sha256", progress: bool = False) -> str:
+    """The hex digest of a file (sha256 ~0.8 GB/s here), read in 1 MB blocks, with a progress bar if `progress`."""
+    path = Path(path)
+    digest = hashlib.new(algorithm)
+    with (
+        open(path, "rb") as f,
+        tqdm(
+            desc=f"{algorithm} {path.name}",
+            total=path.stat().st_size,
+            unit="B",
+            unit_scale=True,
+            mininterval=1.0,
+            disable=not progress,
+        ) as bar,
+    ):
+        while block := f.read(1 << 20):
             digest.update(block)
+            bar.update(len(block))
     return digest.hexdigest()
 
 

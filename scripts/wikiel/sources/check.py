@@ -26,10 +26,10 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, cast
 
 from wikiel import defaults
 from wikiel.sources.custom import EntityFile, resolve_entry, summarize_entity_file, summarize_mentions, summarize_priors
-from wikiel.sources.fetch import file_digest, plan_downloads, read_manifest
+from wikiel.sources.fetch import plan_downloads, read_manifest
 from wikiel.sources.wikidata import site_id
 from wikiel.sources.wikipedia import SiteInfo, _check_language, dump_language
-from wikiel.util import BZIP2_MAGIC, InputError, PathLike, compression_of
+from wikiel.util import BZIP2_MAGIC, InputError, PathLike, compression_of, file_digest
 
 HEAD_BYTES = 64 << 10  # decompressed bytes looked at
 READ_BYTES = 16 << 10  # compressed bytes read at a time
@@ -229,7 +229,7 @@ def check_file(path: Path, entry: Dict[str, Any]) -> None:
             f"has {size:,} bytes, the manifest says {entry['bytes']:,}: an interrupted or replaced download",
             hint=REFETCH,
         )
-    if entry.get("sha1") and file_digest(path) != entry["sha1"]:
+    if entry.get("sha1") and file_digest(path, "sha1") != entry["sha1"]:
         raise InputError(
             path, "has another sha1 than the manifest says: the file changed since it was fetched", hint=REFETCH
         )

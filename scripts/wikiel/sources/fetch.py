@@ -35,7 +35,7 @@ from tqdm import tqdm
 from wikiel import defaults
 from wikiel.sources.custom import SOURCE, mention_files, quick_check
 from wikiel.sources.wikidata import site_id
-from wikiel.util import InputError, PathLike, read_json, write_json
+from wikiel.util import InputError, PathLike, file_digest, read_json, write_json
 
 DUMPS_SITE = defaults.DUMP_SITE
 SOURCES = ("dumps", "excerpts", "world")
@@ -463,25 +463,6 @@ def _without_prefix(name: str) -> str:
     return name.split("-", 2)[-1]
 
 
-def file_digest(path: Path, algorithm: str = "sha1", progress: bool = False) -> str:
-    digest = hashlib.new(algorithm)
-    with (
-        open(path, "rb") as f,
-        tqdm(
-            desc=f"{algorithm} {path.name}",
-            total=path.stat().st_size,
-            unit="B",
-            unit_scale=True,
-            mininterval=1.0,
-            disable=not progress,
-        ) as bar,
-    ):
-        while chunk := f.read(CHUNK_BYTES):
-            digest.update(chunk)
-            bar.update(len(chunk))
-    return digest.hexdigest()
-
-
 # --- the manifest ---------------------------------------------------------------------------------------
 
 
@@ -501,7 +482,7 @@ def file_entry(path: PathLike) -> Dict[str, Any]:
         raise InputError(path, "does not exist or is not a file")
     entry: Dict[str, Any] = {"path": display_path(path), "bytes": path.stat().st_size}
     if entry["bytes"] <= SHA1_MAX_BYTES:
-        entry["sha1"] = file_digest(path)
+        entry["sha1"] = file_digest(path, "sha1")
     return entry
 
 
@@ -605,7 +586,7 @@ def custom_entry(path: PathLike) -> Dict[str, Any]:
     """{"path", "bytes", "sha256"} of a custom KB file (whatever its size: the parse steps compare their input with
     it, so that a file edited after the fetch step is never converted unnoticed)."""
     entry = file_entry(path)  # its sha1 (files up to SHA1_MAX_BYTES) is what the check step compares
-    entry["sha256"] = file_digest(Path(path), "sha256")
+    entry["sha256"] = file_digest(path)
     return entry
 
 
@@ -665,7 +646,7 @@ def unchanged(out_dir: PathLike, settings: Dict[str, Any]) -> Optional[Dict[str,
             return None
         if "modified" in entry and modified(file) != entry["modified"]:
             return None
-        if "sha1" in entry and file_digest(file) != entry["sha1"]:
+        if "sha1" in entry and file_digest(file, "sha1") != entry["sha1"]:
             return None
     return manifest
 
