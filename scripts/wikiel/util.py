@@ -235,9 +235,17 @@ def hold_point(point: str) -> None:
     wanted, _, path = os.environ.get(COMMIT_HOLD_ENV, "").partition("=")
     if wanted != point or not path:
         return
-    Path(path + ".reached").touch()
+    wait_for_test(path + ".reached", path)
+
+
+def wait_for_test(reached: str, release: str, parent: Optional[int] = None) -> None:
+    """The one fault-injection wait of the tests (hold_point, TEST_HOLD_ENV): create `reached`, then wait until the
+    test creates `release` (at most 10 minutes); with `parent`, exit at once if that process has gone."""
+    Path(reached).touch()
     deadline = time.monotonic() + 600
-    while not os.path.exists(path) and time.monotonic() < deadline:
+    while not os.path.exists(release) and time.monotonic() < deadline:
+        if parent is not None and os.getppid() != parent:
+            os._exit(1)
         time.sleep(0.01)
 
 
@@ -635,13 +643,8 @@ def ignore_interrupts() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         threading.Thread(target=_obey_sigterm_from, args=(os.getppid(),), name="sigterm", daemon=True).start()
     hold = os.environ.get(TEST_HOLD_ENV)
-    if hold:
-        parent = os.getppid()
-        Path(f"{hold}.worker-{os.getpid()}").touch()
-        while not os.path.exists(hold):
-            if os.getppid() != parent:  # the main process has gone (a held worker reads no queue to notice it)
-                os._exit(1)
-            time.sleep(0.01)
+    if hold:  # a held worker reads no queue: it notices that the main process has gone by its parent pid
+        wait_for_test(f"{hold}.worker-{os.getpid()}", hold, parent=os.getppid())
 
 
 def _obey_sigterm_from(parent: int) -> None:
