@@ -381,6 +381,11 @@ def parse_wikipedia_command(
     max_counter_entries: int = typer.Option(
         defaults.MAX_COUNTER_ENTRIES, help="Entries of a count or redirect table kept in memory before spilling"
     ),
+    scheduler: str = typer.Option(
+        defaults.SCHEDULER,
+        help="Run the pieces on a Dask cluster: its scheduler's address (tcp://host:8786) or scheduler JSON file; the "
+        "workers need this wikiel installed and the dump at the same path (shared filesystem). Empty = this machine",
+    ),
     strict: bool = typer.Option(False, help="Custom KB: a span id missing from the entity file is an error"),
     strict_spans: str = typer.Option(
         defaults.STRICT_SPANS,
@@ -429,6 +434,7 @@ def parse_wikipedia_command(
             max_dev_articles=max_dev_articles,
             n_process=resolve_processes(n_process),
             max_counter_entries=max_counter_entries,
+            scheduler=scheduler,
         )
         stats = parse_wikipedia(path, output_dir, settings, index=index)
         counts = stats["counts"]
