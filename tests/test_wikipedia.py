@@ -758,4 +758,3 @@ def test_dask_piece_failure_names_its_bytes(world, cluster, tmp_path):
     ), result.stderr
     assert "Traceback" not in result.stderr
     assert_no_outputs(tmp_path / "out")
-
