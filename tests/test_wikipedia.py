@@ -22,6 +22,7 @@ from wikiel.sources.wikipedia import (
     redirect_target,
     split_of,
 )
+from wikiel.sources.wikitext import Link
 from wikiel.util import InputError, OutputError, open_dump, read_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -312,11 +313,8 @@ def test_redirect_target():
 
 # --- multistream dumps split by their index; spilling counts to disk -------------------------------------------
 
-RUN_DEPENDENT = {
-    "index_chunks",
-    "scanned_ranges",
-    "spilled_runs",
-}  # the only counts that depend on how the dump was read
+# the only counts that depend on how the dump was read
+RUN_DEPENDENT = {"index_chunks", "scanned_ranges", "spilled_runs"}
 
 
 @pytest.fixture(scope="module")
@@ -758,3 +756,9 @@ def test_dask_piece_failure_names_its_bytes(world, cluster, tmp_path):
     ), result.stderr
     assert "Traceback" not in result.stderr
     assert_no_outputs(tmp_path / "out")
+
+
+def test_link_pairs_skip_what_a_tsv_cannot_hold():
+    links = [Link(0, 1, "T", "a"), Link(0, 1, "T\x05", "b"), Link(0, 1, "U", "c\td"), Link(0, 1, "V", "e")]
+    assert wikipedia._link_pairs(links) == ["a\tT", "e\tV"]
+    assert wikipedia._link_pairs([links[0], links[3]]) == ["a\tT", "e\tV"]

@@ -22,6 +22,7 @@ import io
 import itertools
 import os
 import re
+import resource
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
@@ -49,7 +50,7 @@ from tqdm import tqdm
 from wikiel import defaults
 from wikiel.parallel import Executor, describe_range, executor
 from wikiel.sources.spill import SpillingCounter, SpillingDict
-from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext
+from wikiel.sources.wikitext import Link, NamespaceInfo, parse_wikitext
 from wikiel.util import (
     InputError,
     OutputError,
@@ -352,7 +353,7 @@ def parse_pages(pages: Iterable[Page], options: ParseOptions) -> Chunk:
                         "title": page.title,
                         "split": split,
                         "text": text,
-                        "links": [[link.start, link.end, link.target] for link in links],
+                        "links": [link[:3] for link in links],  # (start, end, target), as a JSON array
                     }
                 )
                 + b"\n",
@@ -363,9 +364,7 @@ def parse_pages(pages: Iterable[Page], options: ParseOptions) -> Chunk:
         counts["links"] += len(links)
         if split == "train":
             counts["train_links"] += len(links)
-            chunk.links.update(
-                f"{link.anchor}\t{link.target}" for link in links if _tsv_safe(link.anchor) and _tsv_safe(link.target)
-            )
+            chunk.links.update(_link_pairs(links))
     return chunk
 
 
@@ -747,6 +746,7 @@ def parse_wikipedia(
     dump, output_dir = Path(dump), Path(output_dir)
     settings = settings or Settings()
     stats = StepStats("parse-wikipedia")
+    cpu_start = _cpu_seconds()
     for key in (
         "pages",
         "articles",
@@ -823,10 +823,35 @@ def parse_wikipedia(
         stats["anchor_target_pairs"] = _write_tsv(output_dir / "link_counts.tsv", link_rows())
         stats["distinct_targets"] = _write_tsv(output_dir / "inlink_counts.tsv", inlinks.items())
         stats["spilled_runs"] = links.runs_written + redirects.runs_written + inlinks.runs_written
-    return stats.write(output_dir / "stats.json")
+    # CPU seconds of this process, and with its worker processes (ended by now; not those of a Dask cluster)
+    main, total = _cpu_seconds()
+    result = stats.as_dict()
+    result["cpu_seconds"] = round(total - cpu_start[1], 2)
+    result["main_cpu_seconds"] = round(main - cpu_start[0], 2)
+    write_json(output_dir / "stats.json", result)
+    return result
+
+
+def _cpu_seconds() -> Tuple[float, float]:
+    """CPU seconds (user + system) of this process, and of it and its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    main = own.ru_utime + own.ru_stime
+    return main, main + children.ru_utime + children.ru_stime
 
 
 _TSV_UNSAFE = re.compile(r"[\x00-\n\r]")  # tabs, line breaks and what sorts below tab (see wikiel.spill)
+_TSV_UNSAFE_BUT_TAB_AND_LF = re.compile(r"[\x00-\x08\x0b\x0c\r]")
+
+
+def _link_pairs(links: List[Link]) -> List[str]:
+    """ "anchor<TAB>target" of each link whose anchor and target are TSV-safe (non-empty, which links are)."""
+    pairs = [f"{link.anchor}\t{link.target}" for link in links]
+    # One search over all pairs instead of two per link: each safe pair holds one tab and no line break.
+    joined = "\n".join(pairs)
+    if joined.count("\t") == len(pairs) and joined.count("\n") == len(pairs) - 1:
+        if not _TSV_UNSAFE_BUT_TAB_AND_LF.search(joined):
+            return pairs
+    return [f"{link.anchor}\t{link.target}" for link in links if _tsv_safe(link.anchor) and _tsv_safe(link.target)]
 
 
 def _tsv_safe(value: str) -> bool:
