@@ -170,6 +170,8 @@ def test_tiny_benchmark_run(tmp_path):
         "2",
         "--train-mentions",
         "200",
+        "--wikipedia-mb",
+        "7",
         "--workdir",
         str(tmp_path / "work"),
     ]
@@ -184,6 +186,8 @@ def test_tiny_benchmark_run(tmp_path):
         assert re.search(rf"^\| {re.escape(what)}[^|]*\| \d+ \| \d+ \| [\d,]+\.\d \|", report, re.M), what
     assert re.search(r"^\| \*\*total\*\* \|.*\*\*\d+\.\d\*\*", report, re.M)
     assert (tmp_path / "work" / "results.json").is_file()
+    if EXCERPT_XML.is_file():
+        assert re.search(r"^\| parse-wikipedia without index, \d+ processes \| \d+\.\d\d \|", report, re.M)
 
 
 # --- parse-wikipedia on real page text ------------------------------------------------------------------------------

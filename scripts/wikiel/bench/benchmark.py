@@ -73,6 +73,7 @@ class Settings:
     n_process: int = 2
     train_mentions: int = defaults.BENCH_TRAIN_MENTIONS
     seed: int = defaults.SEED
+    wikipedia_mb: int = defaults.BENCH_WIKIPEDIA_MB  # XML of the realistic Wikipedia dump; 0 = skip it
 
     @property
     def labels(self) -> Tuple[str, str]:
@@ -135,6 +136,7 @@ class Results:
     dev_mentions: int = 0
     wikidata_excerpt_bz2_bytes: int = 0  # the Wikidata excerpt as shipped (bz2), for the gz/bz2 check
     inference: Dict[str, Dict[str, float]] = field(default_factory=dict)  # wikiel.speed.measure_inference
+    realistic_wikipedia: Optional[RealisticWikipedia] = None  # parse-wikipedia on real page text
 
 
 # --- measuring ------------------------------------------------------------------------------------------
@@ -441,6 +443,13 @@ def run_benchmark(workdir: Path, settings: Settings, command: str, excerpts_dir:
         for sub, name in (("wikidata", EXCERPT_WIKIDATA[0]), ("wikipedia", EXCERPT_WIKIPEDIA))
     ):
         bench_excerpts(results, workdir / EXCERPT, excerpts_dir)
+        if settings.wikipedia_mb > 0:
+            results.realistic_wikipedia = measure_realistic_wikipedia(
+                workdir / "realistic-wikipedia",
+                excerpts_dir / "wikipedia" / EXCERPT_WIKIPEDIA,
+                settings.wikipedia_mb * 10**6,
+                settings.n_process,
+            )
     results.machine["load average at end"] = _load()
     return results
 
@@ -806,6 +815,8 @@ def render_markdown(r: Results) -> str:
             ]
         ),
     ]
+    if r.realistic_wikipedia is not None:
+        parts.append(render_realistic_wikipedia(r.realistic_wikipedia))
     return "\n\n".join(parts) + "\n"
 
 
