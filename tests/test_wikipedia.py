@@ -679,7 +679,9 @@ def test_false_stream_start_falls_back_to_one_stream(world, world_run, tmp_path,
     offsets = stream_offsets(index_lines(world))
     false_start = (offsets[4] + offsets[5]) // 2
     real = wikipedia.stream_starts
-    monkeypatch.setattr(wikipedia, "stream_starts", lambda dump: (o for o in sorted([*real(dump), false_start])))
+    monkeypatch.setattr(
+        wikipedia, "stream_starts", lambda dump, **kw: (o for o in sorted([*real(dump, **kw), false_start]))
+    )
     stats = scanned_run(world["wikipedia"], tmp_path, monkeypatch, chunk_bytes=1)
     assert_same_run(tmp_path, stats, world_run)
     # the ranges from offsets[0] to offsets[4]; the stream at offsets[4] goes on after the false start
@@ -699,6 +701,19 @@ def test_streams_that_cut_pages_fall_back_to_one_stream(world, world_run, tmp_pa
     assert_same_run(tmp_path / "out", stats, world_run, other_file=True)
     assert stats["counts"]["scanned_ranges"] == 2
     assert "do not hold whole pages" in capsys.readouterr().err
+
+
+def test_no_second_stream_near_the_start_is_read_as_one_stream(world, world_run, tmp_path, monkeypatch):
+    """The scan looks for a second stream in the first SCAN_PROBE bytes only (a 22 GB single stream is not read)."""
+    header_stream = stream_offsets(index_lines(world))[0]
+    scanned = []
+    real = wikipedia.stream_starts
+    monkeypatch.setattr(wikipedia, "stream_starts", lambda dump, **kw: scanned.append(kw) or real(dump, **kw))
+    monkeypatch.setattr(wikipedia, "SCAN_PROBE", header_stream - 1)
+    stats = scanned_run(world["wikipedia"], tmp_path, monkeypatch)
+    assert_same_run(tmp_path, stats, world_run)
+    assert stats["counts"]["scanned_ranges"] == 0 and scanned == [{"limit": header_stream - 1}]
+    assert list(real(world["wikipedia"], 100, limit=header_stream + 10)) == [0, header_stream]
 
 
 def test_one_stream_bz2_is_read_as_one_stream(world, world_run, tmp_path, monkeypatch):

@@ -597,17 +597,18 @@ def _ends_a_stream(before: bytes) -> bool:
     )
 
 
-def stream_starts(dump: Path, block: int = SCAN_BLOCK) -> Generator[int, None, None]:
-    """The offsets where the bz2 streams of `dump` start (0 first), found by scanning the compressed bytes, `block`
-    bytes at a time (memory does not grow with the dump): a stream header and first-block magic, byte-aligned,
-    right after the end-of-stream marker of the previous stream. A false positive inside compressed data is then
-    all but impossible, and the workers verify each range anyway (_NotWholeStreams)."""
+def stream_starts(dump: Path, block: int = SCAN_BLOCK, limit: int = 0) -> Generator[int, None, None]:
+    """The offsets where the bz2 streams of `dump` start (0 first; only those in its first `limit` bytes if that
+    is not 0), found by scanning the compressed bytes, `block` bytes at a time (memory does not grow with the dump):
+    a stream header and first-block magic, byte-aligned, right after the end-of-stream marker of the previous
+    stream. A false positive inside compressed data is then all but impossible, and the workers verify each range
+    anyway (_NotWholeStreams)."""
     overlap = len(b"BZh9") + 6 + _STREAM_END_BYTES
     with open(dump, "rb") as f:
         tail = b""
         base = 0  # the file offset of tail[0]
         while True:
-            data = f.read(block)
+            data = f.read(block if not limit else max(0, min(block, limit - base - len(tail))))
             if not data:
                 return
             buffer = tail + data
@@ -650,17 +651,18 @@ def _scanned(dump: Path, settings: Settings, ex: Executor) -> Generator[Union[Si
     whole streams, parsed by the workers, in order. A dump of one stream (or whose second stream does not start
     within SCAN_PROBE bytes, or whose first one holds pages) is read as one stream; from a range that turns out not
     to be whole streams of whole pages on, the rest of the dump is read as one stream (here, by bz2)."""
+    probe = list(itertools.islice(stream_starts(dump, limit=SCAN_PROBE), 2))  # (a 22 GB single stream: not read)
+    found: Optional[Tuple[bytes, SiteInfo]] = None
+    if len(probe) == 2 and probe[0] == 0:
+        with contextlib.suppress(InputError):  # else: not a multistream dump with a header stream
+            found = _header(dump, probe[1])
+    if found is None:
+        yield from _single_stream(dump, settings, ex)
+        return
+    header, siteinfo = found
     starts = stream_starts(dump)
     with contextlib.closing(starts):
-        first, second = next(starts, None), next(starts, None)
-        found: Optional[Tuple[bytes, SiteInfo]] = None
-        if first == 0 and second is not None and second <= SCAN_PROBE:
-            with contextlib.suppress(InputError):  # else: not a multistream dump with a header stream
-                found = _header(dump, second)
-        if found is None or second is None:
-            yield from _single_stream(dump, settings, ex)
-            return
-        header, siteinfo = found
+        second = list(itertools.islice(starts, 2))[-1]  # (the probe's)
         yield siteinfo
         yield Chunk(bytes_read=len(header))
         options = ParseOptions.of(siteinfo, settings)
