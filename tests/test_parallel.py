@@ -67,9 +67,15 @@ def alive(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
-    ) as local_cluster:
+    import dask  # noqa: PLC0415 - with distributed only
+
+    # busy CI machines are slow to start processes and to answer
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "120s"}),
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
+        ) as local_cluster,
+    ):
         yield local_cluster.scheduler_address
 
 

@@ -22,9 +22,9 @@ import io
 import itertools
 import os
 import re
-import resource
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
@@ -836,6 +836,10 @@ def parse_wikipedia(
 
 def _cpu_seconds() -> Tuple[float, float]:
     """CPU seconds (user + system) of this process, and of it and its children that have ended."""
+    try:
+        import resource  # noqa: PLC0415 - Unix only
+    except ImportError:  # pragma: no cover
+        return time.process_time(), time.process_time()
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     main = own.ru_utime + own.ru_stime
     return main, main + children.ru_utime + children.ru_stime
