@@ -17,16 +17,17 @@ bounded whatever the number of pieces.
   data. A worker runs as many pieces at once as it has threads; the pieces are pure Python, so start the workers
   with one thread each (`dask worker ADDRESS --nworkers N --nthreads 1`).
 
-`Executor.workers` is the number of pieces that run at once (for sizing pieces); at most `IN_FLIGHT_PER_WORKER` x
-workers pieces are submitted and not yet consumed at any time, and `tasks` is pulled lazily, one piece per result
-consumed.
+`Executor.workers` is the number of pieces that run at once (for sizing pieces): `n_process` on this machine, the
+cluster's worker threads with a scheduler (`n_process` is then not used); at most `IN_FLIGHT_PER_WORKER` x workers
+pieces are submitted and not yet consumed at any time, and `tasks` is pulled lazily, one piece per result consumed.
+Connecting waits up to DASK_TIMEOUT_SECONDS for the scheduler and for its first worker.
 
-Errors: an InputError raised by a piece reaches the caller as it is (it pickles, with its path, line, offset and
-hint). Any other exception of a piece (including OSError and a Dask worker that died running it) becomes a
-PieceError, an InputError whose "file" is `describe(task)` (e.g. "dump.xml.bz2 bytes 1,234-5,678"), chained to the
-original. Leaving `map_in_order` early (an exception, the generator closed) cancels the pieces in flight: Dask
-futures are cancelled at once; a local pool's workers are terminated when the executor exits, which leaves no
-process behind in either case.
+Errors (the same in this process, a Pool or on Dask): an InputError raised by a piece reaches the caller as it is
+(it pickles, with its path, line, offset and hint). Any other exception of a piece (including OSError and a Dask
+worker that died running it) becomes a PieceError, an InputError whose "file" is `describe(task)` (e.g.
+"dump.xml.bz2 bytes 1,234-5,678"), chained to the original. Leaving `map_in_order` early (an exception, the generator
+closed) cancels the pieces in flight: Dask futures are cancelled at once; a local pool's workers are terminated when
+the executor exits, which leaves no process behind in either case.
 """
 
 from __future__ import annotations

@@ -913,7 +913,7 @@ def build_realistic_wikipedia(
     n_pages = n_streams = 0
     xml_bytes = len(header) + len(tail)
     with (
-        multiprocessing.get_context("fork").Pool(max(1, n_process)) as pool,
+        multiprocessing.Pool(max(1, n_process)) as pool,
         open(dump, "wb") as out,
         bz2.open(index, "wb") as index_out,
     ):
