@@ -12,17 +12,23 @@ import pytest
 from conftest import WIKIEL
 from wikiel.bench.benchmark import (
     GIB,
+    PAGES_PER_STREAM,
     REAL_WIKIDATA_BYTES,
     DumpFile,
+    RealisticWikipedia,
     Results,
     Settings,
     StepRun,
+    build_realistic_wikipedia,
     measure_decompression,
     projection,
     projections,
     render_markdown,
+    render_realistic_wikipedia,
     tree_rss_mb,
+    wikipedia_projection,
 )
+from wikiel.sources.wikipedia import stream_starts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -164,6 +170,8 @@ def test_tiny_benchmark_run(tmp_path):
         "2",
         "--train-mentions",
         "200",
+        "--wikipedia-mb",
+        "7",
         "--workdir",
         str(tmp_path / "work"),
     ]
@@ -178,3 +186,44 @@ def test_tiny_benchmark_run(tmp_path):
         assert re.search(rf"^\| {re.escape(what)}[^|]*\| \d+ \| \d+ \| [\d,]+\.\d \|", report, re.M), what
     assert re.search(r"^\| \*\*total\*\* \|.*\*\*\d+\.\d\*\*", report, re.M)
     assert (tmp_path / "work" / "results.json").is_file()
+    if EXCERPT_XML.is_file():
+        assert re.search(r"^\| parse-wikipedia without index, \d+ processes \| \d+\.\d\d \|", report, re.M)
+
+
+# --- parse-wikipedia on real page text ------------------------------------------------------------------------------
+
+EXCERPT_XML = ROOT.parent / "shared/data/wikipedia/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+
+
+def test_realistic_wikipedia_dump(tmp_path):
+    """Streams of 100 distinct real pages between the header and the tail streams, and an index of each page."""
+    if not EXCERPT_XML.is_file():
+        pytest.skip("no real excerpt")
+    dump, index = tmp_path / "dump.xml.bz2", tmp_path / "index.txt.bz2"
+    pages, streams, xml_bytes = build_realistic_wikipedia(EXCERPT_XML, dump, index, 6_500_000, 2)
+    assert streams == -(-pages // PAGES_PER_STREAM) and pages > 205  # more than the excerpt's pages
+    xml = bz2.decompress(dump.read_bytes())
+    assert len(xml) == xml_bytes >= 6_500_000 and xml.count(b"<page>") == pages
+    lines = bz2.decompress(index.read_bytes()).decode("utf8").splitlines()
+    titles = [line.split(":", 2)[2] for line in lines]
+    assert len(titles) == len(set(titles)) == pages and any(title.endswith(" (1)") for title in titles)
+    offsets = sorted({int(line.split(":", 1)[0]) for line in lines})
+    starts = list(stream_starts(dump))
+    assert starts[1:-1] == offsets and len(offsets) == streams  # the header stream first, the tail stream last
+    assert b"<siteinfo>" in bz2.decompress(dump.read_bytes()[: offsets[0]])
+
+
+def test_realistic_wikipedia_report_and_projection():
+    r = RealisticWikipedia("x.xml.bz2", 1000, 10, 25_000_000, 100_000_000, 2)
+    r.decompress_seconds = {"indexed_bzip2 x1": 8.0, "indexed_bzip2 x2": 4.0}
+    r.runs = {"with index": step("parse-wikipedia", 8.0), "without index": step("parse-wikipedia", 6.0)}
+    r.cpu_seconds = {"with index": 16.0, "without index": 12.0}
+    r.main_cpu_seconds = {"with index": 0.5, "without index": 0.5}
+    hours = wikipedia_projection(r)
+    # 100 GB of XML: 0.16 CPU s per MB over 2 and 16 cores; on 64 cores the main process's 0.005 s per MB binds
+    assert hours[2] == (pytest.approx(1e5 * 0.16 / 2 / 3600), "cores")
+    assert hours[16] == (pytest.approx(1e5 * 0.01 / 3600), "cores")
+    assert hours[64] == (pytest.approx(1e5 * 0.005 / 3600), "main process")
+    report = render_realistic_wikipedia(r)
+    assert "| parse-wikipedia with index, 2 processes | 8.00 | 3.1 | 12.5 | 0.50 | >= 0.6 | **missed** |" in report
+    assert "| parse-wikipedia without index, 2 processes | 6.00 | 4.2 | 16.7 | 0.67 | >= 0.6 | met |" in report

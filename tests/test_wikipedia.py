@@ -2,6 +2,7 @@
 
 import bz2
 import gzip
+import re
 from collections import Counter
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -21,6 +22,7 @@ from wikiel.sources.wikipedia import (
     redirect_target,
     split_of,
 )
+from wikiel.sources.wikitext import Link
 from wikiel.util import InputError, OutputError, open_dump, read_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -311,7 +313,8 @@ def test_redirect_target():
 
 # --- multistream dumps split by their index; spilling counts to disk -------------------------------------------
 
-RUN_DEPENDENT = {"index_chunks", "spilled_runs"}  # the only counts that depend on how the dump was read
+# the only counts that depend on how the dump was read
+RUN_DEPENDENT = {"index_chunks", "scanned_ranges", "spilled_runs"}
 
 
 @pytest.fixture(scope="module")
@@ -327,11 +330,15 @@ def world_run(world, tmp_path_factory):
     return out, parse_wikipedia(world["wikipedia"], out, Settings(), progress=False)
 
 
-def assert_same_run(out, stats, reference):
+def assert_same_run(out, stats, reference, other_file=False):
+    """The same outputs and counts as the reference run (`other_file`: of the same XML, compressed otherwise)."""
     ref_out, ref_stats = reference
     for name in OUTPUTS:
         assert (out / name).read_bytes() == (ref_out / name).read_bytes(), name
-    assert run_independent(stats["counts"]) == run_independent(ref_stats["counts"])
+    counts, ref_counts = run_independent(stats["counts"]), run_independent(ref_stats["counts"])
+    if other_file:
+        del counts["input_bytes"], ref_counts["input_bytes"]
+    assert counts == ref_counts
     assert leftovers(out) == []  # no temporaries left
 
 
@@ -630,3 +637,149 @@ def test_cli_index_with_dump(world, tmp_path):
         "--manifest", world_manifest(world, tmp_path), "--index", world["wikipedia_index"], tmp_path / "out2"
     )
     assert result.returncode == 1 and "--index goes with --dump" in result.stderr
+
+
+# --- multistream dumps without their index: stream starts found by scanning; on a Dask cluster ---------------------
+
+
+def scanned_run(dump, out, monkeypatch, chunk_bytes=30_000, **settings):
+    monkeypatch.setattr(wikipedia, "CHUNK_BYTES", chunk_bytes)
+    return parse_wikipedia(dump, out, Settings(n_process=2, **settings), progress=False)
+
+
+def test_stream_starts_are_found_by_scanning(world):
+    """The stream starts of a multistream dump: the header, the page streams of the index, the closing tail; found
+    whatever the scan's block size (a start may straddle two blocks)."""
+    dump = world["wikipedia"]
+    tail = len(bz2.compress(b"</mediawiki>\n", 9))
+    expected = [0, *stream_offsets(index_lines(world)), dump.stat().st_size - tail]
+    for block in (7, 1000, 1 << 20):
+        assert list(wikipedia.stream_starts(dump, block)) == expected
+
+
+def test_stream_start_magic_inside_compressed_data_is_not_a_start(tmp_path):
+    """A stream header and block magic inside a stream's data, not after an end-of-stream marker, is skipped."""
+    first, second = bz2.compress(b"a" * 5000 + b"b" * 5000), bz2.compress(b"c")
+    planted = first[:20] + b"BZh91AY&SY" + first[30:]
+    dump = tmp_path / "planted.bz2"
+    dump.write_bytes(planted + second)
+    assert list(wikipedia.stream_starts(dump, 16)) == [0, len(planted)]
+
+
+def test_multistream_without_index_uses_the_workers(world, world_run, tmp_path, monkeypatch, capsys):
+    stats = scanned_run(world["wikipedia"], tmp_path, monkeypatch, max_counter_entries=50)
+    assert_same_run(tmp_path, stats, world_run)
+    assert stats["counts"]["scanned_ranges"] > 3 and stats["counts"]["index_chunks"] == 0
+    assert "WARNING" not in capsys.readouterr().err
+
+
+def test_false_stream_start_falls_back_to_one_stream(world, world_run, tmp_path, monkeypatch, capsys):
+    """A candidate that is not a stream start (here: inside the fifth page stream): the ranges before it come from
+    the workers, the rest of the dump is read as one stream; the outputs are the same."""
+    offsets = stream_offsets(index_lines(world))
+    false_start = (offsets[4] + offsets[5]) // 2
+    real = wikipedia.stream_starts
+    monkeypatch.setattr(
+        wikipedia, "stream_starts", lambda dump, **kw: (o for o in sorted([*real(dump, **kw), false_start]))
+    )
+    stats = scanned_run(world["wikipedia"], tmp_path, monkeypatch, chunk_bytes=1)
+    assert_same_run(tmp_path, stats, world_run)
+    # the ranges from offsets[0] to offsets[4]; the stream at offsets[4] goes on after the false start
+    assert stats["counts"]["scanned_ranges"] == 4
+    assert f"from byte {offsets[4]:,}, as one stream" in capsys.readouterr().err
+
+
+def test_streams_that_cut_pages_fall_back_to_one_stream(world, world_run, tmp_path, monkeypatch, capsys):
+    """A file of bz2 streams that do not hold whole pages (as pbzip2 writes, here after two whole page streams):
+    the outputs are the same as reading it as one stream."""
+    data = world["wikipedia"].read_bytes()
+    offsets = stream_offsets(index_lines(world))
+    rest = bz2.decompress(data[offsets[2] :])
+    dump = tmp_path / "pbzip2.xml.bz2"
+    dump.write_bytes(data[: offsets[2]] + b"".join(bz2.compress(rest[i : i + 7000]) for i in range(0, len(rest), 7000)))
+    stats = scanned_run(dump, tmp_path / "out", monkeypatch, chunk_bytes=1)
+    assert_same_run(tmp_path / "out", stats, world_run, other_file=True)
+    assert stats["counts"]["scanned_ranges"] == 2
+    assert "do not hold whole pages" in capsys.readouterr().err
+
+
+def test_no_second_stream_near_the_start_is_read_as_one_stream(world, world_run, tmp_path, monkeypatch):
+    """The scan looks for a second stream in the first SCAN_PROBE bytes only (a 22 GB single stream is not read)."""
+    header_stream = stream_offsets(index_lines(world))[0]
+    scanned = []
+    real = wikipedia.stream_starts
+    monkeypatch.setattr(wikipedia, "stream_starts", lambda dump, **kw: scanned.append(kw) or real(dump, **kw))
+    monkeypatch.setattr(wikipedia, "SCAN_PROBE", header_stream - 1)
+    stats = scanned_run(world["wikipedia"], tmp_path, monkeypatch)
+    assert_same_run(tmp_path, stats, world_run)
+    assert stats["counts"]["scanned_ranges"] == 0 and scanned == [{"limit": header_stream - 1}]
+    assert list(real(world["wikipedia"], 100, limit=header_stream + 10)) == [0, header_stream]
+
+
+def test_one_stream_bz2_is_read_as_one_stream(world, world_run, tmp_path, monkeypatch):
+    dump = tmp_path / "one.xml.bz2"
+    dump.write_bytes(bz2.compress(bz2.decompress(world["wikipedia"].read_bytes())))
+    stats = scanned_run(dump, tmp_path / "out", monkeypatch)
+    assert_same_run(tmp_path / "out", stats, world_run, other_file=True)
+    assert stats["counts"]["scanned_ranges"] == 0
+
+
+def test_truncated_multistream_without_index(world, tmp_path, monkeypatch):
+    data = world["wikipedia"].read_bytes()
+    dump = tmp_path / "cut.xml.bz2"
+    dump.write_bytes(data[: len(data) // 2])
+    with pytest.raises(
+        InputError, match=rf"cut\.xml\.bz2 \(byte [\d]+\): the bz2 stream .* cut off at byte {len(data) // 2:,}"
+    ):
+        scanned_run(dump, tmp_path / "out", monkeypatch)
+    assert_no_outputs(tmp_path / "out")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A Dask cluster of two worker processes on this machine."""
+    distributed = pytest.importorskip("distributed")
+    import dask  # noqa: PLC0415 - with distributed only
+
+    # busy CI machines are slow to start processes and to answer
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "120s"}),
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
+        ) as local_cluster,
+    ):
+        yield local_cluster.scheduler_address
+
+
+@pytest.mark.parametrize("index", [True, False])
+def test_dask_run_matches_the_local_run(world, world_run, cluster, tmp_path, monkeypatch, index):
+    monkeypatch.setattr(wikipedia, "CHUNK_BYTES", 30_000)
+    settings = Settings(n_process=1, scheduler=cluster, max_counter_entries=50)
+    stats = parse_wikipedia(
+        world["wikipedia"], tmp_path, settings, progress=False, index=world["wikipedia_index"] if index else None
+    )
+    assert_same_run(tmp_path, stats, world_run)
+    assert stats["counts"]["index_chunks" if index else "scanned_ranges"] > 3
+
+
+def test_dask_piece_failure_names_its_bytes(world, cluster, tmp_path):
+    offsets = stream_offsets(index_lines(world))
+    data = bytearray(world["wikipedia"].read_bytes())
+    data[(offsets[2] + offsets[3]) // 2] ^= 0xFF
+    dump = tmp_path / "damaged.xml.bz2"
+    dump.write_bytes(data)
+    result = run_cli("--dump", dump, tmp_path / "out", "--scheduler", cluster)
+    assert result.returncode == 1
+    assert re.fullmatch(
+        rf"ERROR: .*damaged\.xml\.bz2 \(byte {offsets[2]}\): the bz2 stream at byte {offsets[2]:,} cannot be "
+        r"decompressed .*",
+        result.stderr.splitlines()[-1],
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+    assert_no_outputs(tmp_path / "out")
+
+
+def test_link_pairs_skip_what_a_tsv_cannot_hold():
+    links = [Link(0, 1, "T", "a"), Link(0, 1, "T\x05", "b"), Link(0, 1, "U", "c\td"), Link(0, 1, "V", "e")]
+    assert wikipedia._link_pairs(links) == ["a\tT", "e\tV"]
+    assert wikipedia._link_pairs([links[0], links[3]]) == ["a\tT", "e\tV"]

@@ -427,6 +427,11 @@ def parse_wikipedia_command(
     max_counter_entries: int = typer.Option(
         defaults.MAX_COUNTER_ENTRIES, help="Entries of a count or redirect table kept in memory before spilling"
     ),
+    scheduler: str = typer.Option(
+        defaults.SCHEDULER,
+        help="Run the pieces on a Dask cluster: its scheduler's address (tcp://host:8786) or scheduler JSON file; the "
+        "workers need this wikiel installed and the dump at the same path (shared filesystem). Empty = this machine",
+    ),
     strict: bool = typer.Option(False, help="Custom KB: a span id missing from the entity file is an error"),
     strict_spans: str = typer.Option(
         defaults.STRICT_SPANS,
@@ -475,6 +480,7 @@ def parse_wikipedia_command(
             max_dev_articles=max_dev_articles,
             n_process=resolve_processes(n_process),
             max_counter_entries=max_counter_entries,
+            scheduler=scheduler,
         )
         stats = parse_wikipedia(path, output_dir, settings, index=index)
         counts = stats["counts"]
@@ -957,6 +963,7 @@ def learning_curve_command(
     n_process=at_least(0, "n_process"),
     train_mentions=at_least(10),
     seed=SEED_BOUND,
+    wikipedia_mb=at_least(0),
 )
 def benchmark_command(
     output_md: Path = typer.Argument(..., help="Markdown report to write"),
@@ -966,6 +973,10 @@ def benchmark_command(
     n_process: int = typer.Option(defaults.N_PROCESS, help="--n-process of the parse stages; 0 = all cores"),
     train_mentions: int = typer.Option(defaults.BENCH_TRAIN_MENTIONS, help="Training subset (1 epoch)"),
     seed: int = typer.Option(defaults.SEED, help="Seed of the worlds and the subset"),
+    wikipedia_mb: int = typer.Option(
+        defaults.BENCH_WIKIPEDIA_MB,
+        help="MB of XML of the realistic Wikipedia dump built from the excerpt's real pages (0 = skip it)",
+    ),
     excerpts_dir: Path = typer.Option(Path(defaults.EXCERPTS_DIR), help="Real excerpts (skipped when missing)"),
     workdir: Optional[Path] = typer.Option(
         None, help="Keep worlds, outputs, logs and results.json here (default: a temporary directory)"
@@ -973,7 +984,9 @@ def benchmark_command(
 ) -> None:
     """Time raw decompression and every stage on 1x and Nx generated worlds and the real excerpts; project the
     hours for the real dumps into a markdown report."""
-    settings = bench.Settings(entities, articles, scale, resolve_processes(n_process), train_mentions, seed)
+    settings = bench.Settings(
+        entities, articles, scale, resolve_processes(n_process), train_mentions, seed, wikipedia_mb=wikipedia_mb
+    )
     command = shlex.join(["wikiel", "benchmark", *sys.argv[2:]])
     scratch = contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory(prefix="wikiel-benchmark-")
     with cli_errors(), scratch as work:

@@ -34,6 +34,7 @@ OBO_TYPES = "namespace"  # namespace (else default-namespace, else id prefix) | 
 STRICT_SPANS = False
 SEED = 0
 N_PROCESS = 0  # 0 = all cores
+SCHEDULER = ""  # parse steps: a Dask scheduler address (tcp://host:8786) or scheduler file; "" = this machine
 
 # ---- the synthetic world ----------------------------------------------------------------------------------------
 WORLD_ENTITIES = 8000
@@ -91,3 +92,4 @@ BENCH_ARTICLES = 4_000
 BENCH_SCALE = 4
 BENCH_TRAIN_MENTIONS = 2_000
 BENCH_INFERENCE_DOCS = 500
+BENCH_WIKIPEDIA_MB = 200  # XML of the realistic Wikipedia dump (real excerpt pages, multistream bz2); 0 = skip

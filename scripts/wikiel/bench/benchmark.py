@@ -11,14 +11,16 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import multiprocessing
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import indexed_bzip2
 import spacy
@@ -30,7 +32,7 @@ from wikiel.corpus.docs import count_mentions, read_docs, subset_docs, write_doc
 from wikiel.linker.link import load_linker
 from wikiel.sources.fetch import EXCERPT_WIKIDATA, EXCERPT_WIKIPEDIA, write_manifest
 from wikiel.synthetic.world import generate_world
-from wikiel.util import InputError, compression_of, read_json
+from wikiel.util import InputError, compression_of, file_digest, read_json
 
 ROOT = Path.cwd()  # the project directory: its project.yml vars and config are measured
 CLI = ["-m", "wikiel"]
@@ -71,6 +73,7 @@ class Settings:
     n_process: int = 2
     train_mentions: int = defaults.BENCH_TRAIN_MENTIONS
     seed: int = defaults.SEED
+    wikipedia_mb: int = defaults.BENCH_WIKIPEDIA_MB  # XML of the realistic Wikipedia dump; 0 = skip it
 
     @property
     def labels(self) -> Tuple[str, str]:
@@ -133,6 +136,7 @@ class Results:
     dev_mentions: int = 0
     wikidata_excerpt_bz2_bytes: int = 0  # the Wikidata excerpt as shipped (bz2), for the gz/bz2 check
     inference: Dict[str, Dict[str, float]] = field(default_factory=dict)  # wikiel.speed.measure_inference
+    realistic_wikipedia: Optional[RealisticWikipedia] = None  # parse-wikipedia on real page text
 
 
 # --- measuring ------------------------------------------------------------------------------------------
@@ -439,6 +443,13 @@ def run_benchmark(workdir: Path, settings: Settings, command: str, excerpts_dir:
         for sub, name in (("wikidata", EXCERPT_WIKIDATA[0]), ("wikipedia", EXCERPT_WIKIPEDIA))
     ):
         bench_excerpts(results, workdir / EXCERPT, excerpts_dir)
+        if settings.wikipedia_mb > 0:
+            results.realistic_wikipedia = measure_realistic_wikipedia(
+                workdir / "realistic-wikipedia",
+                excerpts_dir / "wikipedia" / EXCERPT_WIKIPEDIA,
+                settings.wikipedia_mb * 10**6,
+                settings.n_process,
+            )
     results.machine["load average at end"] = _load()
     return results
 
@@ -804,4 +815,226 @@ def render_markdown(r: Results) -> str:
             ]
         ),
     ]
+    if r.realistic_wikipedia is not None:
+        parts.append(render_realistic_wikipedia(r.realistic_wikipedia))
     return "\n\n".join(parts) + "\n"
+
+
+# --- parse-wikipedia on real page text ----------------------------------------------------------------------------
+# The worlds' pages are generated text; this part builds a multistream dump like enwiki's (100 pages per bz2 stream,
+# with its index) out of the real excerpt's pages, as large as asked, and times parse-wikipedia on it against
+# indexed_bzip2 decompressing the same file.
+
+PAGES_PER_STREAM = 100  # as in enwiki's pages-articles-multistream
+REAL_WIKIPEDIA_XML_BYTES = 100 * 10**9  # enwiki pages-articles, decompressed (about)
+WIKIPEDIA_PROJECTION_CORES = (2, 16, 64)
+WIKIPEDIA_OUTPUTS = ("siteinfo.json", "redirects.tsv", "link_counts.tsv", "inlink_counts.tsv", "articles.jsonl")
+_PAGE_RE = re.compile(rb"  <page>.*?</page>\n", re.S)
+_TITLE_RE = re.compile(rb"<title>([^<]*)</title>")
+_PAGE_ID_RE = re.compile(rb"(</ns>\s*<id>)(\d+)(</id>)")
+
+
+@dataclass
+class RealisticWikipedia:
+    """The realistic multistream dump and what was measured on it."""
+
+    source: str  # the excerpt its pages come from
+    pages: int
+    streams: int
+    compressed_bytes: int
+    decompressed_bytes: int
+    n_process: int
+    decompress_seconds: Dict[str, float] = field(default_factory=dict)  # "indexed_bzip2 x1" ... -> best wall s
+    runs: Dict[str, StepRun] = field(default_factory=dict)  # "with index", "without index"
+    cpu_seconds: Dict[str, float] = field(default_factory=dict)  # the step's (stats.json), workers included
+    main_cpu_seconds: Dict[str, float] = field(default_factory=dict)  # of its main process alone
+
+    @property
+    def ratio(self) -> float:
+        return self.decompressed_bytes / self.compressed_bytes
+
+    @property
+    def limit(self) -> str:
+        """The decompressor the parse rate is compared with: indexed_bzip2 on as many threads as processes."""
+        return f"indexed_bzip2 x{self.n_process}"
+
+
+def _excerpt_parts(excerpt: Path) -> Tuple[bytes, List[bytes], bytes]:
+    """The excerpt's XML cut into its header (up to the first page), its <page> elements and its tail."""
+    with bz2.open(excerpt, "rb") as f:
+        xml = f.read()
+    pages = _PAGE_RE.findall(xml)
+    if not pages:
+        raise InputError(excerpt, "holds no <page> elements", hint="give a pages-articles XML excerpt")
+    first, last = xml.index(pages[0]), xml.rindex(pages[-1]) + len(pages[-1])
+    return xml[:first], pages, xml[last:]
+
+
+def _page_copy(page: bytes, copy: int, page_id: int) -> Tuple[bytes, bytes]:
+    """The page with a title made distinct by its copy number and a new page id; and its title."""
+    if copy:
+        page = _TITLE_RE.sub(lambda m: b"<title>" + m.group(1) + b" (%d)</title>" % copy, page, count=1)
+    page = _PAGE_ID_RE.sub(lambda m: m.group(1) + b"%d" % page_id + m.group(3), page, count=1)
+    title = _TITLE_RE.search(page)
+    return page, title.group(1) if title else b""
+
+
+def _compress_stream(data: bytes) -> bytes:
+    return bz2.compress(data, 9)
+
+
+def _compress_pages(batch: Tuple[bytes, List[Tuple[int, bytes]]]) -> Tuple[bytes, List[Tuple[int, bytes]], int]:
+    data, entries = batch
+    return _compress_stream(data), entries, len(data)
+
+
+def build_realistic_wikipedia(
+    excerpt: Path, dump: Path, index: Path, target_bytes: int, n_process: int
+) -> Tuple[int, int, int]:
+    """Write a multistream bz2 dump of about `target_bytes` of XML (the excerpt's header and tail, its pages
+    repeated with distinct titles and ids, PAGES_PER_STREAM to a stream, in the excerpt's order so that a stream
+    holds no page twice) and its index (`offset:id:title` lines, bz2). Returns (pages, streams, XML bytes)."""
+    header, pages, tail = _excerpt_parts(excerpt)
+
+    def batches() -> Iterator[Tuple[bytes, List[Tuple[int, bytes]]]]:
+        size, n = len(header) + len(tail), 0
+        batch: List[bytes] = []
+        entries: List[Tuple[int, bytes]] = []
+        while size < target_bytes or batch:
+            page, title = _page_copy(pages[n % len(pages)], n // len(pages), n + 1)
+            batch.append(page)
+            entries.append((n + 1, title))
+            size += len(page)
+            n += 1
+            if len(batch) == PAGES_PER_STREAM or size >= target_bytes:
+                yield b"".join(batch), entries
+                batch, entries = [], []
+
+    n_pages = n_streams = 0
+    xml_bytes = len(header) + len(tail)
+    with (
+        multiprocessing.Pool(max(1, n_process)) as pool,
+        open(dump, "wb") as out,
+        bz2.open(index, "wb") as index_out,
+    ):
+        out.write(_compress_stream(header))
+        for compressed, entries, size in pool.imap(_compress_pages, batches(), 4):
+            offset = out.tell()
+            out.write(compressed)
+            index_out.write(b"".join(b"%d:%d:%s\n" % (offset, page_id, title) for page_id, title in entries))
+            n_pages, n_streams, xml_bytes = n_pages + len(entries), n_streams + 1, xml_bytes + size
+        out.write(_compress_stream(tail))
+    return n_pages, n_streams, xml_bytes
+
+
+def _best_decompression(path: Path, threads: int, repeats: int = 2) -> float:
+    """Best wall seconds of `repeats` passes of indexed_bzip2 with `threads` threads decompressing `path` to nothing."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        with indexed_bzip2.open(str(path), parallelization=threads) as stream:
+            while stream.read(CHUNK):
+                pass
+        best = min(best, time.perf_counter() - start)
+    return round(best, 3)
+
+
+def measure_realistic_wikipedia(base: Path, excerpt: Path, target_bytes: int, n_process: int) -> RealisticWikipedia:
+    """Build the realistic multistream dump in `base`, time indexed_bzip2 on it (1 and `n_process` threads) and
+    parse-wikipedia (`n_process` processes) with and without its index; the two runs' outputs must be identical."""
+    base.mkdir(parents=True, exist_ok=True)
+    dump = base / "enwiki-realistic-pages-articles-multistream.xml.bz2"
+    index = base / "enwiki-realistic-pages-articles-multistream-index.txt.bz2"
+    print(f"realistic Wikipedia dump of {target_bytes / 1e6:,.0f} MB of XML from {excerpt.name}", file=sys.stderr)
+    pages, streams, xml_bytes = build_realistic_wikipedia(excerpt, dump, index, target_bytes, n_process)
+    result = RealisticWikipedia(str(excerpt), pages, streams, dump.stat().st_size, xml_bytes, n_process)
+    for threads in sorted({1, n_process}):
+        result.decompress_seconds[f"indexed_bzip2 x{threads}"] = _best_decompression(dump, threads)
+    outputs = {}
+    for label, extra in (("with index", ["--index", index]), ("without index", [])):
+        out = base / "corpus" / label.replace(" ", "-")
+        args = [*CLI, "parse-wikipedia", "--dump", dump, *extra, out, "--n-process", n_process]
+        result.runs[label] = run_step("parse-wikipedia", args, out, base / "logs" / f"{out.name}.log")
+        stats = read_json(out / "stats.json")
+        result.cpu_seconds[label], result.main_cpu_seconds[label] = stats["cpu_seconds"], stats["main_cpu_seconds"]
+        outputs[label] = [file_digest(out / name) for name in WIKIPEDIA_OUTPUTS]
+    if len({tuple(digests) for digests in outputs.values()}) != 1:
+        raise BenchmarkError(f"parse-wikipedia wrote different outputs with and without the index in {base / 'corpus'}")
+    return result
+
+
+def wikipedia_projection(r: RealisticWikipedia, label: str = "with index") -> Dict[int, Tuple[float, str]]:
+    """Hours for the real enwiki dump (REAL_WIKIPEDIA_XML_BYTES of XML) on WIKIPEDIA_PROJECTION_CORES cores: the
+    step's CPU seconds per MB (workers and main process) spread over the cores, unless the main process's own CPU
+    seconds per MB (merging, counting, writing: serial) bind."""
+    mb = r.decompressed_bytes / 1e6
+    real_mb = REAL_WIKIPEDIA_XML_BYTES / 1e6
+    total, main = r.cpu_seconds[label] / mb, r.main_cpu_seconds[label] / mb
+    return {
+        cores: (real_mb * max(total / cores, main) / 3600, "cores" if total / cores >= main else "main process")
+        for cores in WIKIPEDIA_PROJECTION_CORES
+    }
+
+
+def render_realistic_wikipedia(r: RealisticWikipedia) -> str:
+    """The report's section on the realistic Wikipedia dump."""
+    limit_rate = r.compressed_bytes / 1e6 / r.decompress_seconds[r.limit]
+    target = PARSE_TARGETS["wikipedia"]
+    rows = [
+        [
+            name,
+            f"{seconds:.2f}",
+            f"{r.compressed_bytes / 1e6 / seconds:.1f}",
+            f"{r.decompressed_bytes / 1e6 / seconds:.1f}",
+            "",
+            "",
+            "",
+        ]
+        for name, seconds in r.decompress_seconds.items()
+    ]
+    for label, run in r.runs.items():
+        rate = r.compressed_bytes / 1e6 / run.seconds
+        rows.append(
+            [
+                f"parse-wikipedia {label}, {r.n_process} processes",
+                f"{run.seconds:.2f}",
+                f"{rate:.1f}",
+                f"{rate * r.ratio:.1f}",
+                f"{rate / limit_rate:.2f}",
+                f">= {target}",
+                _mark(rate / limit_rate >= target),
+            ]
+        )
+    hours = {label: wikipedia_projection(r, label) for label in r.runs}
+    cpu, main = r.cpu_seconds["with index"], r.main_cpu_seconds["with index"]
+    mb = r.decompressed_bytes / 1e6
+    return "\n\n".join(
+        [
+            "## parse-wikipedia on real page text",
+            f"A multistream dump built from the real pages of `{Path(r.source).name}` (106 articles and 99 redirects, "
+            f"repeated with distinct titles and page ids): {r.pages:,} pages in {r.streams:,} bz2 streams of "
+            f"{PAGES_PER_STREAM} pages (bz2 -9, as enwiki's) with its index, {r.compressed_bytes / 1e6:,.1f} MB "
+            f"compressed, {mb:,.1f} MB of XML (ratio {r.ratio:.2f}; the real enwiki dump's is about "
+            f"{REAL_WIKIPEDIA_XML_BYTES / REAL_WIKIPEDIA_BYTES:.1f}). Seconds: best of 2 passes to nothing for "
+            "indexed_bzip2; the step's own (`stats.json`) for parse-wikipedia, whose two runs' outputs are "
+            f"identical. The ratio compares with {r.limit} (what {r.n_process} cores decompress).",
+            _table(["what", "seconds", "MB/s compressed", "MB/s decompressed", f"over {r.limit}", "target", ""], rows),
+            f"Projection to the real enwiki dump ({REAL_WIKIPEDIA_BYTES / GIB:.0f} GiB bz2, about "
+            f"{REAL_WIKIPEDIA_XML_BYTES / 1e9:.0f} GB of XML), from the run with the index: "
+            f"{cpu / mb:.3f} CPU s per MB of XML in all processes ({cpu:.1f} CPU s), of which {main / mb:.3f} in "
+            "the main process (merging the results in order, counting, writing: one core whatever the workers).",
+            _table(
+                ["run", *[f"{c} cores h" for c in WIKIPEDIA_PROJECTION_CORES]],
+                [
+                    [label, *[f"{h[c][0]:.2f} ({h[c][1]})" for c in WIKIPEDIA_PROJECTION_CORES]]
+                    for label, h in hours.items()
+                ],
+            ),
+            "Assumptions: hours = XML MB x max(all CPU s per MB / cores, main-process CPU s per MB); the real pages "
+            "cost what these do per MB (the excerpt's articles are long, well-linked ones; the real mix has more "
+            "stubs and redirects); a core gives one CPU second per second and the workers' share scales linearly "
+            "(64 cores: several machines on a Dask cluster, `--scheduler`, with the dump on a shared filesystem read "
+            "at >= 100 MB/s; the network moves the workers' results, about a quarter of the XML, to the main "
+            "process); the main process's work does not grow with the number of workers.",
+        ]
+    )

@@ -5,10 +5,12 @@ Outputs (in the output directory, each written atomically): `siteinfo.json`, `re
 `link_counts.tsv` and `inlink_counts.tsv` (train articles only), `articles.jsonl`, `stats.json`.
 
 Two ways to read the dump, with the same outputs: one decompression stream read here, whose pages worker
-processes clean (any dump); or, for a `pages-articles-multistream` bz2 dump with its index, ranges of whole bz2
-streams that the workers read, decompress and parse themselves (scales with the cores). Either way the results
-are merged here in dump order, and the count and redirect tables spill to disk (`wikiel.spill`) beyond
-`max_counter_entries`, so memory does not grow with the dump.
+processes clean (any dump); or, for a multistream bz2 dump (`pages-articles-multistream`), ranges of whole bz2
+streams that the workers read, decompress and parse themselves (scales with the cores). The streams come from the
+dump's index or, without one, from scanning the compressed bytes for stream starts (each verified: a candidate that
+is not one makes the rest of the dump be read as one stream). The workers are this machine's processes or a Dask
+cluster's (`wikiel.parallel`). Either way the results are merged here in dump order, and the count and redirect
+tables spill to disk (`wikiel.spill`) beyond `max_counter_entries`, so memory does not grow with the dump.
 """
 
 from __future__ import annotations
@@ -17,13 +19,12 @@ import bz2
 import contextlib
 import hashlib
 import io
-import multiprocessing
-import multiprocessing.pool
+import itertools
 import os
 import re
 import sys
 import tempfile
-import threading
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,7 +32,6 @@ from pathlib import Path
 from typing import (
     IO,
     Callable,
-    ContextManager,
     Dict,
     Generator,
     Iterable,
@@ -40,7 +40,6 @@ from typing import (
     NamedTuple,
     Optional,
     Tuple,
-    TypeVar,
     Union,
     cast,
 )
@@ -49,9 +48,10 @@ import orjson
 from tqdm import tqdm
 
 from wikiel import defaults
+from wikiel.parallel import Executor, describe_range, executor
 from wikiel.sources import languages
 from wikiel.sources.spill import SpillingCounter, SpillingDict
-from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext
+from wikiel.sources.wikitext import Link, NamespaceInfo, parse_wikitext
 from wikiel.util import (
     InputError,
     OutputError,
@@ -59,7 +59,6 @@ from wikiel.util import (
     StepStats,
     atomic_open,
     compression_of,
-    ignore_interrupts,
     normalize_title,
     open_dump,
     read_json,
@@ -80,11 +79,11 @@ WIKI_HOST = re.compile(
 )
 READ_CHUNK = 1 << 20
 BATCH_CHARS = 1 << 21  # wikitext characters per worker task (one decompression stream)
-CHUNK_BYTES = 2 << 20  # compressed bytes per worker task (multistream dump with its index)
-IN_FLIGHT_PER_PROCESS = 2  # worker tasks queued, running or awaiting the main process, per worker
+CHUNK_BYTES = 2 << 20  # compressed bytes per worker task (multistream dump)
+SCAN_BLOCK = 8 << 20  # compressed bytes read at a time when scanning for bz2 stream starts
+SCAN_PROBE = 64 << 20  # a bz2 dump without a second stream in its first bytes is read as one stream
 HINT_REFETCH = "the file is truncated or not a pages-articles XML dump: delete it and re-run the fetch step"
 HINT_INDEX = "the multistream index does not belong to this dump, or one of them is damaged: re-run the fetch step"
-T = TypeVar("T")
 
 
 def split_of(title: str, dev_percent: float) -> str:
@@ -327,6 +326,7 @@ class Chunk:
     articles: List[Tuple[str, bytes]] = field(default_factory=list)  # (split, articles.jsonl line)
     links: Counter = field(default_factory=Counter)  # "anchor\ttarget" -> count, train articles only
     bytes_read: int = 0  # decompressed bytes, where the pages were decompressed
+    end: int = 0  # a range of bz2 streams: the byte where it ends
 
 
 def parse_pages(pages: Iterable[Page], options: ParseOptions) -> Chunk:
@@ -358,7 +358,7 @@ def parse_pages(pages: Iterable[Page], options: ParseOptions) -> Chunk:
                         "title": page.title,
                         "split": split,
                         "text": text,
-                        "links": [[link.start, link.end, link.target] for link in links],
+                        "links": [link[:3] for link in links],  # (start, end, target), as a JSON array
                     }
                 )
                 + b"\n",
@@ -369,46 +369,8 @@ def parse_pages(pages: Iterable[Page], options: ParseOptions) -> Chunk:
         counts["links"] += len(links)
         if split == "train":
             counts["train_links"] += len(links)
-            chunk.links.update(
-                f"{link.anchor}\t{link.target}" for link in links if _tsv_safe(link.anchor) and _tsv_safe(link.target)
-            )
+            chunk.links.update(_link_pairs(links))
     return chunk
-
-
-def _in_order(
-    pool: Optional[multiprocessing.pool.Pool], func: Callable[[T], Chunk], tasks: Iterable[T], n_process: int
-) -> Iterator[Chunk]:
-    """func(task) for each task, in order: by the pool's `n_process` workers, or in this process if None."""
-    if pool is None:
-        yield from map(func, tasks)
-        return
-    # Pool.imap pulls tasks in a background thread as fast as it can: the semaphore bounds the tasks in flight
-    # (queued, running or done but not yet consumed) so memory does not grow with the dump; `stop` lets that
-    # thread finish if we exit early. An exception raised by `tasks` in that thread would hang imap, so it is
-    # handed over instead.
-    slots = threading.Semaphore(IN_FLIGHT_PER_PROCESS * n_process)
-    stop = threading.Event()
-    failure: List[Exception] = []
-
-    def bounded_tasks() -> Iterator[T]:
-        try:
-            for task in tasks:
-                slots.acquire()
-                if stop.is_set():
-                    return
-                yield task
-        except Exception as err:
-            failure.append(err)
-
-    try:
-        for result in pool.imap(func, bounded_tasks()):
-            slots.release()
-            yield result
-    finally:
-        stop.set()
-        slots.release()
-    if failure:
-        raise failure[0]
 
 
 # --- source 1: one decompression stream (plain, gz or bz2; indexed_bzip2 threads), pages cleaned by workers --
@@ -434,20 +396,31 @@ def _batches(pages: Iterable[Page], options: ParseOptions) -> Iterator[PageBatch
         yield options, batch
 
 
-def _single_stream(
-    dump: Path, settings: Settings, pool: Optional[multiprocessing.pool.Pool]
-) -> Generator[Union[SiteInfo, Chunk], None, None]:
-    """The dump's SiteInfo, then its Chunks in order: read here, cleaned by the pool."""
+def _describe_batch(dump: Path) -> Callable[[PageBatch], str]:
+    def describe(task: PageBatch) -> str:
+        pages = task[1]
+        return f"{dump} pages {pages[0].id}-{pages[-1].id}" if pages else str(dump)
+
+    return describe
+
+
+def _single_stream(dump: Path, settings: Settings, ex: Executor) -> Generator[Union[SiteInfo, Chunk], None, None]:
+    """The dump's SiteInfo, then its Chunks in order: read here, cleaned by the executor's workers."""
     with open_dump(dump, threads=settings.n_process) as stream:
-        reader = DumpReader(stream, dump)
-        items = iter(reader)
-        siteinfo = cast(Optional[SiteInfo], next(items, None)) or SiteInfo()  # DumpReader yields it first
-        yield siteinfo
-        pages = cast(Iterator[Page], items)
-        yield from _in_order(
-            pool, _parse_batch, _batches(pages, ParseOptions.of(siteinfo, settings)), settings.n_process
-        )
-        yield Chunk(bytes_read=reader.bytes_read)
+        yield from _pages_of_stream(DumpReader(stream, dump), dump, settings, ex)
+
+
+def _pages_of_stream(
+    reader: DumpReader, dump: Path, settings: Settings, ex: Executor
+) -> Generator[Union[SiteInfo, Chunk], None, None]:
+    items = iter(reader)
+    siteinfo = cast(Optional[SiteInfo], next(items, None)) or SiteInfo()  # DumpReader yields it first
+    yield siteinfo
+    pages = cast(Iterator[Page], items)
+    yield from ex.map_in_order(
+        _parse_batch, _batches(pages, ParseOptions.of(siteinfo, settings)), _describe_batch(dump)
+    )
+    yield Chunk(bytes_read=reader.bytes_read)
 
 
 # --- source 2: a multistream bz2 dump split by its index, each range read and decompressed by a worker -------
@@ -494,12 +467,21 @@ def chunk_bounds(index: Path, dump: Path, chunk_bytes: int) -> List[int]:
     return bounds + [size]
 
 
-def _decompress_range(dump: Path, start: int, end: int) -> bytes:
+class _NotWholeStreams(InputError):
+    """A range between scanned stream starts that is not whole bz2 streams of whole pages: a false stream start, or
+    a multistream file whose streams cut pages (e.g. compressed by pbzip2). The rest is read as one stream."""
+
+
+def _decompress_range(dump: Path, start: int, end: int, scanned: bool = False) -> bytes:
     """Bytes `start`..`end` of a bz2 file, which must be whole (concatenated) streams, decompressed. Unlike
-    bz2.decompress, which ignores whatever follows a damaged stream after the first, all damage is an error."""
+    bz2.decompress, which ignores whatever follows a damaged stream after the first, all damage is an error.
+    `scanned`: the bounds come from `stream_starts`, not from an index; a bound that turns out not to be a stream
+    start raises _NotWholeStreams."""
     with open(dump, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
         f.seek(start)
         rest = f.read(end - start)
+    hint = HINT_REFETCH if scanned else HINT_INDEX
     parts = []
     while rest:
         stream = end - len(rest)
@@ -507,15 +489,18 @@ def _decompress_range(dump: Path, start: int, end: int) -> bytes:
         try:
             parts.append(decompressor.decompress(rest))
         except OSError as err:
+            if scanned and stream == start:
+                raise _NotWholeStreams(dump, f"no bz2 stream starts at byte {start:,} ({err})", offset=start) from err
             raise InputError(
-                dump,
-                f"the bz2 stream at byte {stream:,} cannot be decompressed ({err})",
-                offset=stream,
-                hint=HINT_INDEX,
+                dump, f"the bz2 stream at byte {stream:,} cannot be decompressed ({err})", offset=stream, hint=hint
             ) from err
         if not decompressor.eof:
+            if scanned and end < size:
+                raise _NotWholeStreams(
+                    dump, f"the bz2 stream at byte {stream:,} goes on after byte {end:,}", offset=end
+                )
             raise InputError(
-                dump, f"the bz2 stream at byte {stream:,} is cut off at byte {end:,}", offset=stream, hint=HINT_INDEX
+                dump, f"the bz2 stream at byte {stream:,} is cut off at byte {end:,}", offset=stream, hint=hint
             )
         rest = decompressor.unused_data
     return b"".join(parts)
@@ -530,55 +515,199 @@ class StreamRange(NamedTuple):
     header: bytes  # the decompressed first stream: <mediawiki ...><siteinfo>...</siteinfo>
     last: bool  # the range ends with the closing </mediawiki>
     options: ParseOptions
+    scanned: bool = False  # the bounds were found by stream_starts (verified here), not read from an index
 
 
-class _WorkerInputError(InputError):
-    """An InputError raised in a worker: InputError's own arguments do not survive pickling, its text does."""
+_CLOSING = b"</mediawiki>"
 
-    def __init__(self, text: str):
-        Exception.__init__(self, text)
 
-    @classmethod
-    def of(cls, err: InputError) -> _WorkerInputError:
-        copy = cls(str(err))
-        copy.__dict__.update(vars(err))  # path, line, offset, hint (pickled as the exception's state)
-        return copy
+def _check_whole_pages(task: StreamRange, data: bytes) -> None:
+    """_NotWholeStreams unless the decompressed range is whole <page> elements (and the closing tag, last)."""
+    body = data.strip()
+    if task.last and body.endswith(_CLOSING):
+        body = body[: -len(_CLOSING)].rstrip()
+    elif task.last:
+        return  # a dump cut short: the XML parser reports it
+    if body and not (body.startswith(b"<page") and body.endswith(b"</page>")):
+        raise _NotWholeStreams(
+            task.dump,
+            f"the bz2 streams at bytes {task.start:,}-{task.end:,} do not hold whole pages",
+            offset=task.start,
+        )
 
 
 def parse_stream_range(task: StreamRange) -> Chunk:
     """Read, decompress and parse one range of streams (the unit of work of workers on multistream dumps)."""
-    try:
-        data = _decompress_range(Path(task.dump), task.start, task.end)
-        xml = task.header + data + (b"" if task.last else b"</mediawiki>")
-        label = f"{task.dump} (bz2 streams at bytes {task.start:,}-{task.end:,}, after the header)"
-        chunk = parse_pages((p for p in DumpReader(io.BytesIO(xml), label) if isinstance(p, Page)), task.options)
-    except InputError as err:
-        raise _WorkerInputError.of(err) from None
+    data = _decompress_range(Path(task.dump), task.start, task.end, task.scanned)
+    if task.scanned:
+        _check_whole_pages(task, data)
+    xml = task.header + data + (b"" if task.last else _CLOSING)
+    label = f"{task.dump} (bz2 streams at bytes {task.start:,}-{task.end:,}, after the header)"
+    chunk = parse_pages((p for p in DumpReader(io.BytesIO(xml), label) if isinstance(p, Page)), task.options)
     chunk.bytes_read = len(data)
+    chunk.end = task.end
+    if task.scanned:
+        chunk.counts["scanned_ranges"] += 1
     return chunk
 
 
-def _multistream(
-    dump: Path, bounds: List[int], settings: Settings, pool: Optional[multiprocessing.pool.Pool]
-) -> Generator[Union[SiteInfo, Chunk], None, None]:
-    """The dump's SiteInfo (from its first stream), then the Chunks of the ranges between `bounds`, in order."""
-    header = _decompress_range(dump, 0, bounds[0])
-    items = list(DumpReader(io.BytesIO(header + b"</mediawiki>"), dump))
+def _describe_range(task: StreamRange) -> str:
+    return describe_range(task.dump, task.start, task.end)
+
+
+def _header(dump: Path, end: int) -> Tuple[bytes, SiteInfo]:
+    """The decompressed first stream (bytes 0-`end`) and its SiteInfo; InputError if it holds pages."""
+    header = _decompress_range(dump, 0, end)
+    items = list(DumpReader(io.BytesIO(header + _CLOSING), dump))
     if any(isinstance(item, Page) for item in items):
         raise InputError(
             dump,
-            f"bytes 0-{bounds[0]:,}, before the first stream of the index, hold pages, not just the <siteinfo> header",
+            f"bytes 0-{end:,}, before the first stream of the index, hold pages, not just the <siteinfo> header",
             hint=HINT_INDEX,
         )
     siteinfo = items[0] if items else SiteInfo()
     assert isinstance(siteinfo, SiteInfo)
+    return header, siteinfo
+
+
+def _multistream(
+    dump: Path, bounds: List[int], settings: Settings, ex: Executor
+) -> Generator[Union[SiteInfo, Chunk], None, None]:
+    """The dump's SiteInfo (from its first stream), then the Chunks of the ranges between `bounds`, in order."""
+    header, siteinfo = _header(dump, bounds[0])
     yield siteinfo
     yield Chunk(bytes_read=len(header))
     options = ParseOptions.of(siteinfo, settings)
     tasks = (
         StreamRange(str(dump), start, end, header, end == bounds[-1], options) for start, end in zip(bounds, bounds[1:])
     )
-    yield from _in_order(pool, parse_stream_range, tasks, settings.n_process)
+    yield from ex.map_in_order(parse_stream_range, tasks, _describe_range)
+
+
+# --- source 3: a multistream bz2 dump without its index: the stream starts found by scanning the bytes -----------
+
+# A bz2 stream: "BZh" and the block size digit, then the magic of its first block (pi) or, for an empty stream, the
+# end-of-stream magic (sqrt(pi)). Blocks after the first are not byte-aligned; stream starts are.
+_STREAM_START = re.compile(rb"BZh[1-9](?:\x31\x41\x59\x26\x53\x59|\x17\x72\x45\x38\x50\x90)")
+_STREAM_END_MAGIC = 0x177245385090
+_STREAM_END_BYTES = 11  # 48-bit magic, 32-bit CRC, up to 7 bits of padding
+
+
+def _ends_a_stream(before: bytes) -> bool:
+    """Whether `before` (the 11 bytes before a candidate stream start) ends with a bz2 end-of-stream marker: the
+    magic and the stream's CRC, then 0-7 zero bits padding to the byte boundary."""
+    bits = int.from_bytes(before, "big")
+    return any(
+        bits & ((1 << pad) - 1) == 0 and (bits >> (32 + pad)) & 0xFFFFFFFFFFFF == _STREAM_END_MAGIC for pad in range(8)
+    )
+
+
+def stream_starts(dump: Path, block: int = SCAN_BLOCK, limit: int = 0) -> Generator[int, None, None]:
+    """The offsets where the bz2 streams of `dump` start (0 first; only those in its first `limit` bytes if that
+    is not 0), found by scanning the compressed bytes, `block` bytes at a time (memory does not grow with the dump):
+    a stream header and first-block magic, byte-aligned, right after the end-of-stream marker of the previous
+    stream. A false positive inside compressed data is then all but impossible, and the workers verify each range
+    anyway (_NotWholeStreams)."""
+    overlap = len(b"BZh9") + 6 + _STREAM_END_BYTES
+    with open(dump, "rb") as f:
+        tail = b""
+        base = 0  # the file offset of tail[0]
+        while True:
+            data = f.read(block if not limit else max(0, min(block, limit - base - len(tail))))
+            if not data:
+                return
+            buffer = tail + data
+            for match in _STREAM_START.finditer(buffer):
+                at = match.start()
+                if at + 10 <= len(tail):
+                    continue  # found in the previous buffer
+                if base + at == 0 or (at >= _STREAM_END_BYTES and _ends_a_stream(buffer[at - _STREAM_END_BYTES : at])):
+                    yield base + at
+            tail = buffer[-overlap:]
+            base += len(buffer) - len(tail)
+
+
+def _range_bounds(starts: Iterable[int], chunk_bytes: int, size: int) -> Iterator[int]:
+    """Stream starts at least `chunk_bytes` apart (the first one given first), then the file size."""
+    previous = -1
+    for start in starts:
+        if previous < 0 or start - previous >= chunk_bytes:
+            yield start
+            previous = start
+    yield size
+
+
+class _Prefixed:
+    """A binary stream reading `prefix`, then `stream`."""
+
+    def __init__(self, prefix: bytes, stream: IO[bytes]):
+        self.prefix = prefix
+        self.stream = stream
+
+    def read(self, size: int) -> bytes:
+        if self.prefix:
+            data, self.prefix = self.prefix[:size], self.prefix[size:]
+            return data
+        return self.stream.read(size)
+
+
+def _scanned(dump: Path, settings: Settings, ex: Executor) -> Generator[Union[SiteInfo, Chunk], None, None]:
+    """A multistream bz2 dump without its index: the SiteInfo of its first stream, then the Chunks of ranges of
+    whole streams, parsed by the workers, in order. A dump of one stream (or whose second stream does not start
+    within SCAN_PROBE bytes, or whose first one holds pages) is read as one stream; from a range that turns out not
+    to be whole streams of whole pages on, the rest of the dump is read as one stream (here, by bz2)."""
+    probe = list(itertools.islice(stream_starts(dump, limit=SCAN_PROBE), 2))  # (a 22 GB single stream: not read)
+    found: Optional[Tuple[bytes, SiteInfo]] = None
+    if len(probe) == 2 and probe[0] == 0:
+        with contextlib.suppress(InputError):  # else: not a multistream dump with a header stream
+            found = _header(dump, probe[1])
+    if found is None:
+        yield from _single_stream(dump, settings, ex)
+        return
+    header, siteinfo = found
+    starts = stream_starts(dump)
+    with contextlib.closing(starts):
+        second = list(itertools.islice(starts, 2))[-1]  # (the probe's)
+        yield siteinfo
+        yield Chunk(bytes_read=len(header))
+        options = ParseOptions.of(siteinfo, settings)
+        size = dump.stat().st_size
+        bounds = _range_bounds(itertools.chain([second], starts), CHUNK_BYTES, size)
+        start = next(bounds)
+        tasks = (
+            StreamRange(str(dump), a, b, header, b == size, options, scanned=True) for a, b in _pairs(start, bounds)
+        )
+        done = start  # the end of the ranges merged so far
+        try:
+            for chunk in ex.map_in_order(parse_stream_range, tasks, _describe_range):
+                yield chunk
+                done = chunk.end
+        except _NotWholeStreams as err:
+            print(f"WARNING: {err}: reading the rest of the dump, from byte {done:,}, as one stream", file=sys.stderr)
+        else:
+            return
+    yield from _rest_as_one_stream(dump, header, done, settings, ex)
+
+
+def _pairs(first: int, rest: Iterator[int]) -> Iterator[Tuple[int, int]]:
+    for value in rest:
+        yield first, value
+        first = value
+
+
+def _rest_as_one_stream(
+    dump: Path, header: bytes, start: int, settings: Settings, ex: Executor
+) -> Generator[Chunk, None, None]:
+    """The Chunks of the pages in the bz2 streams from byte `start` on (after `header`), decompressed here."""
+    with open(dump, "rb") as raw:
+        raw.seek(start)
+        with bz2.BZ2File(raw) as rest:
+            items = _pages_of_stream(DumpReader(cast(IO[bytes], _Prefixed(header, rest)), dump), dump, settings, ex)
+            next(items)  # the SiteInfo, known already
+            for chunk in cast(Iterator[Chunk], items):
+                if chunk.bytes_read:
+                    chunk.bytes_read -= len(header)
+                yield chunk
 
 
 # --- the stage ----------------------------------------------------------------------------------------------
@@ -594,6 +723,7 @@ class Settings:
     max_dev_articles: int = defaults.MAX_DEV_ARTICLES
     n_process: int = 1
     max_counter_entries: int = defaults.MAX_COUNTER_ENTRIES  # per table in memory; more spill to sorted runs on disk
+    scheduler: str = defaults.SCHEDULER  # a Dask scheduler (address or file) to run the pieces on; "" = this machine
 
 
 def dump_language(siteinfo: SiteInfo) -> Optional[str]:
@@ -639,15 +769,6 @@ def same_language(found: str, lang: str, exact: bool = True) -> bool:
     return found.split("-")[0] == {"simple": "en"}.get(lang, lang).split("-")[0]
 
 
-def _worker_pool(n_process: int) -> ContextManager[Optional[multiprocessing.pool.Pool]]:
-    """A pool of `n_process` workers (None for 1). Create it before any thread starts (tqdm, bz2 readers):
-    forking then is safe and, unlike spawning, works however the main module was started."""
-    if n_process <= 1:
-        return contextlib.nullcontext()
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method).Pool(n_process, initializer=ignore_interrupts)
-
-
 @writes_step("parse-wikipedia")
 def parse_wikipedia(
     dump: PathLike,
@@ -658,12 +779,14 @@ def parse_wikipedia(
 ) -> dict:
     """Run the stage on one dump and write its outputs to `output_dir`; returns the stats dict.
 
-    With a multistream `index` (and n_process > 1, a bz2 dump), worker processes each read and decompress their
-    own ranges of the dump; otherwise one stream is decompressed here. The outputs are the same either way, and
+    With more than one worker (n_process > 1, or a Dask `scheduler`) on a multistream bz2 dump, the workers each
+    read and decompress their own ranges of whole streams, found in the `index` or by scanning the dump; otherwise
+    one stream is decompressed here. The outputs are the same either way, and
     memory does not grow with the dump: the link, inlink and redirect tables spill to sorted runs on disk."""
     dump, output_dir = Path(dump), Path(output_dir)
     settings = settings or Settings()
     stats = StepStats("parse-wikipedia")
+    cpu_start = _cpu_seconds()
     for key in (
         "pages",
         "articles",
@@ -676,12 +799,12 @@ def parse_wikipedia(
         "dev_articles",
         "articles_written",
         "index_chunks",
+        "scanned_ranges",
     ):
         stats[key] = 0
     limits = {"train": settings.max_train_articles, "dev": settings.max_dev_articles}
     written = {"train": 0, "dev": 0}
     compressed = compression_of(dump)  # InputError if it is missing or a directory
-    multistream = index is not None and settings.n_process > 1 and compressed == "bz2"
     output_dir.mkdir(parents=True, exist_ok=True)
 
     # The .tmp-PID suffix lets the next run remove what a killed one left (util.remove_stale_temporaries).
@@ -689,16 +812,19 @@ def parse_wikipedia(
         links = SpillingCounter(Path(spill_dir), "links", settings.max_counter_entries)
         redirects = SpillingDict(Path(spill_dir), "redirects", settings.max_counter_entries)
         with (
-            _worker_pool(settings.n_process) as pool,
+            executor(settings.n_process, settings.scheduler) as ex,  # first: a local pool forks before any thread
             atomic_open(output_dir / "articles.jsonl", "wb") as out,
             tqdm(desc="pages", unit=" pages", disable=not progress, mininterval=1.0) as bar,
         ):
-            if multistream:
-                bounds = chunk_bounds(Path(cast(PathLike, index)), dump, CHUNK_BYTES)
+            source: Generator[Union[SiteInfo, Chunk], None, None]
+            if ex.workers > 1 and compressed == "bz2" and index is not None:
+                bounds = chunk_bounds(Path(index), dump, CHUNK_BYTES)
                 stats["index_chunks"] = len(bounds) - 1
-                source = _multistream(dump, bounds, settings, pool)
+                source = _multistream(dump, bounds, settings, ex)
+            elif ex.workers > 1 and compressed == "bz2":
+                source = _scanned(dump, settings, ex)
             else:
-                source = _single_stream(dump, settings, pool)
+                source = _single_stream(dump, settings, ex)
             with contextlib.closing(source):
                 siteinfo = cast(SiteInfo, next(source))
                 _check_language(dump, siteinfo, settings.lang)
@@ -737,10 +863,39 @@ def parse_wikipedia(
         stats["anchor_target_pairs"] = _write_tsv(output_dir / "link_counts.tsv", link_rows())
         stats["distinct_targets"] = _write_tsv(output_dir / "inlink_counts.tsv", inlinks.items())
         stats["spilled_runs"] = links.runs_written + redirects.runs_written + inlinks.runs_written
-    return stats.write(output_dir / "stats.json")
+    # CPU seconds of this process, and with its worker processes (ended by now; not those of a Dask cluster)
+    main, total = _cpu_seconds()
+    result = stats.as_dict()
+    result["cpu_seconds"] = round(total - cpu_start[1], 2)
+    result["main_cpu_seconds"] = round(main - cpu_start[0], 2)
+    write_json(output_dir / "stats.json", result)
+    return result
+
+
+def _cpu_seconds() -> Tuple[float, float]:
+    """CPU seconds (user + system) of this process, and of it and its children that have ended."""
+    try:
+        import resource  # noqa: PLC0415 - Unix only
+    except ImportError:  # pragma: no cover
+        return time.process_time(), time.process_time()
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    main = own.ru_utime + own.ru_stime
+    return main, main + children.ru_utime + children.ru_stime
 
 
 _TSV_UNSAFE = re.compile(r"[\x00-\n\r]")  # tabs, line breaks and what sorts below tab (see wikiel.spill)
+_TSV_UNSAFE_BUT_TAB_AND_LF = re.compile(r"[\x00-\x08\x0b\x0c\r]")
+
+
+def _link_pairs(links: List[Link]) -> List[str]:
+    """ "anchor<TAB>target" of each link whose anchor and target are TSV-safe (non-empty, which links are)."""
+    pairs = [f"{link.anchor}\t{link.target}" for link in links]
+    # One search over all pairs instead of two per link: each safe pair holds one tab and no line break.
+    joined = "\n".join(pairs)
+    if joined.count("\t") == len(pairs) and joined.count("\n") == len(pairs) - 1:
+        if not _TSV_UNSAFE_BUT_TAB_AND_LF.search(joined):
+            return pairs
+    return [f"{link.anchor}\t{link.target}" for link in links if _tsv_safe(link.anchor) and _tsv_safe(link.target)]
 
 
 def _tsv_safe(value: str) -> bool:
@@ -775,7 +930,7 @@ def index_from_manifest(manifest: PathLike) -> Optional[Path]:
     try:
         return _manifest_file(manifest, "wikipedia_index", "multistream index")
     except InputError as err:
-        print(f"WARNING: {err}; reading the dump without its index (one decompression stream)", file=sys.stderr)
+        print(f"WARNING: {err}; reading the dump without its index", file=sys.stderr)
         return None
 
 
