@@ -25,6 +25,7 @@ OBO_TYPES = "namespace"  # namespace (else default-namespace, else id prefix) | 
 STRICT_SPANS = False
 SEED = 0
 N_PROCESS = 0  # 0 = all cores
+SCHEDULER = ""  # parse steps: a Dask scheduler address (tcp://host:8786) or scheduler file; "" = this machine
 
 # ---- the synthetic world ----------------------------------------------------------------------------------------
 WORLD_ENTITIES = 8000

@@ -13,6 +13,7 @@ import gzip
 import io
 import os
 import platform
+import random
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import indexed_bzip2
+import orjson
 import spacy
 import srsly
 
@@ -426,6 +428,111 @@ def bench_excerpts(results: Results, base: Path, excerpts_dir: Path) -> None:
     runs = results.steps.setdefault(EXCERPT, {})
     for step, args, out in parse_commands(base / "corpus", v, n, ["--dump", wikidata], ["--dump", wikipedia]):
         runs[step] = run_step(step, args, out, base / "logs" / f"{step}.log")
+
+
+# --- realistic Wikidata records -------------------------------------------------------------------------------------
+
+REALISTIC_SMALL = ("short_stream.json.bz2", "twenty_entities.json.bz2")  # the body of the size distribution
+REALISTIC_LARGE = ("sample_wikidata_items.json.bz2", "Q31.json", "syvb_Q1.json", "syvb_Q42.json")  # its long tail
+REALISTIC_LARGE_SHARE = 0.01  # entities drawn from the large records (mean ~100 KB; Belgium is 355 KB)
+REALISTIC_SITELINK_SHARE = 0.06  # entities with a <lang>wiki sitelink: ~7M English articles of ~110M entities
+REAL_DUMP_ENTITIES = 110_000_000
+REAL_DUMP_JSON_BYTES = 1.3e12  # latest-all.json decompressed (over 1 TB)
+REALISTIC_CORES = (2, 16, 64)
+ID_MARK, N_MARK = "Q@ID@", "@N@"  # placeholders in a template, replaced by each generated entity's id and number
+
+
+@dataclass
+class RealisticWikidata:
+    """The realistic Wikidata dump: its entities' size figures, each file's decompression, parse-wikidata on each."""
+
+    entities: int
+    mean_bytes: float
+    percentiles: Dict[str, int]  # entity size in bytes: p50, p90, p99, max
+    sitelink_share: float
+    files: Dict[str, DumpFile] = field(default_factory=dict)  # "gz", "bz2"
+    runs: Dict[str, StepRun] = field(default_factory=dict)
+
+
+def _real_entities(path: Path) -> List[Dict[str, Any]]:
+    """The entities of a real excerpt: dump layout, newline-delimited, `{"entities": {...}}` or a bare entity."""
+    data = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
+    try:
+        units = [orjson.loads(data)]
+    except orjson.JSONDecodeError:
+        units = [orjson.loads(line.strip().rstrip(b",")) for line in data.splitlines() if len(line.strip()) > 1]
+    entities: List[Dict[str, Any]] = []
+    for unit in units:
+        found = list(unit["entities"].values()) if "entities" in unit else [unit]
+        entities.extend(e for e in found if isinstance(e, dict) and "id" in e)
+    return entities
+
+
+def realistic_templates(data_dir: Path, names: Tuple[str, ...], site: str) -> List[Tuple[bytes, bytes]]:
+    """Each real entity of `names` serialised twice, without and with a `site` sitelink, its id (and API title)
+    replaced by ID_MARK and its English label and sitelink title suffixed by N_MARK."""
+    templates = []
+    for name in names:
+        for entity in _real_entities(data_dir / "wikidata" / name):
+            entity["id"] = ID_MARK
+            if "title" in entity:
+                entity["title"] = ID_MARK
+            label = (entity.get("labels") or {}).get("en")
+            if isinstance(label, dict):
+                label["value"] = f"{label.get('value', '')} {N_MARK}"
+            sitelinks: Dict[str, Any] = entity["sitelinks"] if isinstance(entity.get("sitelinks"), dict) else {}
+            linked = sitelinks.pop(site, None)
+            without = orjson.dumps(entity)
+            title = linked["title"] if isinstance(linked, dict) else f"Entity {ID_MARK}"
+            entity["sitelinks"] = {**sitelinks, site: {"site": site, "title": f"{title} {N_MARK}", "badges": []}}
+            templates.append((without, orjson.dumps(entity)))
+    return templates
+
+
+def write_realistic_wikidata(
+    data_dir: Path, out_dir: Path, target_bytes: int, seed: int, lang: str = defaults.LANG
+) -> Tuple[Dict[str, Path], RealisticWikidata]:
+    """A dump-layout Wikidata file of about `target_bytes` JSON, as `.json.gz` (gzip -6) and `.json.bz2` (bzip2 -9),
+    made of the real records in `data_dir/wikidata` with distinct ids and labels: most drawn from the small real
+    records, REALISTIC_LARGE_SHARE from the large ones; REALISTIC_SITELINK_SHARE of all (the large ones first, as
+    real large items are well-known) with a `<lang>wiki` sitelink."""
+    site = f"{lang.replace('-', '_')}wiki"
+    small = realistic_templates(data_dir, REALISTIC_SMALL, site)
+    large = realistic_templates(data_dir, REALISTIC_LARGE, site)
+    small_linked = max(0.0, (REALISTIC_SITELINK_SHARE - REALISTIC_LARGE_SHARE) / (1 - REALISTIC_LARGE_SHARE))
+    rng = random.Random(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"gz": out_dir / "realistic.json.gz", "bz2": out_dir / "realistic.json.bz2"}
+    sizes: List[int] = []
+    linked = written = 0
+    with gzip.open(paths["gz"], "wb", compresslevel=GZIP_LEVEL) as gz, bz2.open(paths["bz2"], "wb") as bz:
+        chunk: List[bytes] = [b"[\n"]
+        while written < target_bytes:
+            number = len(sizes) + 1
+            if rng.random() < REALISTIC_LARGE_SHARE:
+                with_link = True
+                template = rng.choice(large)[1]
+            else:
+                with_link = rng.random() < small_linked
+                template = rng.choice(small)[with_link]
+            line = template.replace(ID_MARK.encode(), f"Q{number}".encode()).replace(N_MARK.encode(), b"%d" % number)
+            chunk.append((b",\n" if sizes else b"") + line)
+            sizes.append(len(line))
+            linked += with_link
+            written += len(line) + 2
+            if len(chunk) >= 256:
+                gz.write(b"".join(chunk))
+                bz.write(b"".join(chunk))
+                chunk = []
+        chunk.append(b"\n]\n")
+        gz.write(b"".join(chunk))
+        bz.write(b"".join(chunk))
+    ordered = sorted(sizes)
+    percentiles = {f"p{p}": ordered[min(len(ordered) - 1, len(ordered) * p // 100)] for p in (50, 90, 99)}
+    percentiles["max"] = ordered[-1]
+    return paths, RealisticWikidata(
+        len(sizes), round(sum(sizes) / len(sizes), 1), percentiles, round(linked / len(sizes), 4)
+    )
 
 
 def run_benchmark(workdir: Path, settings: Settings, command: str, excerpts_dir: Optional[Path]) -> Results:
