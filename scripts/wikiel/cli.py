@@ -316,6 +316,11 @@ def parse_wikidata_command(
     lang: str = typer.Option(defaults.LANG, help="Keep items with a <lang>wiki sitelink"),
     n_process: int = typer.Option(defaults.N_PROCESS, help="Processes (main reads, the others parse); 0 = all cores"),
     max_bad_lines: int = typer.Option(defaults.MAX_BAD_LINES, help="Malformed lines to skip before failing"),
+    scheduler: str = typer.Option(
+        defaults.SCHEDULER,
+        help="Dask scheduler address (tcp://host:8786) or scheduler JSON file: parse the pieces on its workers, which "
+        "must see the dump at the same path; empty = this machine",
+    ),
     alias_scopes: str = typer.Option(
         defaults.ALIAS_SCOPES, help="Custom KB ontologies: the synonym scopes that become aliases (comma-separated)"
     ),
@@ -343,7 +348,12 @@ def parse_wikidata_command(
             assert manifest is not None  # exactly one of --dump and --manifest (checked above)
             inputs = fetch.manifest_paths(fetch.read_manifest(manifest), "wikidata")
         stats = parse_wikidata(
-            inputs, output_dir, lang=lang, n_process=resolve_processes(n_process), max_bad_lines=max_bad_lines
+            inputs,
+            output_dir,
+            lang=lang,
+            n_process=resolve_processes(n_process),
+            max_bad_lines=max_bad_lines,
+            scheduler=scheduler,
         )
         counts = stats["counts"]
         print(

@@ -122,10 +122,11 @@ class GzipReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         try:
             n = self.reader.readinto(buffer)
-        except ValueError as err:  # a CRC32 or size mismatch
-            raise gzip.BadGzipFile(f"corrupt gzip data: {err}") from err
-        except RuntimeError as err:  # the data stops in the middle of a block, or is not deflate (where is unknown:
-            self.cut = True  # the decoding threads read ahead)
+        except (ValueError, RuntimeError) as err:
+            if "CRC32" in str(err):
+                raise gzip.BadGzipFile(f"corrupt gzip data: {err}") from err
+            # data that stops in the middle of a block or is not deflate; where is unknown (threads read ahead)
+            self.cut = True
             raise EOFError(f"compressed data ends early or is corrupt ({err})") from err
         if not n and len(buffer) and self.compressed_offset() < self.size:
             stop = self.compressed_offset()
