@@ -11,8 +11,26 @@ an earlier one) is skipped: the first occurrence is kept. Writes to the output d
 - `subclass_of.tsv`: `child<TAB>parent` for every P279 claim of every entity;
 - `stats.json`: counts, seconds and peak memory.
 
-With n_process > 1 the main process reads and pre-filters lines and worker processes parse them; the
-output is identical to n_process = 1.
+How the work is split (the output is byte for byte the same whatever the split, n_process or scheduler):
+
+- The pre-filter: a line is parsed only if it contains the `"<lang>wiki"` sitelink key or `"P279"`; on the real
+  dump fewer than a tenth of the entities do. The keys are searched for in whole decompressed buffers (`scan_lines`),
+  so that a line without them costs one newline search; per 300 MB of realistic records (entities of 12 KB on
+  average, 6% with an enwiki sitelink) the scan takes ~0.45 CPU s, the JSON parse of the lines that pass ~0.4.
+- Pieces (`Piece`, run by `parse_piece` through `wikiel.parallel.executor`: in this process, in n_process worker
+  processes, or on the Dask cluster at `scheduler`): a plain file is cut into byte ranges that the workers read and
+  pre-filter themselves (a range owns the lines that start in it, so ranges cut anywhere give every line once). A
+  compressed file is decompressed on this machine, gzip by rapidgzip (`util.GzipReader`: 0.6 CPU s per 300 MB
+  against 0.8 for Python's gzip), bz2 by indexed_bzip2, with n_process > 1 in a decoder process of its own that
+  feeds this process through a pipe, so that decoding and the pre-filter run at once; the lines that pass are
+  shipped to the workers in pieces of ~4 MB.
+- Why compressed dumps are not cut into byte ranges for the workers to decompress themselves: for gzip that needs a
+  rapidgzip index, and building one is a full decoding pass (measured: 0.70 CPU s per 300 MB, what decoding for the
+  parse costs) and 5.5% of the compressed size (~6 GB for the 115 GiB dump) on the shared filesystem; after it the
+  workers would decode every byte a second time. Decoding once here and shipping only the pre-filtered lines does
+  less work in a single run and keeps the network to the lines that are parsed. The cluster then takes the parse;
+  this machine's decoding and pre-filter bound the rate (docs/benchmark.md projects it). bz2 files could be cut at
+  their stream boundaries; not done yet: bz2 is decoded here with all n_process threads.
 """
 
 from __future__ import annotations
@@ -86,8 +104,9 @@ PIECE_BYTES = 4 << 20  # a piece: a plain file's byte range, or pre-filtered lin
 SCANNED_PIECE_BYTES = 64 << 20  # and at most this many decompressed bytes scanned for them
 SCAN_BYTES = 1 << 20  # decompressed bytes read and pre-filtered at a time
 PIPE_BYTES = 1 << 20  # the decoder process's pipe
-DECODING_SHARE = 2  # decoding threads: n_process / this (measured on 2 cores: rapidgzip with 2 threads takes 2x
-# the CPU time of 1 thread, and the cores are needed for the pre-filter and the parse)
+GZIP_DECODING_SHARE = 2  # gzip decoding threads: n_process / this (measured on 2 cores: rapidgzip with 2 threads
+# takes 2x the CPU time of 1 thread, and the cores are needed for the pre-filter and the parse); bz2 decoding, 5-10x
+# slower, is what binds: indexed_bzip2 gets n_process threads
 DECODER_WAIT_SECONDS = 60  # for the decoder's last word once its pipe is closed
 DOCUMENT_LIMIT = 256 << 20  # a file that is not line-delimited is parsed whole up to this size
 PROGRESS_BYTES = 16 << 20  # update the progress bar after reading this many bytes
@@ -852,7 +871,7 @@ def parse_wikidata(
     ):
         collector = _Collector(entities_out, subclass_out, max_bad_lines)
         for path in paths:
-            threads = max(1, n_process // DECODING_SHARE)
+            threads = max(1, n_process // GZIP_DECODING_SHARE if compression_of(path) == "gz" else n_process)
             reader = _Reader(path, lang, threads, piece_bytes, progress, n_process > 1 or bool(scheduler))
             collector.start_file()
             # closing(): the progress bar ends before an error propagates, so the error gets a line of its own
