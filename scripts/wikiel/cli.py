@@ -915,6 +915,7 @@ def learning_curve_command(
     n_process=at_least(0, "n_process"),
     train_mentions=at_least(10),
     seed=SEED_BOUND,
+    wikidata_mb=at_least(0),
 )
 def benchmark_command(
     output_md: Path = typer.Argument(..., help="Markdown report to write"),
@@ -925,13 +926,19 @@ def benchmark_command(
     train_mentions: int = typer.Option(defaults.BENCH_TRAIN_MENTIONS, help="Training subset (1 epoch)"),
     seed: int = typer.Option(defaults.SEED, help="Seed of the worlds and the subset"),
     excerpts_dir: Path = typer.Option(Path(defaults.EXCERPTS_DIR), help="Real excerpts (skipped when missing)"),
+    wikidata_mb: int = typer.Option(
+        defaults.BENCH_WIKIDATA_MB,
+        help="JSON MB of the realistic Wikidata dump built from the real excerpts' records (0 = skip it)",
+    ),
     workdir: Optional[Path] = typer.Option(
         None, help="Keep worlds, outputs, logs and results.json here (default: a temporary directory)"
     ),
 ) -> None:
     """Time raw decompression and every stage on 1x and Nx generated worlds and the real excerpts; project the
     hours for the real dumps into a markdown report."""
-    settings = bench.Settings(entities, articles, scale, resolve_processes(n_process), train_mentions, seed)
+    settings = bench.Settings(
+        entities, articles, scale, resolve_processes(n_process), train_mentions, seed, wikidata_mb
+    )
     command = shlex.join(["wikiel", "benchmark", *sys.argv[2:]])
     scratch = contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory(prefix="wikiel-benchmark-")
     with cli_errors(), scratch as work:

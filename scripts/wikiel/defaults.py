@@ -83,3 +83,4 @@ BENCH_ARTICLES = 4_000
 BENCH_SCALE = 4
 BENCH_TRAIN_MENTIONS = 2_000
 BENCH_INFERENCE_DOCS = 500
+BENCH_WIKIDATA_MB = 200  # JSON of the realistic Wikidata dump built from the real records (~1 min to build)
