@@ -239,7 +239,8 @@ SIGNALS = [
     pytest.param(signal.SIGTERM, True, 143, "terminated", id="sigterm-group"),
 ]
 STEPS_WITH_WORKERS = [
-    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], 1, id="parse-wikidata"),  # main reads, 1 worker parses
+    # a decoder process decompresses, the main process pre-filters, 2 workers parse
+    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], 3, id="parse-wikidata"),
     pytest.param(
         "parse-wikipedia",
         ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"],
