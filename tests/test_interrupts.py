@@ -239,8 +239,7 @@ SIGNALS = [
     pytest.param(signal.SIGTERM, True, 143, "terminated", id="sigterm-group"),
 ]
 STEPS_WITH_WORKERS = [
-    # a decoder process decompresses, the main process pre-filters, 2 workers parse
-    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], 3, id="parse-wikidata"),
+    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], 1, id="parse-wikidata"),  # main reads, 1 worker parses
     pytest.param(
         "parse-wikipedia",
         ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"],

@@ -864,8 +864,12 @@ def parse_wikidata(
     paths = [Path(p) for p in inputs]
     output_dir = Path(output_dir)
     stats = StepStats("parse-wikidata")
+    # Compressed input with n_process > 1: a decoder process decompresses, this process pre-filters, and n_process - 1
+    # workers parse (on 2 cores: decoder and this process, parsing too, each take ~half the CPU time).
+    compressed = any(compression_of(p) != "plain" for p in paths)
+    workers = n_process - 1 if compressed and n_process > 1 else n_process
     with (
-        executor(n_process, scheduler) as pool,
+        executor(workers, scheduler) as pool,
         atomic_open(output_dir / ENTITIES_FILE, "wb") as entities_out,
         atomic_open(output_dir / SUBCLASS_FILE, "wb") as subclass_out,
     ):
