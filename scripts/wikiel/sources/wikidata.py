@@ -22,8 +22,9 @@ How the work is split (the output is byte for byte the same whatever the split, 
   pre-filter themselves (a range owns the lines that start in it, so ranges cut anywhere give every line once). A
   compressed file is decompressed on this machine, gzip by rapidgzip (`util.GzipReader`: 0.6 CPU s per 300 MB
   against 0.8 for Python's gzip), bz2 by indexed_bzip2, with n_process > 1 in a decoder process of its own that
-  feeds this process through a pipe, so that decoding and the pre-filter run at once; the lines that pass are
-  shipped to the workers in pieces of ~4 MB.
+  feeds this process through a pipe, so that decoding and the pre-filter run at once; the lines that pass go in
+  pieces of ~4 MB to n_process - 1 workers (with 2 processes: to this process, which then balances the decoder),
+  or to the cluster's workers.
 - Why compressed dumps are not cut into byte ranges for the workers to decompress themselves: for gzip that needs a
   rapidgzip index, and building one is a full decoding pass (measured: 0.70 CPU s per 300 MB, what decoding for the
   parse costs) and 5.5% of the compressed size (~6 GB for the 115 GiB dump) on the shared filesystem; after it the
