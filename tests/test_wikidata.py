@@ -689,15 +689,17 @@ def test_scan_lines_is_the_line_by_line_prefilter(lines, lo):
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz", ".bz2"])
-def test_pieces_of_any_size_give_the_same_outputs(tmp_path, suffix):
-    """Plain files are cut into byte ranges the workers read, compressed ones into scanned blocks: cut at every
-    awkward place (inside a line, on a newline, inside the head), the outputs and counts are those of one piece."""
+def test_pieces_of_any_size_give_the_same_outputs(tmp_path, suffix, monkeypatch):
+    """Plain files are cut into byte ranges the workers read, compressed ones are read and scanned in blocks: cut
+    at every awkward place (inside a line, on a newline, inside the head), the outputs and counts are those of one
+    piece."""
     data = b"".join(tricky_lines())
     compress = {"": bytes, ".gz": gzip.compress, ".bz2": bz2.compress}[suffix]
     path = tmp_path / f"dump.json{suffix}"
     path.write_bytes(compress(data))
     reference = None
     for piece_bytes in (1, 2, 3, 50, 333, 1 << 20):
+        monkeypatch.setattr(wikidata, "SCAN_BYTES", piece_bytes)
         out = tmp_path / f"out-{piece_bytes}"
         parse_wikidata([path], out, piece_bytes=piece_bytes, max_bad_lines=5, progress=False)
         reference = reference or outputs(out)
