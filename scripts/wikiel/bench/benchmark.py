@@ -641,15 +641,18 @@ def realistic_rows(info: RealisticWikidata) -> List[List[Any]]:
     return rows
 
 
-def realistic_projection(info: RealisticWikidata, cores: int, driver_cores: int = 16) -> Tuple[float, str]:
+def realistic_projection(
+    info: RealisticWikidata, cores: int, n_process: int, driver_cores: int = 16
+) -> Tuple[float, str]:
     """Hours to parse the real dump's JSON (REAL_DUMP_ENTITIES x the mean entity size) from its gz file on `cores`
-    cores: min(the run's MB per CPU second x cores, the pre-filter on one core, rapidgzip's MB per CPU second x the
-    decoding threads (half the driver's cores)); beyond `driver_cores` the pieces go to a Dask cluster and the
-    driver, one machine, decodes and pre-filters."""
+    cores: min(the run's MB per core second (its own seconds x n_process: start-up excluded, every core busy) x
+    cores, the pre-filter on one core, rapidgzip's MB per CPU second x the decoding threads (half the driver's
+    cores)); beyond `driver_cores` the pieces go to a Dask cluster and the driver, one machine, decodes and
+    pre-filters."""
     f, run = info.files["gz"], info.runs["gz"]
     real_mb = REAL_DUMP_ENTITIES * info.mean_bytes / 1e6
     terms = {
-        "parse": f.decompressed_bytes / 1e6 / run.cpu_seconds * cores,
+        "parse": f.decompressed_bytes / 1e6 / (run.seconds * n_process) * cores,
         "pre-filter": f.decompressed_bytes / 1e6 / info.prefilter_seconds,
         "decoding": f.cpu_rate("rapidgzip x1") * max(1, min(cores, driver_cores) // 2),
     }
@@ -664,7 +667,8 @@ def realistic_parts(r: Results) -> List[str]:
         return []
     sizes = ", ".join(f"{k} {v / 1e3:,.1f} KB" for k, v in info.percentiles.items())
     real_tb = REAL_DUMP_ENTITIES * info.mean_bytes / 1e12
-    cells = [f"{h:.2f} ({term})" for h, term in (realistic_projection(info, c) for c in REALISTIC_CORES)]
+    n = r.settings.n_process
+    cells = [f"{h:.2f} ({term})" for h, term in (realistic_projection(info, c, n) for c in REALISTIC_CORES)]
     return [
         "## parse-wikidata on realistic records",
         f"A dump-layout file of {info.entities:,} entities made from the real records of the excerpts (ids and labels "
@@ -693,11 +697,12 @@ def realistic_parts(r: Results) -> List[str]:
         f"Projection to the real dump (~{REAL_DUMP_ENTITIES / 1e6:.0f}M entities x {info.mean_bytes / 1e3:.1f} KB = "
         f"{real_tb:.2f} TB of JSON, from `latest-all.json.gz`), hours:",
         _table([f"{c} cores h" for c in REALISTIC_CORES], [cells]),
-        "Model: min(parse-wikidata's decompressed MB per CPU second (user + system of the step and its workers) x "
-        "cores, the pre-filter's rate on one core, rapidgzip's MB per CPU second on one thread x decoding threads). "
-        "Assumed: rapidgzip scales linearly with threads, and the step gives half the cores to decoding; up to 16 "
-        "cores are one machine; 64 cores are a Dask cluster (`--scheduler`) whose workers parse while the driver, "
-        "one 16-core machine, decodes and pre-filters, so the driver's pre-filter and decoding bound it.",
+        "Model: min(parse-wikidata's decompressed MB per core second (its seconds x n_process, interpreter start-up "
+        "excluded, every core taken as busy) x cores, the pre-filter's rate on one core, rapidgzip's MB per CPU "
+        "second on one thread x decoding threads). Assumed: rapidgzip scales linearly with threads, and the step "
+        "gives half the cores to decoding; up to 16 cores are one machine; 64 cores are a Dask cluster "
+        "(`--scheduler`) whose workers parse while the driver, one 16-core machine, decodes and pre-filters, "
+        "so the driver's pre-filter and decoding bound it.",
     ]
 
 
