@@ -745,12 +745,13 @@ def dask_scheduler():
         yield cluster.scheduler_address
 
 
-def test_dask_run_matches_local_run(tmp_path, small_world, dask_scheduler):
-    """The pieces on a cluster of 3 worker processes: the same bytes as the local run, plain and gz, and a cut
-    gz dump is the same error with its offset."""
+def test_dask_run_matches_local_run(tmp_path, small_world, dask_scheduler, monkeypatch):
+    """The pieces on a cluster of 3 worker processes: the same bytes as the local run, plain and gz (given by a path
+    relative to this process's directory, not the workers'), and a cut gz dump is the same error with its offset."""
     text = gzip.decompress(small_world["wikidata"].read_bytes())
+    monkeypatch.chdir(tmp_path)
     for name, data in (("dump.json", text), ("dump.json.gz", gzip.compress(text))):
-        path = tmp_path / name
+        path = Path(name)
         path.write_bytes(data)
         local, dask = tmp_path / f"local-{name}", tmp_path / f"dask-{name}"
         parse_wikidata([path], local, n_process=2, piece_bytes=50_000, progress=False)

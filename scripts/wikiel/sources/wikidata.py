@@ -625,7 +625,7 @@ class _Reader:
         size = os.path.getsize(self.path)
         for start in range(0, size, self.piece_bytes):
             end = min(size, start + self.piece_bytes)
-            yield Piece(str(self.path), self.lang, start, end)
+            yield Piece(os.path.abspath(self.path), self.lang, start, end)  # read by workers in other directories
             bar.update(end - bar.n)
         self.read = size
 
