@@ -107,9 +107,16 @@ class GzipReader(io.RawIOBase):
         self.size = os.path.getsize(path)
         self.reader = rapidgzip.open(self.path, parallelization=max(1, threads))
         self.cut = False  # the data ends early or cannot be decoded: the error is reported at the end of the file
+        self.fd = os.open(self.path, os.O_RDONLY)
 
     def readable(self) -> bool:
         return True
+
+    def fileno(self) -> int:
+        """A descriptor of the file positioned at compressed_offset(): callers that locate errors with
+        `os.lseek(stream.fileno(), 0, os.SEEK_CUR)`, as they did with Python's gzip, get the decoder's position."""
+        os.lseek(self.fd, self.compressed_offset(), os.SEEK_SET)
+        return self.fd
 
     def compressed_offset(self) -> int:
         if self.cut:
@@ -140,6 +147,7 @@ class GzipReader(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self.reader.close()
+            os.close(self.fd)
         super().close()
 
 
