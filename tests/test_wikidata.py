@@ -739,9 +739,14 @@ def test_gzip_cut_inside_its_only_member_is_an_error(tmp_path):
 @pytest.fixture(scope="module")
 def dask_scheduler():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
-    ) as cluster:
+    import dask  # noqa: PLC0415 - with distributed only
+
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "120s"}),  # busy machines are slow to start processes
+        distributed.LocalCluster(
+            n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
+        ) as cluster,
+    ):
         yield cluster.scheduler_address
 
 
