@@ -22,9 +22,9 @@ How the work is split (the output is byte for byte the same whatever the split, 
   pre-filter themselves (a range owns the lines that start in it, so ranges cut anywhere give every line once). A
   compressed file is decompressed on this machine, gzip by rapidgzip (`util.GzipReader`: 0.6 CPU s per 300 MB
   against 0.8 for Python's gzip), bz2 by indexed_bzip2, with n_process > 1 in a decoder process of its own that
-  feeds this process through a pipe, so that decoding and the pre-filter run at once; the lines that pass go in
-  pieces of ~4 MB to n_process - 1 workers (with 2 processes: to this process, which then balances the decoder),
-  or to the cluster's workers.
+  feeds this process through a pipe, so that decoding and the pre-filter run at once; the lines that pass (14% of
+  the realistic records' bytes) go in pieces of ~4 MB to n_process - 1 workers (with 2 processes: to this
+  process, which then balances the decoder), or to the cluster's workers.
 - Why compressed dumps are not cut into byte ranges for the workers to decompress themselves: for gzip that needs a
   rapidgzip index, and building one is a full decoding pass (measured: 0.70 CPU s per 300 MB, what decoding for the
   parse costs) and 5.5% of the compressed size (~6 GB for the 115 GiB dump) on the shared filesystem; after it the
@@ -37,7 +37,6 @@ How the work is split (the output is byte for byte the same whatever the split, 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import io
 import multiprocessing
@@ -546,7 +545,8 @@ class _Reader:
 
     def pieces(self) -> Iterator[Piece]:
         kind = compression_of(self.path)
-        opened = _decoded(self.path, self.threads) if kind != "plain" and self.decoder_process else None
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        opened = _decoded(self.path, self.threads) if kind != "plain" and self.decoder_process and fork else None
         with (
             opened or _in_process(self.path, self.threads) as (stream, position),
             tqdm(desc=self.path.name, unit="B", unit_scale=True, mininterval=1.0, disable=not self.progress) as bar,
@@ -650,7 +650,9 @@ def _decoded(path: Path, threads: int) -> Iterator[Tuple[IO[bytes], None]]:
     """The decompressed stream of a compressed file, decoded by a process of its own and read through a pipe. A
     decoding error (its compressed offset in `compressed_offset`) is raised when the data before it has been read."""
     read_fd, write_fd = os.pipe()
-    with contextlib.suppress(OSError, AttributeError):  # Linux: a larger pipe, fewer switches
+    with contextlib.suppress(OSError, AttributeError, ImportError):  # Linux: a larger pipe, fewer switches
+        import fcntl  # noqa: PLC0415 - not on every platform
+
         fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     status_in, status_out = multiprocessing.get_context("fork").Pipe(duplex=False)
     process = multiprocessing.get_context("fork").Process(
