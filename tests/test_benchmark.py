@@ -13,21 +13,29 @@ from conftest import WIKIEL
 from wikiel.bench.benchmark import (
     GIB,
     PAGES_PER_STREAM,
+    REAL_DUMP_ENTITIES,
     REAL_WIKIDATA_BYTES,
     DumpFile,
+    RealisticWikidata,
     RealisticWikipedia,
     Results,
     Settings,
     StepRun,
     build_realistic_wikipedia,
+    measure_decoders,
     measure_decompression,
     projection,
     projections,
+    realistic_decoders,
+    realistic_parts,
+    realistic_projection,
     render_markdown,
     render_realistic_wikipedia,
     tree_rss_mb,
     wikipedia_projection,
+    write_realistic_wikidata,
 )
+from wikiel.sources.wikidata import parse_wikidata
 from wikiel.sources.wikipedia import stream_starts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,6 +182,8 @@ def test_tiny_benchmark_run(tmp_path):
         "7",
         "--workdir",
         str(tmp_path / "work"),
+        "--wikidata-mb",
+        "2",
     ]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -188,6 +198,7 @@ def test_tiny_benchmark_run(tmp_path):
     assert (tmp_path / "work" / "results.json").is_file()
     if EXCERPT_XML.is_file():
         assert re.search(r"^\| parse-wikipedia without index, \d+ processes \| \d+\.\d\d \|", report, re.M)
+    assert "## parse-wikidata on realistic records" in report
 
 
 # --- parse-wikipedia on real page text ------------------------------------------------------------------------------
@@ -227,3 +238,85 @@ def test_realistic_wikipedia_report_and_projection():
     report = render_realistic_wikipedia(r)
     assert "| parse-wikipedia with index, 2 processes | 8.00 | 3.1 | 12.5 | 0.50 | >= 0.6 | **missed** |" in report
     assert "| parse-wikipedia without index, 2 processes | 6.00 | 4.2 | 16.7 | 0.67 | >= 0.6 | met |" in report
+
+
+# --- the realistic Wikidata dump --------------------------------------------------------------------------------
+
+DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not (DATA / "wikidata").is_dir(), reason="real excerpts not found")
+def test_realistic_wikidata_dump(tmp_path):
+    """Real records, distinct ids, a long tail of large entities, ~6% linked; gz and bz2 hold the same dump."""
+    records = (("twenty_entities.json.bz2",), ("Q31.json", "syvb_Q1.json"))  # fewer records than the benchmark's
+    paths, info = write_realistic_wikidata(DATA, tmp_path, 2_000_000, seed=1, records=records)
+    text = gzip.decompress(paths["gz"].read_bytes())
+    assert bz2.decompress(paths["bz2"].read_bytes()) == text and 2e6 <= len(text) < 2.5e6
+    lines = text.splitlines()
+    assert lines[0] == b"[" and lines[-1] == b"]" and len(lines) == info.entities + 2
+    assert info.percentiles["p50"] < info.mean_bytes < info.percentiles["max"] and info.percentiles["max"] > 1e5
+    assert 0.02 < info.sitelink_share < 0.12
+    stats = parse_wikidata([paths["gz"]], tmp_path / "out", progress=False)
+    counts = stats["counts"]
+    assert counts["bad_lines"] == counts["duplicate_entities"] == 0
+    assert counts["with_sitelink"] == round(info.sitelink_share * info.entities)
+
+
+def realistic_info():
+    """gz: rapidgzip x2 decodes 600 MB in 1 s, x1 in 1.5 s (400 MB per CPU second), gzip in 2 s; the parse takes
+    1.25 s on 2 processes (ratio 0.80; 240 MB per core second); the pre-filter scans 600 MB in 0.5 s (1,200 MB/s).
+    bz2: indexed_bzip2 x2 decodes in 10 s, the parse takes 14 s (0.71)."""
+    gz = DumpFile(
+        "r.json.gz",
+        60_000_000,
+        600_000_000,
+        {"rapidgzip x2": 1.0, "rapidgzip x1": 1.5, "gzip": 2.0},
+        {"rapidgzip x2": 2.0, "rapidgzip x1": 1.5, "gzip": 2.0},
+    )
+    bz = DumpFile("r.json.bz2", 40_000_000, 600_000_000, {"indexed_bzip2 x2": 10.0}, {"indexed_bzip2 x2": 20.0})
+    info = RealisticWikidata(50_000, 12_000.0, {"p50": 6000, "p90": 24000, "p99": 90000, "max": 880000}, 0.06)
+    info.files = {"gz": gz, "bz2": bz}
+    info.runs = {
+        "gz": StepRun("parse-wikidata", 1.25, 3.0, 3.0, 100, 200, {}),
+        "bz2": StepRun("parse-wikidata", 14.0, 16.0, 30.0, 100, 200, {}),
+    }
+    info.prefilter_seconds = 0.5
+    return info
+
+
+def test_realistic_projection_arithmetic():
+    info = realistic_info()
+    real_mb = REAL_DUMP_ENTITIES * 12_000 / 1e6
+    # 2 cores: the parse does 240 x 2 = 480 MB/s, one decoding thread 400
+    assert realistic_projection(info, 2, 2) == (pytest.approx(real_mb / 400 / 3600), "decoding")
+    assert realistic_projection(info, 16, 2) == (pytest.approx(real_mb / 1200 / 3600), "pre-filter")
+    hours, term = realistic_projection(info, 64, 2)
+    assert hours == pytest.approx(real_mb / 1200 / 3600) and term == "pre-filter"
+    info.prefilter_seconds = 0.1  # 6,000 MB/s: decoding binds, 400 MB per CPU second x 8 threads of the driver
+    assert realistic_projection(info, 64, 2) == (pytest.approx(real_mb / 3200 / 3600), "decoding")
+
+
+def test_realistic_report_section(results):
+    assert realistic_parts(results) == []
+    results.wikidata_realistic = realistic_info()
+    report = render_markdown(results)
+    section = report[report.index("## parse-wikidata on realistic records") :]
+    gz = next(line for line in section.splitlines() if line.startswith("| `r.json.gz` |"))
+    assert "| rapidgzip x2 600, rapidgzip x1 400, gzip 300 |" in gz and "| 0.80 of rapidgzip x2 | >= 0.8 | met |" in gz
+    bz = next(line for line in section.splitlines() if line.startswith("| `r.json.bz2` |"))
+    assert "| 0.71 of indexed_bzip2 x2 | >= 0.8 | **missed** |" in bz
+    assert "1,200 MB/s" in section and "1.32 TB of JSON" in section
+    assert re.search(
+        r"^\| \d+\.\d\d \(decoding\) \| \d+\.\d\d \(pre-filter\) \| \d+\.\d\d \(pre-filter\) \|$", section, re.M
+    )
+
+
+def test_realistic_decoders(tmp_path):
+    data = b'{"id": "Q1"},\n' * 20_000
+    gz, bz = tmp_path / "x.json.gz", tmp_path / "x.json.bz2"
+    gz.write_bytes(gzip.compress(data))
+    bz.write_bytes(bz2.compress(data))
+    measured = measure_decoders(gz, realistic_decoders(gz, 2), 1)
+    assert list(measured.decompress_seconds) == ["rapidgzip x2", "rapidgzip x1", "gzip"]
+    assert measured.decompressed_bytes == len(data)
+    assert list(measure_decoders(bz, realistic_decoders(bz, 2), 1).decompress_seconds) == ["indexed_bzip2 x2"]

@@ -362,6 +362,11 @@ def parse_wikidata_command(
     lang: str = typer.Option(defaults.LANG, help="Keep items with a <lang>wiki sitelink"),
     n_process: int = typer.Option(defaults.N_PROCESS, help="Processes (main reads, the others parse); 0 = all cores"),
     max_bad_lines: int = typer.Option(defaults.MAX_BAD_LINES, help="Malformed lines to skip before failing"),
+    scheduler: str = typer.Option(
+        defaults.SCHEDULER,
+        help="Dask scheduler address (tcp://host:8786) or scheduler JSON file: parse the pieces on its workers, which "
+        "must see the dump at the same path; empty = this machine",
+    ),
     alias_scopes: str = typer.Option(
         defaults.ALIAS_SCOPES, help="Custom KB ontologies: the synonym scopes that become aliases (comma-separated)"
     ),
@@ -389,7 +394,12 @@ def parse_wikidata_command(
             assert manifest is not None  # exactly one of --dump and --manifest (checked above)
             inputs = fetch.manifest_paths(fetch.read_manifest(manifest), "wikidata")
         stats = parse_wikidata(
-            inputs, output_dir, lang=lang, n_process=resolve_processes(n_process), max_bad_lines=max_bad_lines
+            inputs,
+            output_dir,
+            lang=lang,
+            n_process=resolve_processes(n_process),
+            max_bad_lines=max_bad_lines,
+            scheduler=scheduler,
         )
         counts = stats["counts"]
         print(
@@ -964,6 +974,7 @@ def learning_curve_command(
     train_mentions=at_least(10),
     seed=SEED_BOUND,
     wikipedia_mb=at_least(0),
+    wikidata_mb=at_least(0),
 )
 def benchmark_command(
     output_md: Path = typer.Argument(..., help="Markdown report to write"),
@@ -978,6 +989,10 @@ def benchmark_command(
         help="MB of XML of the realistic Wikipedia dump built from the excerpt's real pages (0 = skip it)",
     ),
     excerpts_dir: Path = typer.Option(Path(defaults.EXCERPTS_DIR), help="Real excerpts (skipped when missing)"),
+    wikidata_mb: int = typer.Option(
+        defaults.BENCH_WIKIDATA_MB,
+        help="JSON MB of the realistic Wikidata dump built from the real excerpts' records (0 = skip it)",
+    ),
     workdir: Optional[Path] = typer.Option(
         None, help="Keep worlds, outputs, logs and results.json here (default: a temporary directory)"
     ),
@@ -985,7 +1000,14 @@ def benchmark_command(
     """Time raw decompression and every stage on 1x and Nx generated worlds and the real excerpts; project the
     hours for the real dumps into a markdown report."""
     settings = bench.Settings(
-        entities, articles, scale, resolve_processes(n_process), train_mentions, seed, wikipedia_mb=wikipedia_mb
+        entities,
+        articles,
+        scale,
+        resolve_processes(n_process),
+        train_mentions,
+        seed,
+        wikidata_mb=wikidata_mb,
+        wikipedia_mb=wikipedia_mb,
     )
     command = shlex.join(["wikiel", "benchmark", *sys.argv[2:]])
     scratch = contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory(prefix="wikiel-benchmark-")

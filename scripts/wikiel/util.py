@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Dict, Iterator, List, NoReturn, Optional, Tuple, TypeVar, Union, cast
 
 import orjson
+import rapidgzip
 import spacy
 from tqdm import tqdm
 
@@ -93,23 +94,82 @@ def compression_of(path: PathLike) -> str:
     return "plain"
 
 
+class GzipReader(io.RawIOBase):
+    """A gzip file decoded by rapidgzip with `threads` threads (1.4x Python's gzip on one thread, and parallel),
+    with the integrity checks Python's gzip makes: rapidgzip 0.16 returns the data of a file cut inside its last
+    member as if it were whole (measured: half a file read without an error), so at the end of its data the
+    compressed position must be the end of the file. Errors are Python gzip's: EOFError for data that ends early,
+    gzip.BadGzipFile (an OSError) for corrupt data, so that callers catching those keep working.
+    `compressed_offset()` is how far into the file the decoder is."""
+
+    def __init__(self, path: PathLike, threads: int = 1):
+        super().__init__()
+        self.path = str(path)
+        self.size = os.path.getsize(path)
+        self.reader = rapidgzip.open(self.path, parallelization=max(1, threads))
+        self.cut = False  # the data ends early or cannot be decoded: the error is reported at the end of the file
+        self.fd = os.open(self.path, os.O_RDONLY)
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        """A descriptor of the file positioned at compressed_offset(): callers that locate errors with
+        `os.lseek(stream.fileno(), 0, os.SEEK_CUR)`, as they did with Python's gzip, get the decoder's position."""
+        os.lseek(self.fd, self.compressed_offset(), os.SEEK_SET)
+        return self.fd
+
+    def compressed_offset(self) -> int:
+        if self.cut:
+            return self.size
+        try:
+            return min(self.size, int(self.reader.tell_compressed()) // 8)
+        except Exception:  # noqa: BLE001 - after a decoding error the position may be unknown
+            return self.size
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            n = self.reader.readinto(buffer)
+        except (ValueError, RuntimeError) as err:
+            if "CRC32" in str(err):
+                raise gzip.BadGzipFile(f"corrupt gzip data: {err}") from err
+            # data that stops in the middle of a block or is not deflate; where is unknown (threads read ahead)
+            self.cut = True
+            raise EOFError(f"compressed data ends early or is corrupt ({err})") from err
+        if not n and len(buffer) and self.compressed_offset() < self.size:
+            stop = self.compressed_offset()
+            self.cut = True
+            raise EOFError(
+                f"compressed data ends early: the last gzip member stops at byte {stop:,} of {self.size:,} "
+                "without its end"
+            )
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self.reader.close()
+            os.close(self.fd)
+        super().close()
+
+
 @contextlib.contextmanager
 def open_dump(path: PathLike, threads: int = 1) -> Iterator[IO[bytes]]:
-    """Open a plain, gzip or bzip2 file for binary streaming reads (bz2 via indexed_bzip2 when available)."""
+    """Open a plain, gzip or bzip2 file for binary streaming reads: gzip via rapidgzip (GzipReader), bz2 via
+    indexed_bzip2, each with `threads` decoding threads."""
     kind = compression_of(path)
     if kind == "plain":
         with open(path, "rb") as plain:
             yield plain
         return
-    raw: io.BufferedIOBase
+    raw: io.IOBase
     if kind == "gz":
-        raw = gzip.open(path, "rb")
+        raw = GzipReader(path, threads)
     elif HAVE_INDEXED_BZIP2:
         raw = indexed_bzip2.open(str(path), parallelization=max(1, threads))
     else:  # pragma: no cover - the dependency is in requirements.txt
         raw = bz2.open(path, "rb")
     try:
-        yield io.BufferedReader(raw, buffer_size=1 << 20)
+        yield io.BufferedReader(cast(Any, raw), buffer_size=1 << 20)
     finally:
         raw.close()
 

@@ -14,6 +14,7 @@ import io
 import multiprocessing
 import os
 import platform
+import random
 import re
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import indexed_bzip2
+import orjson
+import rapidgzip
 import spacy
 import srsly
 
@@ -31,8 +34,9 @@ from wikiel.bench.speed import dev_texts, inference_rows, measure_inference
 from wikiel.corpus.docs import count_mentions, read_docs, subset_docs, write_docs
 from wikiel.linker.link import load_linker
 from wikiel.sources.fetch import EXCERPT_WIKIDATA, EXCERPT_WIKIPEDIA, write_manifest
+from wikiel.sources.wikidata import prefilter_keys, scan_lines
 from wikiel.synthetic.world import generate_world
-from wikiel.util import InputError, compression_of, file_digest, read_json
+from wikiel.util import InputError, compression_of, file_digest, open_dump, read_json
 
 ROOT = Path.cwd()  # the project directory: its project.yml vars and config are measured
 CLI = ["-m", "wikiel"]
@@ -74,6 +78,7 @@ class Settings:
     train_mentions: int = defaults.BENCH_TRAIN_MENTIONS
     seed: int = defaults.SEED
     wikipedia_mb: int = defaults.BENCH_WIKIPEDIA_MB  # XML of the realistic Wikipedia dump; 0 = skip it
+    wikidata_mb: int = defaults.BENCH_WIKIDATA_MB  # the realistic Wikidata dump's JSON (0: not built)
 
     @property
     def labels(self) -> Tuple[str, str]:
@@ -103,6 +108,10 @@ class DumpFile:
         """Compressed MB per second (wall clock)."""
         return self.compressed_bytes / 1e6 / self.decompress_seconds[decompressor]
 
+    def rate_order(self) -> List[str]:
+        """The decompressors, fastest first."""
+        return sorted(self.decompress_seconds, key=self.decompress_seconds.__getitem__)
+
     def cpu_rate(self, decompressor: str) -> float:
         """Decompressed MB per CPU second (all its threads together)."""
         return self.decompressed_bytes / 1e6 / self.decompress_cpu_seconds[decompressor]
@@ -123,6 +132,19 @@ class StepRun:
 
 
 @dataclass
+class RealisticWikidata:
+    """The realistic Wikidata dump: its entities' size figures, each file's decompression, parse-wikidata on each."""
+
+    entities: int
+    mean_bytes: float
+    percentiles: Dict[str, int]  # entity size in bytes: p50, p90, p99, max
+    sitelink_share: float
+    files: Dict[str, DumpFile] = field(default_factory=dict)  # "gz", "bz2"
+    runs: Dict[str, StepRun] = field(default_factory=dict)
+    prefilter_seconds: float = 0.0  # parse-wikidata's pre-filter over the decompressed gz file
+
+
+@dataclass
 class Results:
     """Everything one run measured; files and steps are keyed by input: '1x', 'Nx' or 'excerpt'."""
 
@@ -137,6 +159,7 @@ class Results:
     wikidata_excerpt_bz2_bytes: int = 0  # the Wikidata excerpt as shipped (bz2), for the gz/bz2 check
     inference: Dict[str, Dict[str, float]] = field(default_factory=dict)  # wikiel.speed.measure_inference
     realistic_wikipedia: Optional[RealisticWikipedia] = None  # parse-wikipedia on real page text
+    wikidata_realistic: Optional[RealisticWikidata] = None  # bench_realistic_wikidata
 
 
 # --- measuring ------------------------------------------------------------------------------------------
@@ -244,6 +267,7 @@ def machine_info() -> Dict[str, Any]:
         "Python": platform.python_version(),
         "spaCy": spacy.__version__,
         "indexed_bzip2": indexed_bzip2.__version__,
+        "rapidgzip": rapidgzip.__version__,
         "load average at start": _load(),
     }
 
@@ -432,6 +456,260 @@ def bench_excerpts(results: Results, base: Path, excerpts_dir: Path) -> None:
         runs[step] = run_step(step, args, out, base / "logs" / f"{step}.log")
 
 
+# --- realistic Wikidata records -------------------------------------------------------------------------------------
+
+REALISTIC_SMALL = ("short_stream.json.bz2", "twenty_entities.json.bz2")  # the body of the size distribution
+REALISTIC_LARGE = ("sample_wikidata_items.json.bz2", "Q31.json", "syvb_Q1.json", "syvb_Q42.json")  # its long tail
+REALISTIC_LARGE_SHARE = 0.01  # entities drawn from the large records (mean ~100 KB; Belgium is 355 KB)
+REALISTIC_SITELINK_SHARE = 0.06  # entities with a <lang>wiki sitelink: ~7M English articles of ~110M entities
+REALISTIC_FILES = REALISTIC_SMALL + REALISTIC_LARGE
+REAL_DUMP_ENTITIES = 110_000_000  # entities in latest-all.json (over 1 TB of JSON)
+REALISTIC_CORES = (2, 16, 64)
+ID_MARK, N_MARK = "Q@ID@", "@N@"  # placeholders in a template, replaced by each generated entity's id and number
+
+
+def _real_entities(path: Path) -> List[Dict[str, Any]]:
+    """The entities of a real excerpt: dump layout, newline-delimited, `{"entities": {...}}` or a bare entity."""
+    data = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
+    try:
+        units = [orjson.loads(data)]
+    except orjson.JSONDecodeError:
+        units = [orjson.loads(line.strip().rstrip(b",")) for line in data.splitlines() if len(line.strip()) > 1]
+    entities: List[Dict[str, Any]] = []
+    for unit in units:
+        if isinstance(unit, list):  # the dump layout, parsed whole
+            found = unit
+        else:
+            found = list(unit["entities"].values()) if "entities" in unit else [unit]
+        entities.extend(e for e in found if isinstance(e, dict) and "id" in e)
+    return entities
+
+
+def realistic_templates(data_dir: Path, names: Tuple[str, ...], site: str) -> List[Tuple[bytes, bytes]]:
+    """Each real entity of `names` serialised twice, without and with a `site` sitelink, its id (and API title)
+    replaced by ID_MARK and its English label and sitelink title suffixed by N_MARK."""
+    templates = []
+    for name in names:
+        for entity in _real_entities(data_dir / "wikidata" / name):
+            entity["id"] = ID_MARK
+            if "title" in entity:
+                entity["title"] = ID_MARK
+            label = (entity.get("labels") or {}).get("en")
+            if isinstance(label, dict):
+                label["value"] = f"{label.get('value', '')} {N_MARK}"
+            sitelinks: Dict[str, Any] = entity["sitelinks"] if isinstance(entity.get("sitelinks"), dict) else {}
+            linked = sitelinks.pop(site, None)
+            without = orjson.dumps(entity)
+            title = linked["title"] if isinstance(linked, dict) else f"Entity {ID_MARK}"
+            entity["sitelinks"] = {**sitelinks, site: {"site": site, "title": f"{title} {N_MARK}", "badges": []}}
+            templates.append((without, orjson.dumps(entity)))
+    return templates
+
+
+def write_realistic_wikidata(
+    data_dir: Path,
+    out_dir: Path,
+    target_bytes: int,
+    seed: int,
+    lang: str = defaults.LANG,
+    records: Tuple[Tuple[str, ...], Tuple[str, ...]] = (REALISTIC_SMALL, REALISTIC_LARGE),
+) -> Tuple[Dict[str, Path], RealisticWikidata]:
+    """A dump-layout Wikidata file of about `target_bytes` JSON, as `.json.gz` (gzip -6) and `.json.bz2` (bzip2 -9),
+    made of the real records in `data_dir/wikidata` with distinct ids and labels: most drawn from the small real
+    records, REALISTIC_LARGE_SHARE from the large ones; REALISTIC_SITELINK_SHARE of all (the large ones first, as
+    real large items are well-known) with a `<lang>wiki` sitelink. `records`: the files of the small and the large
+    records."""
+    site = f"{lang.replace('-', '_')}wiki"
+    small = realistic_templates(data_dir, records[0], site)
+    large = realistic_templates(data_dir, records[1], site)
+    small_linked = max(0.0, (REALISTIC_SITELINK_SHARE - REALISTIC_LARGE_SHARE) / (1 - REALISTIC_LARGE_SHARE))
+    rng = random.Random(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"gz": out_dir / "realistic.json.gz", "bz2": out_dir / "realistic.json.bz2"}
+    sizes: List[int] = []
+    linked = written = 0
+    with gzip.open(paths["gz"], "wb", compresslevel=GZIP_LEVEL) as gz, bz2.open(paths["bz2"], "wb") as bz:
+        chunk: List[bytes] = [b"[\n"]
+        while written < target_bytes:
+            number = len(sizes) + 1
+            if rng.random() < REALISTIC_LARGE_SHARE:
+                with_link = True
+                template = rng.choice(large)[1]
+            else:
+                with_link = rng.random() < small_linked
+                template = rng.choice(small)[with_link]
+            line = template.replace(ID_MARK.encode(), f"Q{number}".encode()).replace(N_MARK.encode(), b"%d" % number)
+            chunk.append((b",\n" if sizes else b"") + line)
+            sizes.append(len(line))
+            linked += with_link
+            written += len(line) + 2
+            if len(chunk) >= 256:
+                gz.write(b"".join(chunk))
+                bz.write(b"".join(chunk))
+                chunk = []
+        chunk.append(b"\n]\n")
+        gz.write(b"".join(chunk))
+        bz.write(b"".join(chunk))
+    ordered = sorted(sizes)
+    percentiles = {f"p{p}": ordered[min(len(ordered) - 1, len(ordered) * p // 100)] for p in (50, 90, 99)}
+    percentiles["max"] = ordered[-1]
+    return paths, RealisticWikidata(
+        len(sizes), round(sum(sizes) / len(sizes), 1), percentiles, round(linked / len(sizes), 4)
+    )
+
+
+def realistic_decoders(path: Path, threads: int) -> Dict[str, Callable[[], Any]]:
+    """The decoders the realistic dump's parse rate is compared with: gzip by rapidgzip with `threads` and 1 thread
+    and by Python's gzip; bz2 by indexed_bzip2 with `threads`."""
+    if compression_of(path) == "gz":
+        return {
+            f"rapidgzip x{threads}": lambda: rapidgzip.open(str(path), parallelization=threads),
+            "rapidgzip x1": lambda: rapidgzip.open(str(path), parallelization=1),
+            "gzip": lambda: gzip.open(path, "rb"),
+        }
+    return {f"indexed_bzip2 x{threads}": lambda: indexed_bzip2.open(str(path), parallelization=threads)}
+
+
+def measure_decoders(path: Path, decoders: Dict[str, Callable[[], Any]], repeats: int) -> DumpFile:
+    """Like measure_decompression, for the given decoders and a fixed number of passes (the files are large)."""
+    wall: Dict[str, float] = {}
+    cpu: Dict[str, float] = {}
+    total = 0
+    for name, open_stream in decoders.items():
+        wall[name] = cpu[name] = float("inf")
+        for _ in range(repeats):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            total = 0
+            with open_stream() as stream:
+                while chunk := stream.read(CHUNK):
+                    total += len(chunk)
+            wall[name] = min(wall[name], round(time.perf_counter() - start, 4))
+            cpu[name] = min(cpu[name], round(time.process_time() - start_cpu, 4))
+    return DumpFile(str(path), path.stat().st_size, total, wall, cpu)
+
+
+def measure_prefilter(path: Path, lang: str) -> float:
+    """Seconds of parse-wikidata's pre-filter (scan_lines, one process) over the decompressed file, decoding apart."""
+    keys = prefilter_keys(lang)
+    seconds = 0.0
+    with open_dump(path) as stream:
+        carry = b""
+        while block := stream.read(CHUNK):
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            start = time.perf_counter()
+            scan_lines(data, keys, 0, cut)
+            seconds += time.perf_counter() - start
+            carry = data[cut:]
+    return round(seconds, 4)
+
+
+def bench_realistic_wikidata(results: Results, base: Path, data_dir: Path) -> None:
+    """Build the realistic Wikidata dump (settings.wikidata_mb of JSON) from the real records in `data_dir`, time
+    its decoders and the pre-filter, and run parse-wikidata on its gz and bz2 files."""
+    s, v = results.settings, results.project_vars
+    print(f"[realistic Wikidata] building {s.wikidata_mb} MB of JSON from {data_dir}", file=sys.stderr, flush=True)
+    paths, info = write_realistic_wikidata(data_dir, base, s.wikidata_mb * 10**6, s.seed, v["lang"])
+    for kind, path in paths.items():
+        info.files[kind] = measure_decoders(path, realistic_decoders(path, s.n_process), 2 if kind == "gz" else 1)
+        out = base / f"corpus-{kind}"
+        args = [*CLI, "parse-wikidata", "--dump", path, out, "--lang", v["lang"], "--n-process", s.n_process]
+        info.runs[kind] = run_step("parse-wikidata", args, out, base / "logs" / f"parse-wikidata-{kind}.log")
+    info.prefilter_seconds = measure_prefilter(paths["gz"], v["lang"])
+    results.wikidata_realistic = info
+
+
+def realistic_rows(info: RealisticWikidata) -> List[List[Any]]:
+    """One row per file: each decoder's rate, parse-wikidata's, and its ratio to the best decoder's."""
+    rows = []
+    for kind, f in info.files.items():
+        run = info.runs[kind]
+        best = max(f.decompress_seconds, key=f.rate)
+        rate = f.compressed_bytes / 1e6 / run.seconds
+        ratio = rate / f.rate(best)
+        rows.append(
+            [
+                f"`{Path(f.path).name}`",
+                f"{f.compressed_bytes / 1e6:.1f}",
+                f"{f.decompressed_bytes / 1e6:.1f}",
+                ", ".join(
+                    f"{name} {f.decompressed_bytes / 1e6 / f.decompress_seconds[name]:.0f}" for name in f.rate_order()
+                ),
+                f"{run.seconds:.2f}",
+                f"{rate * f.ratio:.0f}",
+                f"{ratio:.2f} of {best}",
+                f">= {PARSE_TARGETS['wikidata']}",
+                _mark(ratio >= PARSE_TARGETS["wikidata"]),
+            ]
+        )
+    return rows
+
+
+def realistic_projection(
+    info: RealisticWikidata, cores: int, n_process: int, driver_cores: int = 16
+) -> Tuple[float, str]:
+    """Hours to parse the real dump's JSON (REAL_DUMP_ENTITIES x the mean entity size) from its gz file on `cores`
+    cores: min(the run's MB per core second (its own seconds x n_process: start-up excluded, every core busy) x
+    cores, the pre-filter on one core, rapidgzip's MB per CPU second x the decoding threads (half the driver's
+    cores)); beyond `driver_cores` the pieces go to a Dask cluster and the driver, one machine, decodes and
+    pre-filters."""
+    f, run = info.files["gz"], info.runs["gz"]
+    real_mb = REAL_DUMP_ENTITIES * info.mean_bytes / 1e6
+    terms = {
+        "parse": f.decompressed_bytes / 1e6 / (run.seconds * n_process) * cores,
+        "pre-filter": f.decompressed_bytes / 1e6 / info.prefilter_seconds,
+        "decoding": f.cpu_rate("rapidgzip x1") * max(1, min(cores, driver_cores) // 2),
+    }
+    binding = min(terms, key=lambda term: terms[term])
+    return real_mb / terms[binding] / 3600, binding
+
+
+def realistic_parts(r: Results) -> List[str]:
+    """The report's section on the realistic Wikidata dump (empty when it was not built)."""
+    info = r.wikidata_realistic
+    if info is None:
+        return []
+    sizes = ", ".join(f"{k} {v / 1e3:,.1f} KB" for k, v in info.percentiles.items())
+    real_tb = REAL_DUMP_ENTITIES * info.mean_bytes / 1e12
+    n = r.settings.n_process
+    cells = [f"{h:.2f} ({term})" for h, term in (realistic_projection(info, c, n) for c in REALISTIC_CORES)]
+    return [
+        "## parse-wikidata on realistic records",
+        f"A dump-layout file of {info.entities:,} entities made from the real records of the excerpts (ids and labels "
+        f"varied): entity sizes mean {info.mean_bytes / 1e3:.1f} KB, {sizes}; {info.sitelink_share:.1%} with an "
+        f"`{r.project_vars.get('lang', defaults.LANG)}wiki` sitelink ({REALISTIC_LARGE_SHARE:.0%} drawn from the "
+        f"large records, all linked), as gzip -{GZIP_LEVEL} and bzip2 -9. Decoder rates are MB/s of decompressed "
+        "JSON (best of the passes, one pass for bz2); parse-wikidata runs once with "
+        f"`--n-process {r.settings.n_process}`, its seconds "
+        "its own (`stats.json`); the ratio compares compressed MB/s with the fastest decoder's.",
+        _table(
+            [
+                "file",
+                "compressed MB",
+                "decompressed MB",
+                "decoders MB/s",
+                "parse s",
+                "parse MB/s",
+                "parse / decoder",
+                "target",
+                "",
+            ],
+            realistic_rows(info),
+        ),
+        f"The pre-filter alone (`scan_lines` over the decompressed gz file, one process): "
+        f"{info.files['gz'].decompressed_bytes / 1e6 / info.prefilter_seconds:,.0f} MB/s.",
+        f"Projection to the real dump (~{REAL_DUMP_ENTITIES / 1e6:.0f}M entities x {info.mean_bytes / 1e3:.1f} KB = "
+        f"{real_tb:.2f} TB of JSON, from `latest-all.json.gz`), hours:",
+        _table([f"{c} cores h" for c in REALISTIC_CORES], [cells]),
+        "Model: min(parse-wikidata's decompressed MB per core second (its seconds x n_process, interpreter start-up "
+        "excluded, every core taken as busy) x cores, the pre-filter's rate on one core, rapidgzip's MB per CPU "
+        "second on one thread x decoding threads). Assumed: rapidgzip scales linearly with threads, and the step "
+        "gives half the cores to decoding; up to 16 cores are one machine; 64 cores are a Dask cluster "
+        "(`--scheduler`) whose workers parse while the driver, one 16-core machine, decodes and pre-filters, "
+        "so the driver's pre-filter and decoding bound it.",
+    ]
+
+
 def run_benchmark(workdir: Path, settings: Settings, command: str, excerpts_dir: Optional[Path]) -> Results:
     """The whole benchmark in `workdir`: both worlds, then the real excerpts if `excerpts_dir` has them."""
     results = Results(machine_info(), command, settings, srsly.read_yaml(ROOT / "project.yml")["vars"])
@@ -450,6 +728,12 @@ def run_benchmark(workdir: Path, settings: Settings, command: str, excerpts_dir:
                 settings.wikipedia_mb * 10**6,
                 settings.n_process,
             )
+    if (
+        excerpts_dir
+        and settings.wikidata_mb
+        and all((excerpts_dir / "wikidata" / n).is_file() for n in REALISTIC_FILES)
+    ):
+        bench_realistic_wikidata(results, workdir / "realistic-wikidata", excerpts_dir)
     results.machine["load average at end"] = _load()
     return results
 
@@ -730,6 +1014,7 @@ def render_markdown(r: Results) -> str:
             ],
             parse_rows(r),
         ),
+        *realistic_parts(r),
         "## Peak memory",
         "`stats.json` peak: largest single process (the step or one of its workers); tree: peak of the summed RSS "
         f"of the step and all its workers, sampled every {SAMPLE_SECONDS} s (pages shared between them count once "

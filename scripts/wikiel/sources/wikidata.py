@@ -11,26 +11,61 @@ an earlier one) is skipped: the first occurrence is kept. Writes to the output d
 - `subclass_of.tsv`: `child<TAB>parent` for every P279 claim of every entity;
 - `stats.json`: counts, seconds and peak memory.
 
-With n_process > 1 the main process reads and pre-filters lines and worker processes parse them; the
-output is identical to n_process = 1.
+How the work is split (the output is byte for byte the same whatever the split, n_process or scheduler):
+
+- The pre-filter: a line is parsed only if it contains the `"<lang>wiki"` sitelink key or `"P279"`; on the real
+  dump fewer than a tenth of the entities do. The keys are searched for in whole decompressed buffers (`scan_lines`),
+  so that a line without them costs one newline search; per 300 MB of realistic records (entities of 12 KB on
+  average, 6% with an enwiki sitelink) the scan takes ~0.45 CPU s, the JSON parse of the lines that pass ~0.4.
+- Pieces (`Piece`, run by `parse_piece` through `wikiel.parallel.executor`: in this process, in n_process worker
+  processes, or on the Dask cluster at `scheduler`): a plain file is cut into byte ranges that the workers read and
+  pre-filter themselves (a range owns the lines that start in it, so ranges cut anywhere give every line once). A
+  compressed file is decompressed on this machine, gzip by rapidgzip (`util.GzipReader`: 0.6 CPU s per 300 MB
+  against 0.8 for Python's gzip), bz2 by indexed_bzip2, with n_process > 1 in a decoder process of its own that
+  feeds this process through a pipe, so that decoding and the pre-filter run at once; the lines that pass (14% of
+  the realistic records' bytes) go in pieces of ~4 MB to n_process - 1 workers (with 2 processes: to this
+  process, which then balances the decoder), or to the cluster's workers.
+- Why compressed dumps are not cut into byte ranges for the workers to decompress themselves: for gzip that needs a
+  rapidgzip index, and building one is a full decoding pass (measured: 0.70 CPU s per 300 MB, what decoding for the
+  parse costs) and 5.5% of the compressed size (~6 GB for the 115 GiB dump) on the shared filesystem; after it the
+  workers would decode every byte a second time. Decoding once here and shipping only the pre-filtered lines does
+  less work in a single run and keeps the network to the lines that are parsed. The cluster then takes the parse;
+  this machine's decoding and pre-filter bound the rate (docs/benchmark.md projects it). bz2 files could be cut at
+  their stream boundaries; not done yet: bz2 is decoded here with all n_process threads.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import io
 import multiprocessing
 import os
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import (
+    IO,
+    Any,
+    Callable,
+    Dict,
+    Generator,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+    cast,
+)
 
 import orjson
 from tqdm import tqdm
 
 from wikiel import defaults
+from wikiel.parallel import executor
 from wikiel.util import (
     InputError,
     OutputError,
@@ -65,7 +100,14 @@ ENTITIES_FILE = "entities.jsonl"
 SUBCLASS_FILE = "subclass_of.tsv"
 STATS_FILE = "stats.json"
 
-BATCH_BYTES = 2 << 20  # bytes of pre-filtered lines per batch shipped to a worker
+PIECE_BYTES = 4 << 20  # a piece: a plain file's byte range, or pre-filtered lines of a compressed file
+SCANNED_PIECE_BYTES = 64 << 20  # and at most this many decompressed bytes scanned for them
+SCAN_BYTES = 1 << 20  # decompressed bytes read and pre-filtered at a time
+PIPE_BYTES = 1 << 20  # the decoder process's pipe
+GZIP_DECODING_SHARE = 2  # gzip decoding threads: n_process / this (measured on 2 cores: rapidgzip with 2 threads
+# takes 2x the CPU time of 1 thread, and the cores are needed for the pre-filter and the parse); bz2 decoding, 5-10x
+# slower, is what binds: indexed_bzip2 gets n_process threads
+DECODER_WAIT_SECONDS = 60  # for the decoder's last word once its pipe is closed
 DOCUMENT_LIMIT = 256 << 20  # a file that is not line-delimited is parsed whole up to this size
 PROGRESS_BYTES = 16 << 20  # update the progress bar after reading this many bytes
 FIRST_BAD_LINES = 10  # bad line positions (and duplicate ids) remembered in stats.json
@@ -100,7 +142,6 @@ STAT_KEYS = (
 
 # One parsed entity: id, its input line number, stats keys to increment, its entities.jsonl and subclass_of.tsv lines.
 EntityRow = Tuple[str, int, Tuple[str, ...], bytes, bytes]
-Batch = Tuple[List[bytes], List[int], str]  # lines, their line numbers, lang
 BatchResult = Tuple[List[EntityRow], List[int]]  # entity rows, bad line numbers
 
 
@@ -265,32 +306,165 @@ def _row(entity: dict, number: int, lang: str) -> EntityRow:
     return qid, number, tags, line, pairs
 
 
+# --- pieces: what a worker process (or a Dask worker) runs ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Whole input lines of one file, parsed as one piece of work: bytes `start` to `end` of the decompressed input.
+    Either `lines`, the lines of that part that passed the pre-filter (the reader scanned it: `scanned` holds its
+    line count, pre-filtered lines and whether its last line that is not blank is `]`), or `units`, JSON texts that
+    are not one per line (a multi-line document), or, neither given, the lines of a plain file that start in bytes
+    `start` to `end`, which the worker reads and pre-filters itself. Line numbers count from the piece's first line."""
+
+    path: str
+    lang: str
+    start: int
+    end: int
+    lines: Optional[Tuple[bytes, ...]] = None
+    numbers: Tuple[int, ...] = ()
+    scanned: Tuple[int, int, Optional[bool]] = (0, 0, None)
+    units: Optional[Tuple[bytes, ...]] = None
+
+    def describe(self) -> str:
+        kind = "bytes" if self.lines is None and self.units is None else "decompressed bytes"
+        return f"{self.path} {kind} {self.start:,}-{self.end:,}"
+
+
+class PieceResult(NamedTuple):
+    rows: List[EntityRow]  # line numbers from the piece's first line
+    bad: List[int]
+    lines: int
+    prefiltered: int
+    closed: Optional[bool]  # its last line that is not blank is `]`; None: all its lines are blank
+    size: int  # decompressed bytes
+
+
+def parse_piece(piece: Piece) -> PieceResult:
+    """Parse a piece's lines that pass the pre-filter (they mention the `<lang>wiki` sitelink key or P279); a
+    module-level function so that worker processes and Dask workers can run it."""
+    if piece.lines is not None:
+        lines, numbers = list(piece.lines), list(piece.numbers)
+        count, prefiltered, closed = piece.scanned
+    else:
+        keys = prefilter_keys(piece.lang)
+        if piece.units is not None:
+            lines, numbers, count, structural, closed = _scan_units(piece.units, keys)
+        else:
+            data = read_line_range(piece.path, piece.start, piece.end)
+            lines, numbers, count, structural, closed = scan_lines(data, keys)
+        prefiltered = count - len(lines) - structural
+    rows, bad = parse_batch(lines, numbers, piece.lang)
+    return PieceResult(rows, bad, count, prefiltered, closed, piece.end - piece.start)
+
+
+def prefilter_keys(lang: str) -> Tuple[bytes, bytes]:
+    """What a line must contain to be parsed: the `<lang>wiki` sitelink key or the subclass property."""
+    return f'"{site_id(lang)}"'.encode(), b'"P279"'
+
+
+def read_line_range(path: PathLike, start: int, end: int) -> bytes:
+    """The lines of a plain file that start at byte `start` or after and before byte `end`: consecutive ranges
+    give every line once, wherever they are cut (a line that starts before `start` belongs to the range before)."""
+    with open(path, "rb") as f:
+        if start > 0:
+            f.seek(start - 1)
+            if f.read(1) != b"\n":
+                f.readline()  # the rest of a line that started before `start`
+        begin = f.tell()
+        if begin >= end:
+            return b""
+        data = f.read(end - begin)
+        if data and not data.endswith(b"\n"):
+            data += f.readline()  # the line that starts before `end` runs on past it
+        return data
+
+
+def scan_lines(
+    data: bytes, keys: Tuple[bytes, ...], lo: int = 0, hi: Optional[int] = None
+) -> Tuple[List[bytes], List[int], int, int, Optional[bool]]:
+    """The lines of data[lo:hi] (whole lines) that contain one of `keys`, their numbers (from 1), the number of
+    lines, how many of them are structural (`[`, `]` or blank, at most 3 bytes), and whether the last line that is
+    not blank is `]` (None if there is none). The keys are searched for in the whole buffer, not line by line: a
+    line without them costs one newline search (memchr)."""
+    size = len(data) if hi is None else hi
+    found = [_find(data, key, lo, size) for key in keys]
+    lines: List[bytes] = []
+    numbers: List[int] = []
+    count = structural = 0
+    pos = lo  # the start of the first line not counted yet
+    while True:
+        live = [at for at in found if at >= 0]
+        if not live:
+            break
+        hit = min(live)
+        start = data.rfind(b"\n", pos, hit) + 1 or pos
+        end = data.find(b"\n", hit, size) + 1 or size
+        n, s = _count_lines(data, pos, start)
+        count += n + 1
+        structural += s
+        lines.append(data[start:end])
+        numbers.append(count)
+        pos = end
+        found = [at if at < 0 or at >= end else _find(data, key, end, size) for at, key in zip(found, keys)]
+    n, s = _count_lines(data, pos, size)
+    return lines, numbers, count + n, structural + s, _last_closes(data, lo, size)
+
+
+def _find(data: bytes, key: bytes, start: int, stop: int) -> int:
+    """data.find(key, start, stop), searching for the key without its last byte (a closing quote, the most common
+    byte of JSON, makes the search skip less: measured 0.7x the time) and checking that byte at each match."""
+    head, last = key[:-1], key[-1]
+    at = data.find(head, start, stop)
+    while at >= 0 and (at + len(key) > stop or data[at + len(head)] != last):
+        at = data.find(head, at + 1, stop)
+    return at
+
+
+def _count_lines(data: bytes, pos: int, stop: int) -> Tuple[int, int]:
+    """Lines in data[pos:stop] (whole lines), and how many of them are structural."""
+    count = structural = 0
+    while pos < stop:
+        end = data.find(b"\n", pos, stop) + 1 or stop
+        if end - pos <= 3 and data[pos:end].strip() in STRUCTURAL_LINES:
+            structural += 1
+        count += 1
+        pos = end
+    return count, structural
+
+
+def _last_closes(data: bytes, lo: int, hi: int) -> Optional[bool]:
+    """Whether the last line of data[lo:hi] that is not blank is `]`; None if all are blank."""
+    end = hi
+    while end > lo:
+        start = max(lo, data.rfind(b"\n", lo, end - 1) + 1)
+        line = data[start:end]
+        if not line.isspace():
+            return line.strip() == b"]"
+        end = start
+    return None
+
+
+def _scan_units(
+    units: Sequence[bytes], keys: Tuple[bytes, ...]
+) -> Tuple[List[bytes], List[int], int, int, Optional[bool]]:
+    """scan_lines for JSON texts that are not one per line."""
+    lines: List[bytes] = []
+    numbers: List[int] = []
+    structural = 0
+    closed: Optional[bool] = None
+    for number, unit in enumerate(units, 1):
+        if not unit.isspace():
+            closed = unit.strip() == b"]"
+        if any(key in unit for key in keys):
+            lines.append(unit)
+            numbers.append(number)
+        elif len(unit) <= 3 and unit.strip() in STRUCTURAL_LINES:
+            structural += 1
+    return lines, numbers, len(units), structural, closed
+
+
 # --- reading input files ------------------------------------------------------------------------------
-
-
-def _json_units(stream: IO[bytes], path: Path) -> Iterator[bytes]:
-    """The JSON texts of a decompressed input in order: its lines, or the whole file as one text when
-    it is a small multi-line document (its first line is not JSON on its own)."""
-    blank: List[bytes] = []
-    first = stream.readline()
-    while first and not first.strip():
-        blank.append(first)
-        first = stream.readline()
-    if not first:
-        raise InputError(path, "is empty", hint="the download probably failed: fetch it again")
-    _check_looks_like_json(first, path)
-    yield from blank
-    if _json_text(first) == b"[" or _parses(first):
-        yield first
-        yield from stream
-        return
-    rest = stream.read(DOCUMENT_LIMIT)
-    if len(rest) < DOCUMENT_LIMIT and _parses(first + rest):
-        yield first + rest
-        return
-    yield first
-    yield from io.BytesIO(rest + stream.readline())
-    yield from stream
 
 
 def _parses(text: bytes) -> bool:
@@ -327,13 +501,227 @@ def _check_looks_like_json(first_line: bytes, path: Path) -> None:
         )
 
 
-def _position_reader(stream: IO[bytes], path: Path) -> Optional[Callable[[], int]]:
-    """A function returning how far into the compressed file the reader is, for plain and gzip files;
-    None for bzip2 (indexed_bzip2 reads ahead with threads and positioned reads)."""
-    if compression_of(path) == "bz2":
-        return None
-    fd = stream.fileno()
-    return lambda: os.lseek(fd, 0, os.SEEK_CUR)
+class _Batch:
+    """Pre-filtered lines being gathered into a piece, with the counts of the lines scanned for them."""
+
+    def __init__(self, start: int):
+        self.start = self.end = start
+        self.lines: List[bytes] = []
+        self.numbers: List[int] = []
+        self.count = self.prefiltered = self.size = 0
+        self.closed: Optional[bool] = None
+
+    def add(self, scanned: Tuple[List[bytes], List[int], int, int, Optional[bool]], size: int) -> None:
+        lines, numbers, count, structural, closed = scanned
+        self.lines += lines
+        self.numbers += [self.count + n for n in numbers]
+        self.prefiltered += count - len(lines) - structural
+        self.count += count
+        self.size += sum(map(len, lines))
+        self.end += size
+        if closed is not None:
+            self.closed = closed
+
+    def piece(self, path: Path, lang: str) -> Piece:
+        scanned = (self.count, self.prefiltered, self.closed)
+        return Piece(str(path), lang, self.start, self.end, tuple(self.lines), tuple(self.numbers), scanned)
+
+
+class _Reader:
+    """Cuts one input file into pieces. The file's head is read here: blank lines, then the first line, checked to
+    look like entity JSON; a multi-line document (its first line is not JSON on its own) becomes one piece of units.
+    A plain file is then cut into byte ranges that the workers read and pre-filter themselves. A compressed file is
+    decompressed (rapidgzip or indexed_bzip2, in a decoder process of its own when `decoder_process`, so that
+    decoding and the pre-filter run at once) and pre-filtered here, on whole blocks, and the lines that pass are
+    shipped in pieces of about `piece_bytes`. A read error ends the pieces and is kept in `failure`, to be raised
+    once the pieces before it are counted."""
+
+    def __init__(self, path: Path, lang: str, threads: int, piece_bytes: int, progress: bool, decoder_process: bool):
+        self.path, self.lang, self.threads, self.piece_bytes = path, lang, threads, piece_bytes
+        self.progress, self.decoder_process = progress, decoder_process
+        self.first = b""  # the first line that is not blank
+        self.read = 0  # decompressed bytes read
+        self.failure: Optional[Tuple[BaseException, int, Optional[int]]] = None  # error, bytes read, compressed offset
+
+    def pieces(self) -> Iterator[Piece]:
+        kind = compression_of(self.path)
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        opened = _decoded(self.path, self.threads) if kind != "plain" and self.decoder_process and fork else None
+        with (
+            opened or _in_process(self.path, self.threads) as (stream, position),
+            tqdm(desc=self.path.name, unit="B", unit_scale=True, mininterval=1.0, disable=not self.progress) as bar,
+        ):
+            if position is None:  # progress in decompressed bytes
+                bar.unit_scale, bar.total = True, None
+            else:
+                bar.total = os.path.getsize(self.path)
+            try:
+                head = self._head(stream)
+                if isinstance(head, tuple):  # a multi-line document
+                    yield Piece(str(self.path), self.lang, 0, self.read, units=head)
+                elif kind == "plain":
+                    yield from self._ranges(bar)
+                else:
+                    yield from self._scanned(stream, head, bar, position)
+            except READ_ERRORS as err:
+                offset = getattr(err, "compressed_offset", None)
+                self.failure = (err, self.read, offset if offset is not None else position() if position else None)
+
+    def _head(self, stream: IO[bytes]) -> Union[bytes, Tuple[bytes, ...]]:
+        """The head's lines, or the units of a multi-line document."""
+        blank: List[bytes] = []
+        first = stream.readline()
+        while first and not first.strip():
+            blank.append(first)
+            first = stream.readline()
+        if not first:
+            raise InputError(self.path, "is empty", hint="the download probably failed: fetch it again")
+        _check_looks_like_json(first, self.path)
+        self.first = first
+        head = b"".join(blank) + first
+        self.read = len(head)
+        if _json_text(first) == b"[" or _parses(first):
+            return head
+        rest = stream.read(DOCUMENT_LIMIT)
+        if len(rest) < DOCUMENT_LIMIT and _parses(first + rest):
+            self.read += len(rest)
+            return (*blank, first + rest)
+        rest += stream.readline()
+        self.read += len(rest)
+        return head + rest
+
+    def _scanned(
+        self, stream: IO[bytes], head: bytes, bar: Any, position: Optional[Callable[[], int]]
+    ) -> Iterator[Piece]:
+        """Pieces of the lines that pass the pre-filter, scanned a block at a time; only a line cut by a block's end
+        is copied."""
+        keys = prefilter_keys(self.lang)
+        batch = _Batch(0)
+        carry = head  # whole lines, then the start of a line cut by the end of a block
+        while True:
+            block = stream.read(SCAN_BYTES)
+            self.read += len(block)
+            last = block.rfind(b"\n")
+            if last < 0:
+                if block:
+                    carry += block  # a line longer than a block
+                    continue
+                if carry:
+                    batch.add(scan_lines(carry, keys), len(carry))
+                if batch.count:
+                    yield batch.piece(self.path, self.lang)
+                return
+            first = block.find(b"\n") + 1
+            joined = carry + block[:first]
+            batch.add(scan_lines(joined, keys), len(joined))
+            batch.add(scan_lines(block, keys, first, last + 1), last + 1 - first)
+            carry = block[last + 1 :]
+            if batch.size >= self.piece_bytes or batch.end - batch.start >= SCANNED_PIECE_BYTES:
+                yield batch.piece(self.path, self.lang)
+                batch = _Batch(batch.end)
+                bar.update((position() if position else self.read) - bar.n)
+
+    def _ranges(self, bar: Any) -> Iterator[Piece]:
+        size = os.path.getsize(self.path)
+        for start in range(0, size, self.piece_bytes):
+            end = min(size, start + self.piece_bytes)
+            yield Piece(os.path.abspath(self.path), self.lang, start, end)  # read by workers in other directories
+            bar.update(end - bar.n)
+        self.read = size
+
+
+@contextlib.contextmanager
+def _in_process(path: Path, threads: int) -> Iterator[Tuple[IO[bytes], Optional[Callable[[], int]]]]:
+    """The decompressed stream, read here, and a function giving the compressed position (None for bzip2:
+    indexed_bzip2 reads ahead with threads and positioned reads)."""
+    kind = compression_of(path)
+    with open_dump(path, threads) as stream:
+        if kind == "gz":
+            yield stream, cast(Callable[[], int], cast(Any, stream).raw.compressed_offset)
+        elif kind == "bz2":
+            yield stream, None
+        else:
+            fd = stream.fileno()
+            yield stream, lambda: os.lseek(fd, 0, os.SEEK_CUR)
+
+
+@contextlib.contextmanager
+def _decoded(path: Path, threads: int) -> Iterator[Tuple[IO[bytes], None]]:
+    """The decompressed stream of a compressed file, decoded by a process of its own and read through a pipe. A
+    decoding error (its compressed offset in `compressed_offset`) is raised when the data before it has been read."""
+    read_fd, write_fd = os.pipe()
+    with contextlib.suppress(OSError, AttributeError, ImportError):  # Linux: a larger pipe, fewer switches
+        import fcntl  # noqa: PLC0415 - not on every platform
+
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    status_in, status_out = multiprocessing.get_context("fork").Pipe(duplex=False)
+    process = multiprocessing.get_context("fork").Process(
+        target=_decode, args=(str(path), threads, read_fd, write_fd, status_out), daemon=True
+    )
+    process.start()
+    os.close(write_fd)
+    status_out.close()
+    stream = _StatusReader(os.fdopen(read_fd, "rb", buffering=0), status_in)
+    try:
+        yield cast(IO[bytes], io.BufferedReader(stream, buffer_size=PIPE_BYTES)), None
+    finally:
+        stream.close()
+        status_in.close()
+        process.terminate()
+        process.join()
+
+
+class _StatusReader(io.RawIOBase):
+    """The read end of the decoder's pipe: at its end, raises the decoder's error, if any."""
+
+    def __init__(self, pipe: Any, status: Any):
+        super().__init__()
+        self.pipe, self.status = pipe, status
+        self.error: Optional[BaseException] = None
+        self.ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.pipe.readinto(buffer)
+        if not n and len(buffer):
+            if not self.ended:
+                self.ended = True
+                try:
+                    self.error = (
+                        self.status.recv()
+                        if self.status.poll(DECODER_WAIT_SECONDS)
+                        else EOFError("the decoding process gave no word after the end of its data")
+                    )
+                except EOFError:  # the decoder died without a word (killed)
+                    self.error = EOFError("the decoding process stopped before the end of the data")
+            if self.error is not None:
+                raise self.error
+        return n
+
+    def close(self) -> None:
+        self.pipe.close()
+        super().close()
+
+
+def _decode(path: str, threads: int, read_fd: int, write_fd: int, status: Any) -> None:
+    """The decoder process: decompressed bytes to the pipe, then None or the error (with its compressed offset)."""
+    ignore_interrupts()
+    os.close(read_fd)
+    error: Optional[BaseException] = None
+    with os.fdopen(write_fd, "wb", buffering=0) as out, _in_process(Path(path), threads) as (stream, position):
+        try:
+            while block := stream.read(SCAN_BYTES):
+                view = memoryview(block)
+                while view:
+                    view = view[out.write(view) :]
+        except BrokenPipeError:
+            return  # the reader stopped
+        except READ_ERRORS as err:
+            cast(Any, err).compressed_offset = position() if position else None
+            error = err
+    status.send(error)
 
 
 # --- the stage ------------------------------------------------------------------------------------------
@@ -368,7 +756,7 @@ class SeenIds:
 
 
 class _Collector:
-    """Takes batch results in input order: writes the outputs, counts, skips entity ids already seen (in the same
+    """Takes piece results in input order: writes the outputs, counts, skips entity ids already seen (in the same
     file or an earlier one: the first occurrence is kept) and stops once there are too many bad lines."""
 
     def __init__(self, entities_out: Any, subclass_out: Any, max_bad_lines: int):
@@ -379,17 +767,29 @@ class _Collector:
         self.counts: Dict[str, int] = dict.fromkeys(STAT_KEYS, 0)
         self.first_bad_lines: List[str] = []
         self.first_duplicates: List[str] = []
+        self.file_lines = 0  # lines of the current file so far
+        self.closed: Optional[bool] = None  # its last line that is not blank (so far) is `]`
 
-    def add(self, path: Path, result: BatchResult) -> None:
-        rows, bad = result
-        for number in bad:
-            self._bad_line(path, number)
+    def start_file(self) -> None:
+        self.file_lines = 0
+        self.closed = None
+
+    def add(self, path: Path, result: PieceResult) -> None:
+        offset = self.file_lines
+        self.file_lines += result.lines
+        self.counts["lines"] += result.lines
+        self.counts["prefiltered"] += result.prefiltered
+        self.counts["bytes_decompressed"] += result.size
+        if result.closed is not None:
+            self.closed = result.closed
+        for number in result.bad:
+            self._bad_line(path, offset + number)
         entity_lines, pair_lines = [], []
-        for qid, number, tags, line, pairs in rows:
+        for qid, number, tags, line, pairs in result.rows:
             if not self.seen.add(qid):
                 self.counts["duplicate_entities"] += 1
                 if len(self.first_duplicates) < FIRST_BAD_LINES:
-                    self.first_duplicates.append(f"{qid} at {path}:{number}")
+                    self.first_duplicates.append(f"{qid} at {path}:{offset + number}")
                 continue
             self.counts["entities"] += 1
             for tag in tags:
@@ -415,59 +815,7 @@ class _Collector:
             )
 
 
-def _read_batches(
-    path: Path, lang: str, threads: int, batch_bytes: int, counts: Dict[str, int], progress: bool
-) -> Generator[Batch, None, None]:
-    """Batches of the lines of one file that pass the cheap pre-filter: a line is parsed only if it
-    mentions the `<lang>wiki` sitelink or P279."""
-    sitelink_key = f'"{site_id(lang)}"'.encode()
-    subclass_key = b'"P279"'
-    number = 0
-    with (
-        open_dump(path, threads) as stream,
-        tqdm(desc=path.name, unit="B", unit_scale=True, mininterval=1.0, disable=not progress) as bar,
-    ):
-        position = _position_reader(stream, path)
-        if position:
-            bar.total = os.path.getsize(path)
-        lines: List[bytes] = []
-        numbers: List[int] = []
-        size = unreported = 0
-        bytes_before = counts["bytes_decompressed"]
-        first = last = b""  # the first and last lines that are not blank
-        try:
-            for number, line in enumerate(_json_units(stream, path), 1):
-                unreported += len(line)
-                if not line.isspace():  # stops at the first character that is not whitespace: cheap on entity lines
-                    last = line
-                    first = first or line
-                if sitelink_key in line or subclass_key in line:
-                    lines.append(line)
-                    numbers.append(number)
-                    size += len(line)
-                    if size >= batch_bytes:
-                        yield lines, numbers, lang
-                        lines, numbers, size = [], [], 0
-                elif len(line) > 3 or line.strip() not in STRUCTURAL_LINES:
-                    counts["prefiltered"] += 1
-                if unreported >= PROGRESS_BYTES:
-                    counts["bytes_decompressed"] += unreported
-                    bar.update(position() - bar.n if position else unreported)
-                    unreported = 0
-        except READ_ERRORS as err:
-            decompressed = counts["bytes_decompressed"] - bytes_before + unreported
-            raise _read_error(path, err, number, decompressed, position) from err
-        counts["bytes_decompressed"] += unreported
-        _check_array_closed(path, first, last, number, counts["bytes_decompressed"] - bytes_before)
-        if lines:
-            yield lines, numbers, lang
-        counts["lines"] += number
-        bar.update(position() - bar.n if position else unreported)
-
-
-def _read_error(
-    path: Path, err: BaseException, number: int, decompressed: int, position: Optional[Callable[[], int]]
-) -> InputError:
+def _read_error(path: Path, err: BaseException, number: int, decompressed: int, offset: Optional[int]) -> InputError:
     """The error for a file whose data stops early or is corrupt: at which compressed byte where it is known (plain
     and gzip), else after which decompressed byte and line (bzip2 is read ahead by several threads)."""
     kind = compression_of(path)
@@ -479,19 +827,18 @@ def _read_error(
     if kind == "bz2" and "std::exception" in detail:  # what indexed_bzip2 says about a stream cut short
         detail = "a bz2 stream without its end"
     after = f"after line {number:,} (decompressed byte {decompressed:,})"
-    if position is not None:
-        offset = position()
+    if offset is not None:
         return InputError(
             path, f"{what} at or before compressed byte {offset:,}, {after}: {detail}", offset=offset, hint=REFETCH_HINT
         )
     return InputError(path, f"{what} {after}: {detail}", line=number + 1, hint=REFETCH_HINT)
 
 
-def _check_array_closed(path: Path, first: bytes, last: bytes, number: int, decompressed: int) -> None:
+def _check_array_closed(path: Path, first: bytes, closed: Optional[bool], number: int, decompressed: int) -> None:
     """InputError if the input opens a JSON array on a line of its own (the dump layout) and its last line is not the
     `]` that closes it: the file was cut, even if at a line or a gzip member / bz2 stream boundary. Newline-delimited
     input (no `[`) has no end marker and cannot be checked."""
-    if _json_text(first) != b"[" or last.strip() == b"]":
+    if _json_text(first) != b"[" or closed:
         return
     raise InputError(
         path,
@@ -502,36 +849,6 @@ def _check_array_closed(path: Path, first: bytes, last: bytes, number: int, deco
     )
 
 
-@contextlib.contextmanager
-def _batch_parser(n_process: int) -> Iterator[Callable[[Iterable[Batch]], Iterator[BatchResult]]]:
-    """A function mapping batches to results in order: in this process, or with n_process - 1 worker
-    processes and a bounded number of batches in flight (memory does not grow with the input)."""
-    if n_process <= 1:
-        yield lambda batches: (parse_batch(*batch) for batch in batches)
-        return
-    workers = n_process - 1
-    pool = multiprocessing.Pool(workers, initializer=ignore_interrupts)
-
-    def parse(batches: Iterable[Batch]) -> Iterator[BatchResult]:
-        pending: collections.deque = collections.deque()
-        for batch in batches:
-            pending.append(pool.apply_async(parse_batch, batch))
-            if len(pending) > 2 * workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
-
-    try:
-        yield parse
-    except BaseException:
-        pool.terminate()
-        raise
-    else:
-        pool.close()
-    finally:
-        pool.join()
-
-
 @writes_step("parse-wikidata")
 def parse_wikidata(
     inputs: Sequence[PathLike],
@@ -539,28 +856,42 @@ def parse_wikidata(
     lang: str = defaults.LANG,
     n_process: int = 1,
     max_bad_lines: int = defaults.MAX_BAD_LINES,
-    batch_bytes: int = BATCH_BYTES,
+    piece_bytes: int = PIECE_BYTES,
     progress: bool = True,
+    scheduler: str = defaults.SCHEDULER,
 ) -> Dict[str, Any]:
     """Run the stage on one or more dump files (in order; an entity id seen before, in the same file or an earlier
-    one, is skipped and counted as `duplicate_entities`; a dump array not closed by `]` is an InputError). Writes
-    entities.jsonl, subclass_of.tsv and stats.json atomically; returns the stats."""
+    one, is skipped and counted as `duplicate_entities`; a dump array not closed by `]` is an InputError). Pieces
+    run in this process (n_process <= 1), in n_process worker processes, or on the Dask cluster at `scheduler`.
+    Writes entities.jsonl, subclass_of.tsv and stats.json atomically; returns the stats."""
     paths = [Path(p) for p in inputs]
     output_dir = Path(output_dir)
     stats = StepStats("parse-wikidata")
+    # Compressed input with n_process > 1: a decoder process decompresses, this process pre-filters, and n_process - 1
+    # workers parse (on 2 cores: decoder and this process, parsing too, each take ~half the CPU time).
+    compressed = any(compression_of(p) != "plain" for p in paths)
+    workers = n_process - 1 if compressed and n_process > 1 else n_process
     with (
-        _batch_parser(n_process) as parse,
+        executor(workers, scheduler) as pool,
         atomic_open(output_dir / ENTITIES_FILE, "wb") as entities_out,
         atomic_open(output_dir / SUBCLASS_FILE, "wb") as subclass_out,
     ):
         collector = _Collector(entities_out, subclass_out, max_bad_lines)
         for path in paths:
+            threads = max(1, n_process // GZIP_DECODING_SHARE if compression_of(path) == "gz" else n_process)
+            reader = _Reader(path, lang, threads, piece_bytes, progress, n_process > 1 or bool(scheduler))
+            collector.start_file()
             # closing(): the progress bar ends before an error propagates, so the error gets a line of its own
-            with contextlib.closing(
-                _read_batches(path, lang, n_process, batch_bytes, collector.counts, progress)
-            ) as batches:
-                for result in parse(batches):
+            results = cast(
+                Generator[PieceResult, None, None], pool.map_in_order(parse_piece, reader.pieces(), Piece.describe)
+            )
+            with contextlib.closing(results):
+                for result in results:
                     collector.add(path, result)
+            if reader.failure:
+                err, read, offset = reader.failure
+                raise _read_error(path, err, collector.file_lines, read, offset) from err
+            _check_array_closed(path, reader.first, collector.closed, collector.file_lines, reader.read)
         if not collector.counts["kept"]:
             raise OutputError(
                 f"no item with a '{site_id(lang)}' sitelink in {', '.join(map(str, paths))}: check "
@@ -573,4 +904,6 @@ def parse_wikidata(
     stats["inputs"] = [str(p) for p in paths]
     stats["lang"] = lang
     stats["n_process"] = n_process
+    if scheduler:
+        stats["scheduler"] = scheduler
     return stats.write(output_dir / STATS_FILE)
