@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wikiel.sources.wikitext import Link, NamespaceInfo, _parse_with_offset_map, clean_markup, parse_wikitext
+from wikiel.sources.wikitext import (
+    Link,
+    NamespaceInfo,
+    _parse_with_offset_map,
+    clean_markup,
+    parse_wikitext,
+    parse_wikitext_columns,
+)
 
 
 @pytest.mark.parametrize(
@@ -144,3 +151,16 @@ def test_marked_path_matches_offset_map_path(wikitext, first_letter_case):
     for namespaces in (NamespaceInfo.from_siteinfo({}), NamespaceInfo.from_siteinfo({6: "Datei"}, "de")):
         expected = _parse_with_offset_map(clean_markup(wikitext), namespaces, first_letter_case)
         assert parse_wikitext(wikitext, namespaces, first_letter_case) == expected
+        # the columns parse-wikipedia uses: the same links, transposed (each column exactly one entry per link)
+        text, columns = parse_wikitext_columns(wikitext, namespaces, first_letter_case)
+        assert (text, [list(column) for column in columns]) == (
+            expected[0],
+            [list(c) for c in zip(*expected[1])] or [[]] * 4,
+        )
+
+
+@pytest.mark.parametrize("wikitext", ["a [[B]] c [[D|e]]f", "a \x01 [[B]] c [[D|e]]f", "no links", "x \x01 y"])
+def test_link_columns_match_links(wikitext):
+    """Both paths (the mark, U+0001, in the text: the offset map) give one column entry per link."""
+    text, links = parse_wikitext(wikitext)
+    assert parse_wikitext_columns(wikitext) == (text, tuple(map(list, zip(*links))) or ([], [], [], []))

@@ -51,7 +51,7 @@ from wikiel import defaults
 from wikiel.parallel import Executor, describe_range, executor
 from wikiel.sources import languages
 from wikiel.sources.spill import SpillingCounter, SpillingDict
-from wikiel.sources.wikitext import Link, NamespaceInfo, parse_wikitext
+from wikiel.sources.wikitext import Link, NamespaceInfo, parse_wikitext_columns
 from wikiel.util import (
     InputError,
     OutputError,
@@ -347,7 +347,7 @@ def parse_pages(pages: Iterable[Page], options: ParseOptions) -> Chunk:
         if not page.text.strip():
             counts["empty_pages"] += 1
             continue
-        text, links = parse_wikitext(page.text, options.namespaces, options.first_letter_case)
+        text, links = parse_wikitext_columns(page.text, options.namespaces, options.first_letter_case)
         split = split_of(page.title, options.dev_percent)
         chunk.articles.append(
             (
@@ -358,7 +358,7 @@ def parse_pages(pages: Iterable[Page], options: ParseOptions) -> Chunk:
                         "title": page.title,
                         "split": split,
                         "text": text,
-                        "links": [link[:3] for link in links],  # (start, end, target), as a JSON array
+                        "links": list(zip(links.starts, links.ends, links.targets)),  # [start, end, target] arrays
                     }
                 )
                 + b"\n",
@@ -366,10 +366,10 @@ def parse_pages(pages: Iterable[Page], options: ParseOptions) -> Chunk:
         )
         counts["articles"] += 1
         counts[f"{split}_articles"] += 1
-        counts["links"] += len(links)
+        counts["links"] += len(links.targets)
         if split == "train":
-            counts["train_links"] += len(links)
-            chunk.links.update(_link_pairs(links))
+            counts["train_links"] += len(links.targets)
+            chunk.links.update(_anchor_target_pairs(links.anchors, links.targets))
     return chunk
 
 
@@ -889,13 +889,20 @@ _TSV_UNSAFE_BUT_TAB_AND_LF = re.compile(r"[\x00-\x08\x0b\x0c\r]")
 
 def _link_pairs(links: List[Link]) -> List[str]:
     """ "anchor<TAB>target" of each link whose anchor and target are TSV-safe (non-empty, which links are)."""
-    pairs = [f"{link.anchor}\t{link.target}" for link in links]
+    return _anchor_target_pairs([link.anchor for link in links], [link.target for link in links])
+
+
+def _anchor_target_pairs(anchors: List[str], targets: List[str]) -> List[str]:
+    """ "anchor<TAB>target" of each (anchor, target) that is TSV-safe (the columns of `LinkColumns`)."""
+    pairs = [f"{anchor}\t{target}" for anchor, target in zip(anchors, targets)]
     # One search over all pairs instead of two per link: each safe pair holds one tab and no line break.
     joined = "\n".join(pairs)
     if joined.count("\t") == len(pairs) and joined.count("\n") == len(pairs) - 1:
         if not _TSV_UNSAFE_BUT_TAB_AND_LF.search(joined):
             return pairs
-    return [f"{link.anchor}\t{link.target}" for link in links if _tsv_safe(link.anchor) and _tsv_safe(link.target)]
+    return [
+        f"{anchor}\t{target}" for anchor, target in zip(anchors, targets) if _tsv_safe(anchor) and _tsv_safe(target)
+    ]
 
 
 def _tsv_safe(value: str) -> bool:

@@ -507,7 +507,10 @@ def _unescape_entities(text: str) -> str:
 _LINE_PREFIX = r"(?:[*#:;]+|-{4,})[ \t]*"
 _HEADING_RE = re.compile(r"\n(={1,6})([^\n]+?)\1[ \t]*(?=\n|\Z)")
 _LINE_PREFIX_RE = re.compile(r"\n" + _LINE_PREFIX)
-_LINE_MARKUP_RE = re.compile(_HEADING_RE.pattern + "|" + _LINE_PREFIX_RE.pattern)
+# The same matches as `_HEADING_RE.pattern + "|" + _LINE_PREFIX_RE.pattern`, with the line break factored out and a
+# lookahead for the characters either alternative starts with: most lines start with neither, and are rejected at
+# once (a third faster on real pages).
+_LINE_MARKUP_RE = re.compile(r"\n(?=[=*#:;-])(?:" + _HEADING_RE.pattern[len(r"\n") :] + "|" + _LINE_PREFIX + ")")
 _LINE_PREFIX_START_RE = re.compile(_LINE_PREFIX)
 _MAGIC_WORD_RE = re.compile(r"__[A-Z]{2,30}__")
 _QUOTE_RUNS_RE = re.compile("(''+)")
@@ -1013,6 +1016,16 @@ def clean_markup(text: str) -> str:
     return _replace_external_links(text)
 
 
+class LinkColumns(NamedTuple):
+    """The article links of a cleaned text as columns (what `parse_wikitext` makes its Links of): link i is
+    `clean[starts[i]:ends[i]] == anchors[i]`, to the page titled `targets[i]`."""
+
+    starts: List[int]
+    ends: List[int]
+    targets: List[str]
+    anchors: List[str]
+
+
 def parse_wikitext(
     text: str, namespaces: Optional[NamespaceInfo] = None, first_letter_case: bool = True
 ) -> Tuple[str, List[Link]]:
@@ -1021,25 +1034,36 @@ def parse_wikitext(
     `namespaces` tells file/category/interwiki prefixes apart (English defaults when None);
     `first_letter_case` is False on wikis whose `<case>` is `case-sensitive`. Never raises on odd input.
     """
+    clean, columns = parse_wikitext_columns(text, namespaces, first_letter_case)
+    return clean, list(map(tuple.__new__, itertools.repeat(Link), zip(*columns)))
+
+
+def parse_wikitext_columns(
+    text: str, namespaces: Optional[NamespaceInfo] = None, first_letter_case: bool = True
+) -> Tuple[str, LinkColumns]:
+    """`parse_wikitext` with the links as columns: cheaper for a caller that wants (start, end, target) triples
+    and "anchor<TAB>target" strings rather than Link tuples (parse-wikipedia: no tuple per link is built)."""
     namespaces = namespaces or DEFAULT_NAMESPACES
     text = clean_markup(text)
     scanner = _link_scanner(namespaces.link_trail)
     marked = None
     if scanner is not None and _MARK not in text:
         marked = _mark_links(text, namespaces, first_letter_case, scanner, _MARK)
-    if marked is not None:
-        clean, titles = marked
-        clean = _restore(_collapse_whitespace(clean))
-        if not titles:
-            return clean, []
-        # Marks bracket non-empty anchors that start and end with non-whitespace, so no whitespace run
-        # straddles them: pieces alternate text, anchor, text, ..., and their cumulative lengths are the offsets.
-        pieces = clean.split(_MARK)
-        offsets = list(itertools.accumulate(map(len, pieces)))
-        return "".join(pieces), list(
-            map(tuple.__new__, itertools.repeat(Link), zip(offsets[0::2], offsets[1::2], titles, pieces[1::2]))
-        )
-    return _parse_with_offset_map(text, namespaces, first_letter_case)
+    if marked is None:
+        clean, links = _parse_with_offset_map(text, namespaces, first_letter_case)
+        if not links:
+            return clean, LinkColumns([], [], [], [])
+        starts, ends, targets, anchors = map(list, zip(*links))
+        return clean, LinkColumns(starts, ends, targets, anchors)
+    clean, titles = marked
+    clean = _restore(_collapse_whitespace(clean))
+    if not titles:
+        return clean, LinkColumns([], [], [], [])
+    # Marks bracket non-empty anchors that start and end with non-whitespace, so no whitespace run
+    # straddles them: pieces alternate text, anchor, text, ..., and their cumulative lengths are the offsets.
+    pieces = clean.split(_MARK)
+    offsets = list(itertools.accumulate(map(len, pieces)))
+    return "".join(pieces), LinkColumns(offsets[0:-1:2], offsets[1::2], titles, pieces[1::2])
 
 
 def _parse_with_offset_map(text: str, namespaces: NamespaceInfo, first_letter_case: bool) -> Tuple[str, List[Link]]:
