@@ -436,6 +436,7 @@ def _find_simd(data: bytes, key: bytes, start: int, stop: int) -> int:
 
 # the pre-filter's key search: StringZilla where installed (a declared dependency), else CPython's bytes.find
 _find = _find_simd if stringzilla is not None else _find_bytes
+KEY_SEARCH = f"StringZilla {stringzilla.__version__}" if stringzilla is not None else "bytes.find"
 
 
 def _count_lines(data: bytes, pos: int, stop: int) -> Tuple[int, int]:
