@@ -17,8 +17,10 @@ How the work is split (the output is byte for byte the same whatever the split, 
   dump fewer than a tenth of the entities do. The keys are searched for in whole decompressed buffers (`scan_lines`),
   so that a line without them costs one newline search, by StringZilla's SIMD search (5-8 GB/s; CPython's
   bytes.find, 1-1.5 GB/s, where it is missing); per 200 MB of realistic records (entities of 12 KB on average, 6%
-  with an enwiki sitelink) the scan takes ~0.06 CPU s (0.31 with bytes.find), the JSON parse of the lines that pass
-  ~0.2.
+  with an enwiki sitelink) the scan takes ~0.04 CPU s (0.31 with bytes.find), the JSON parse of the lines that pass
+  ~0.2. With --n-process 2 the decoder process (~0.40 CPU s: rapidgzip and the pipe) and this process (pre-filter
+  and parse, ~0.40) are then balanced: on 2 free cores the step runs near the rate of rapidgzip alone; on a machine
+  whose other core is busy, at rapidgzip's CPU time over the step's (~0.45).
 - Pieces (`Piece`, run by `parse_piece` through `wikiel.parallel.executor`: in this process, in n_process worker
   processes, or on the Dask cluster at `scheduler`): a plain file is cut into byte ranges that the workers read and
   pre-filter themselves (a range owns the lines that start in it, so ranges cut anywhere give every line once). A
