@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import orjson
 import pytest
@@ -668,17 +669,22 @@ def test_line_ranges_cut_anywhere_give_every_line_once(tmp_path_factory, cuts):
     assert b"".join(read_line_range(path, a, b) for a, b in zip(bounds, bounds[1:])) == data
 
 
+SCAN_SAMPLES = [b"[\n", b"]\n", b"\n", b"  \n", b'{"x": "enwiki"}\n', b'{"enwiki": 1}\n', b"abc\n"]
+SCAN_SAMPLES += [b'"enwiki', b'"P279"', b'"P279', b'enwiki"\n', b'"enwik"\n', b'"P279"]\n']  # keys cut by the end
+
+
 @given(
-    st.lists(st.sampled_from([b"[\n", b"]\n", b"\n", b"  \n", b'{"x": "enwiki"}\n', b'{"enwiki": 1}\n', b"abc\n"])),
-    st.integers(min_value=0, max_value=40),
+    st.lists(st.sampled_from(SCAN_SAMPLES)), st.integers(min_value=0, max_value=40), st.sampled_from(["bytes", "simd"])
 )
-def test_scan_lines_is_the_line_by_line_prefilter(lines, lo):
-    """The whole-buffer scan finds exactly the lines a line-by-line `key in line` finds, and counts the same."""
+def test_scan_lines_is_the_line_by_line_prefilter(lines, lo, search):
+    """The whole-buffer scan finds exactly the lines a line-by-line `key in line` finds, and counts the same, with
+    either key search (StringZilla's or bytes.find)."""
     data = b"".join(lines)
     lo = min(lo, len(data))
     lo = data.rfind(b"\n", 0, lo) + 1  # scans start at a line
     keys = (b'"enwiki"', b'"P279"')
-    found, numbers, count, structural, closed = scan_lines(data, keys, lo)
+    with mock.patch.object(wikidata, "_find", getattr(wikidata, f"_find_{search}")):
+        found, numbers, count, structural, closed = scan_lines(data, keys, lo)
     own = data[lo:].splitlines(keepends=True)
     assert found == [line for line in own if any(k in line for k in keys)]
     assert numbers == [n for n, line in enumerate(own, 1) if any(k in line for k in keys)]

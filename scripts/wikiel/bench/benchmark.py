@@ -34,7 +34,7 @@ from wikiel.bench.speed import dev_texts, inference_rows, measure_inference
 from wikiel.corpus.docs import count_mentions, read_docs, subset_docs, write_docs
 from wikiel.linker.link import load_linker
 from wikiel.sources.fetch import EXCERPT_WIKIDATA, EXCERPT_WIKIPEDIA, write_manifest
-from wikiel.sources.wikidata import prefilter_keys, scan_lines
+from wikiel.sources.wikidata import KEY_SEARCH, prefilter_keys, scan_lines
 from wikiel.synthetic.world import generate_world
 from wikiel.util import InputError, compression_of, file_digest, open_dump, read_json
 
@@ -268,6 +268,7 @@ def machine_info() -> Dict[str, Any]:
         "spaCy": spacy.__version__,
         "indexed_bzip2": indexed_bzip2.__version__,
         "rapidgzip": rapidgzip.__version__,
+        "Wikidata pre-filter key search": KEY_SEARCH,
         "load average at start": _load(),
     }
 
@@ -696,7 +697,8 @@ def realistic_parts(r: Results) -> List[str]:
             ],
             realistic_rows(info),
         ),
-        f"The pre-filter alone (`scan_lines` over the decompressed gz file, one process): "
+        f"The pre-filter alone (`scan_lines` over the decompressed gz file, one process, key search by "
+        f"{KEY_SEARCH}): "
         f"{info.files['gz'].decompressed_bytes / 1e6 / info.prefilter_seconds:,.0f} MB/s.",
         f"Projection to the real dump (~{REAL_DUMP_ENTITIES / 1e6:.0f}M entities x {info.mean_bytes / 1e3:.1f} KB = "
         f"{real_tb:.2f} TB of JSON, from `latest-all.json.gz`), hours:",
