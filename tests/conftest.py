@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, Iterator, List
 
 import pytest
 
@@ -86,3 +86,19 @@ def run_project_copy(work: Path, overrides: Dict[str, object], workflow: str = "
     if proc.returncode != 0:
         pytest.fail(f"workflow {workflow!r} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return work
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[str]:
+    """The scheduler address of a Dask cluster of 3 worker processes on this machine (one for the whole session:
+    each start costs seconds)."""
+    distributed = pytest.importorskip("distributed")
+    import dask  # noqa: PLC0415 - with distributed only
+
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "120s"}),  # busy machines are slow to start processes
+        distributed.LocalCluster(
+            n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
+        ) as local_cluster,
+    ):
+        yield local_cluster.scheduler_address

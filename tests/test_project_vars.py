@@ -58,13 +58,10 @@ def test_every_var_in_a_script_is_double_quoted():
                 assert before == ' "' and after in ('"', '" '), f"{command['name']}: {match.group()} is not quoted"
 
 
+# Each value combines several shell constructs (one weasel run costs ~6 s of start-up).
 VERBATIM = [
-    "it's here",
-    "a b  c",
-    "x; touch pwned",
-    "`touch pwned`",
-    "it's; touch pwned; echo '",
-    "a & b | c > out.txt",
+    "it's  a; touch pwned; echo '",
+    "`touch pwned` & b | c > out.txt",
     "~/no/such",
 ]
 
@@ -82,7 +79,7 @@ def test_value_reaches_the_step_verbatim(project, value):
     no_pwned_file(project)
 
 
-@pytest.mark.parametrize("value", ["my data", "data; touch pwned", "Bob's data"])
+@pytest.mark.parametrize("value", ["Bob's  data; touch pwned"])
 def test_path_var_with_spaces_reaches_the_step_verbatim(project, value):
     """vars.excerpts_dir was not quoted: a path with a space arrived as two arguments."""
     proc = project_run(project, "fetch", "--vars.source", "excerpts", f"--vars.excerpts_dir={value}")
@@ -92,7 +89,7 @@ def test_path_var_with_spaces_reaches_the_step_verbatim(project, value):
     no_pwned_file(project)
 
 
-@pytest.mark.parametrize("value", ["1; touch pwned", "1 2", "it's"])
+@pytest.mark.parametrize("value", ["1; touch pwned", "1 it's"])
 def test_numeric_var_with_extra_text_is_one_bad_value(project, value):
     """A numeric var holding other text reaches the step as one (invalid) value: no extra argument, no shell."""
     proc = project_run(project, "build-kb", f"--vars.max_per_alias={value}")

@@ -742,21 +742,7 @@ def test_gzip_cut_inside_its_only_member_is_an_error(tmp_path):
             pass
 
 
-@pytest.fixture(scope="module")
-def dask_scheduler():
-    distributed = pytest.importorskip("distributed")
-    import dask  # noqa: PLC0415 - with distributed only
-
-    with (
-        dask.config.set({"distributed.comm.timeouts.connect": "120s"}),  # busy machines are slow to start processes
-        distributed.LocalCluster(
-            n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
-        ) as cluster,
-    ):
-        yield cluster.scheduler_address
-
-
-def test_dask_run_matches_local_run(tmp_path, small_world, dask_scheduler, monkeypatch):
+def test_dask_run_matches_local_run(tmp_path, small_world, cluster, monkeypatch):
     """The pieces on a cluster of 3 worker processes: the same bytes as the local run, plain and gz (given by a path
     relative to this process's directory, not the workers'), and a cut gz dump is the same error with its offset."""
     text = gzip.decompress(small_world["wikidata"].read_bytes())
@@ -766,10 +752,10 @@ def test_dask_run_matches_local_run(tmp_path, small_world, dask_scheduler, monke
         path.write_bytes(data)
         local, dask = tmp_path / f"local-{name}", tmp_path / f"dask-{name}"
         parse_wikidata([path], local, n_process=2, piece_bytes=50_000, progress=False)
-        stats = parse_wikidata([path], dask, piece_bytes=50_000, progress=False, scheduler=dask_scheduler)
-        assert outputs(dask) == outputs(local) and stats["counts"]["scheduler"] == dask_scheduler
+        stats = parse_wikidata([path], dask, piece_bytes=50_000, progress=False, scheduler=cluster)
+        assert outputs(dask) == outputs(local) and stats["counts"]["scheduler"] == cluster
     cut = tmp_path / "cut.json.gz"
     cut.write_bytes(gzip.compress(text)[:-5000])
     with pytest.raises(InputError, match="gzip data ends early") as err:
-        parse_wikidata([cut], tmp_path / "cut", progress=False, scheduler=dask_scheduler)
+        parse_wikidata([cut], tmp_path / "cut", progress=False, scheduler=cluster)
     assert err.value.offset == cut.stat().st_size

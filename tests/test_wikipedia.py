@@ -735,22 +735,6 @@ def test_truncated_multistream_without_index(world, tmp_path, monkeypatch):
     assert_no_outputs(tmp_path / "out")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """A Dask cluster of two worker processes on this machine."""
-    distributed = pytest.importorskip("distributed")
-    import dask  # noqa: PLC0415 - with distributed only
-
-    # busy CI machines are slow to start processes and to answer
-    with (
-        dask.config.set({"distributed.comm.timeouts.connect": "120s"}),
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
-        ) as local_cluster,
-    ):
-        yield local_cluster.scheduler_address
-
-
 @pytest.mark.parametrize("index", [True, False])
 def test_dask_run_matches_the_local_run(world, world_run, cluster, tmp_path, monkeypatch, index):
     monkeypatch.setattr(wikipedia, "CHUNK_BYTES", 30_000)
