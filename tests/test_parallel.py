@@ -130,7 +130,7 @@ def test_dask_pieces_run_on_the_workers(cluster: str) -> None:
 
 def test_dask_workers_with_another_wikiel_are_refused(cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wikiel, "__version__", "0.0.0-other")  # this process only; the workers keep theirs
-    with pytest.raises(InputError, match=r"2 of 2 Dask workers .* run wikiel .*this process runs 0.0.0-other"):
+    with pytest.raises(InputError, match=r"3 of 3 Dask workers .* run wikiel .*this process runs 0.0.0-other"):
         with executor(2, cluster):
             pass
 
