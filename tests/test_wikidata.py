@@ -26,6 +26,7 @@ from wikiel.sources.wikidata import (
     read_line_range,
     scan_lines,
 )
+from wikiel.synthetic.world import generate_world
 from wikiel.util import InputError, OutputError, open_dump, read_json
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -468,8 +469,7 @@ def test_cli_reports_one_error_line(tmp_path):
 
 
 def test_synthetic_world_dump(tmp_path):
-    world = pytest.importorskip("wikiel.world", reason="wikiel.world (synthetic world generator) not available")
-    files = world.generate_world(tmp_path / "world", n_entities=300, n_articles=100, seed=1, lang="en")
+    files = generate_world(tmp_path / "world", n_entities=300, n_articles=100, seed=1, lang="en")
     counts, records, pairs = run(tmp_path, files["wikidata"], n_process=2)
     assert counts["kept"] == len(records) > 0 and counts["bad_lines"] == 0
     assert len({r["qid"] for r in records}) == len(records)
