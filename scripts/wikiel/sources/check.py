@@ -438,7 +438,7 @@ def check_wikipedia(path: Path, head: bytes, end: Optional[bytes], lang: str) ->
         )
     if not xml.siteinfo_started:
         raise InputError(path, f"has no <siteinfo> in its first {len(head):,} bytes", hint=REFETCH)
-    siteinfo = SiteInfo(dbname=xml.fields.get("dbname", ""), base=xml.fields.get("base", ""), xml_lang=xml.lang)
+    siteinfo = xml.siteinfo()
     dbname = siteinfo.dbname
     if dbname and dbname != site_id(lang):
         raise InputError(
@@ -464,6 +464,10 @@ class XmlHead(NamedTuple):
     fields: Dict[str, str]
     siteinfo_started: bool
     encoding: str
+
+    def siteinfo(self) -> SiteInfo:
+        """What identifies the wiki: <dbname>, <base> and the root's xml:lang (see wikipedia.dump_language)."""
+        return SiteInfo(dbname=self.fields.get("dbname", ""), base=self.fields.get("base", ""), xml_lang=self.lang)
 
 
 def xml_head(head: bytes) -> Optional[XmlHead]:

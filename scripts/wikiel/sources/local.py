@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from wikiel.sources import check
 from wikiel.sources.fetch import MANIFEST_FILE, file_entry, modified
 from wikiel.sources.wikidata import site_id
-from wikiel.sources.wikipedia import WIKI_HOST, SiteInfo, dump_language, same_language
+from wikiel.sources.wikipedia import WIKI_HOST, dump_language, same_language
 from wikiel.util import InputError, PathLike, write_json
 
 SOURCE = "local"
@@ -100,7 +100,7 @@ def dump_wiki(head: bytes) -> Tuple[Optional[str], bool]:
     xml = check.xml_head(head)
     if xml is None:
         return None, False
-    siteinfo = SiteInfo(dbname=xml.fields.get("dbname", ""), base=xml.fields.get("base", ""), xml_lang=xml.lang)
+    siteinfo = xml.siteinfo()
     if siteinfo.dbname:
         return siteinfo.dbname, True
     found = dump_language(siteinfo)
