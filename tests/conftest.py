@@ -102,3 +102,29 @@ def cluster() -> Iterator[str]:
         ) as local_cluster,
     ):
         yield local_cluster.scheduler_address
+
+
+def process_report(pids: List[int]) -> str:
+    """What each process is doing, for a test that fails on a hang: its command line and state, where it waits in
+    the kernel (wchan), its signal masks and the Python stacks of its threads (`py-spy dump`, when installed)."""
+    lines = []
+    for pid in pids:
+        proc = Path(f"/proc/{pid}")
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            status = dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines() if ":" in line)
+            wchan = (proc / "wchan").read_text() if (proc / "wchan").exists() else "?"
+        except OSError:
+            lines.append(f"--- {pid}: gone")
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        masks = " ".join(f"{key}={status.get(key, '?').strip()}" for key in ("SigBlk", "SigIgn", "SigCgt", "ShdPnd"))
+        lines.append(f"--- {pid} (parent {fields[1]}, state {fields[0]}, wchan {wchan}, {masks}): {cmdline[:300]}")
+        if shutil.which("py-spy"):
+            try:
+                dump = subprocess.run(["py-spy", "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60)
+                lines.append((dump.stdout + dump.stderr).strip())
+            except subprocess.TimeoutExpired:
+                lines.append("(py-spy dump timed out)")
+    return "\n".join(lines) or "(no process)"

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List
 import orjson
 import pytest
 
-from conftest import WIKIEL
+from conftest import WIKIEL, process_report
 from wikiel.sources.fetch import write_manifest
 from wikiel.util import STEP_MANIFEST, TEST_HOLD_ENV
 
@@ -27,6 +27,7 @@ WORKER_STEPS = {"parse-wikidata", "parse-wikipedia"}  # steps with worker proces
 KILL_AT_TEMPORARIES = (1, 2, 3)  # a step is killed once the k-th temporary path has appeared (or when it ends)
 STEP_TIMEOUT = 300
 GUARD = 120  # seconds: only a failure guard against a hang, never what a test waits for
+EXIT_GUARD = 60  # seconds for a signalled step to end (it takes well under one): a guard too
 
 
 def command(step: str, inputs: Dict[str, Path]) -> List[str]:
@@ -58,8 +59,29 @@ def command(step: str, inputs: Dict[str, Path]) -> List[str]:
 
 
 def start(args: List[str], cwd: Path, **kwargs) -> subprocess.Popen:
-    """Start a step in its own session (and process group), so that its workers can be signalled and found."""
-    return subprocess.Popen(args, cwd=cwd, start_new_session=True, **kwargs)
+    """Start a step in its own session (and process group), so that its workers can be signalled and found. Ctrl-C
+    is not ignored in it even when pytest runs as a background job of a shell (`pytest tests &`), which ignores it:
+    an ignored signal stays ignored across exec, a handled one does not."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(args, cwd=cwd, start_new_session=True, **kwargs)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_step(args: List[str], cwd: Path) -> None:
+    """Run a step to its end (it must succeed); a failure or a hang (STEP_TIMEOUT) reports what it was doing."""
+    proc = start(args, cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        output, _ = proc.communicate(timeout=STEP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        hung = report(proc)
+        kill(proc)
+        pytest.fail(f"{' '.join(args[2:4])} did not end within {STEP_TIMEOUT} s:\n{hung}")
+    assert proc.returncode == 0, output.decode(errors="replace")[-4000:]
 
 
 def kill(proc: subprocess.Popen) -> None:
@@ -133,7 +155,7 @@ def references(make_world, tmp_path_factory) -> Dict[str, Path]:
     for step in STEPS:
         cwd = root / "reference" / step
         cwd.mkdir(parents=True)
-        subprocess.run(command(step, found), cwd=cwd, check=True, capture_output=True, timeout=STEP_TIMEOUT)
+        run_step(command(step, found), cwd)
         found[step] = cwd / "out"
     return found
 
@@ -156,18 +178,20 @@ def interrupted(request, references, tmp_path_factory):
     for k in KILL_AT_TEMPORARIES:
         left = set(temporary_files(cwd))  # by the killed runs
         proc = start(args, cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert wait_for(lambda: len(set(temporary_files(cwd)) - left) >= k or proc.poll() is not None)  # noqa: B023
+        if not wait_for(lambda: len(set(temporary_files(cwd)) - left) >= k or proc.poll() is not None):  # noqa: B023
+            pytest.fail(f"{step}: no temporary path {k} within {GUARD} s:\n{report(proc)}")
         kill(proc)
         found += [f"killed at temporary path {k}: {name}" for name in incomplete(out, references[step])]
     if step in WORKER_STEPS:
         hold = cwd.parent / f"{cwd.name}-hold"
         env = {**os.environ, TEST_HOLD_ENV: str(hold)}
         proc = start(args, cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        assert wait_for(lambda: bool(held_workers(hold)) or proc.poll() is not None)
+        if not wait_for(lambda: bool(held_workers(hold)) or proc.poll() is not None):
+            pytest.fail(f"{step}: its workers were not held within {GUARD} s:\n{report(proc)}")
         assert proc.poll() is None, "the step ended with its workers held"
         kill(proc)
         found += [f"killed with its workers held: {name}" for name in incomplete(out, references[step])]
-    subprocess.run(args, cwd=cwd, check=True, capture_output=True, timeout=STEP_TIMEOUT)
+    run_step(args, cwd)
     return step, out, found
 
 
@@ -205,17 +229,9 @@ def session_members(sid: int) -> List[int]:
     return members
 
 
-def describe(pids: List[int]) -> List[str]:
-    """pid, parent pid and command line of each process (for failure messages)."""
-    found = []
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        found.append(f"{pid} (parent {stat[stat.rindex(')') + 2 :].split()[1]}): {cmdline[:200]}")
-    return found
+def report(proc: subprocess.Popen) -> str:
+    """What each process of the step's session is doing (stacks, kernel waits, signal masks), for a failure."""
+    return process_report(session_members(proc.pid))
 
 
 def signal_set(pid: int, field: str) -> int:
@@ -268,7 +284,8 @@ def test_signal_stops_step_quietly_without_orphans(
         started = wait_for(
             lambda: (len(held_workers(hold)) >= n_workers and bool(temporary_files(work))) or proc.poll() is not None
         )
-        assert started and proc.poll() is None, f"the step did not get mid-way: {log.read_text()[-2000:]}"
+        if not started or proc.poll() is not None:
+            pytest.fail(f"the step did not get mid-way: {log.read_text()[-2000:]}\n{report(proc)}")
         workers = [pid for pid in session_members(proc.pid) if pid != proc.pid]
         assert sorted(workers) == held_workers(hold), "workers other than the held ones"
         for pid in workers:  # Ctrl-C is left to the main process; SIGTERM is not handled by Python code
@@ -279,9 +296,12 @@ def test_signal_stops_step_quietly_without_orphans(
             for pid in workers:
                 os.kill(pid, signum)
         os.kill(proc.pid, signum)
-        proc.wait(timeout=GUARD)
-        if not wait_for(lambda: not session_members(proc.pid)):
-            pytest.fail(f"left running: {describe(session_members(proc.pid))} (workers {workers})")
+        try:
+            proc.wait(timeout=EXIT_GUARD)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the step did not exit {EXIT_GUARD} s after the signal (workers {workers}):\n{report(proc)}")
+        if not wait_for(lambda: not session_members(proc.pid), EXIT_GUARD):
+            pytest.fail(f"left running (workers {workers}):\n{report(proc)}")
     finally:
         for pid in session_members(proc.pid):
             try:

@@ -38,16 +38,25 @@ import hashlib
 import multiprocessing
 import multiprocessing.pool
 import os
+import signal
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Tuple, TypeVar
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
 import wikiel
-from wikiel.util import InputError, ignore_interrupts, os_error_message
+from wikiel.util import (
+    InputError,
+    StopFlag,
+    check_signals,
+    ignore_interrupts,
+    os_error_message,
+    signals_deferred,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 IN_FLIGHT_PER_WORKER = 2  # pieces submitted but not yet consumed, per worker
+WAIT_SLICE_SECONDS = 0.5  # a local pool's result is waited for in slices of this (see _LocalPool._result)
 DASK_TIMEOUT_SECONDS = 60  # to connect to a scheduler, and for its first worker (busy machines are slow to answer)
 HINT_PIECE = "a worker failed on this part of the input: rerun; if it fails again, report it with this line"
 HINT_SCHEDULER = "start one with `dask scheduler`, or fix --scheduler / vars.scheduler (empty = this machine)"
@@ -136,16 +145,38 @@ class _InProcess(Executor):
         return func(task)
 
 
+class WorkerDied(RuntimeError):
+    """A worker process of a local pool ended while the pool ran (killed: out of memory, `kill -9`)."""
+
+
 class _LocalPool(Executor):
     def __init__(self, pool: multiprocessing.pool.Pool, workers: int):
         super().__init__(workers)
         self.pool = pool
+        self.processes = list(pool._pool)  # type: ignore[attr-defined]  # its workers, to see them end
 
     def _submit(self, func: Callable[[T], R], task: T) -> Any:
         return self.pool.apply_async(func, (task,))
 
     def _result(self, handle: Any) -> Any:
+        """The piece's result, waited for in slices: a Pool whose worker was killed starts another one, and the
+        piece it ran never ends (WorkerDied instead); and a Ctrl-C or SIGTERM taken by another thread of this process
+        does not wake this one (util.check_signals)."""
+        while not handle.ready():
+            handle.wait(WAIT_SLICE_SECONDS)
+            check_signals()
+            ended = [p.exitcode for p in self.processes if p.exitcode is not None]
+            if ended and not handle.ready():
+                raise WorkerDied(f"a worker process ended ({_exit_reason(ended[0])}) while the pool was running")
         return handle.get()
+
+
+def _exit_reason(exitcode: int) -> str:
+    if exitcode < 0:
+        name = signal.Signals(-exitcode).name if -exitcode in signal.valid_signals() else str(-exitcode)
+        oom = " (by the kernel, if the system ran out of memory: use fewer processes, --n-process)"
+        return f"killed by {name}" + (oom if -exitcode == signal.SIGKILL else "")
+    return f"exit code {exitcode}"
 
 
 class _Dask(Executor):
@@ -175,20 +206,28 @@ def executor(n_process: int, scheduler: str = "") -> Iterator[Executor]:
         yield _InProcess()
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = multiprocessing.get_context(method).Pool(n_process, initializer=ignore_interrupts)
-    local = _LocalPool(pool, n_process)
+    context = multiprocessing.get_context(method)
+    stop = StopFlag(context)
+    pool: Optional[multiprocessing.pool.Pool] = None
     try:
+        with signals_deferred():  # a signal within Pool() would leave its workers running, with no pool to stop
+            pool = context.Pool(n_process, initializer=ignore_interrupts, initargs=(stop,))
+        local = _LocalPool(pool, n_process)
         yield local
     except BaseException:
-        pool.terminate()
+        if pool is not None:
+            stop.set()  # before the SIGTERMs of terminate(): see StopFlag
+            pool.terminate()
         raise
     else:
         if local.abandoned:
+            stop.set()
             pool.terminate()
         else:
             pool.close()
     finally:
-        pool.join()
+        if pool is not None:
+            pool.join()
 
 
 # --- Dask --------------------------------------------------------------------------------------------------------

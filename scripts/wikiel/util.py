@@ -691,28 +691,99 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
-def ignore_interrupts() -> None:
+class StopFlag:
+    """Set by a process just before it terminates the workers it started (Pool.terminate(), Process.terminate()),
+    shared with them (pass it to `ignore_interrupts`): a worker then obeys any SIGTERM. Its sender is not enough:
+    standard signals do not queue, so when a SIGTERM sent to the whole group (`timeout`, `kill -- -PGID`) is still
+    pending in a worker that the CPU has not run yet, the parent's SIGTERM merges into it and arrives with the other
+    sender's pid; a worker that ignored it would never end, and the parent would wait for it forever."""
+
+    def __init__(self, context: Any) -> None:
+        self.value = context.RawValue(ctypes.c_bool, False)  # no lock: one byte, set once, read by the workers
+
+    def set(self) -> None:
+        self.value.value = True
+
+    def is_set(self) -> bool:
+        return bool(self.value.value)
+
+
+def ignore_interrupts(stop: Optional[StopFlag] = None) -> None:
     """Pool initializer: the main process alone stops the step. Workers ignore Ctrl-C (the main process gets it and
-    terminates them) and obey SIGTERM only from the main process (which Pool.terminate() sends): one sent to the whole
-    process group or cgroup (`timeout`, `kill -- -PGID`, systemd) reaches the main process too, and a worker that died
-    of it while waiting for a task would hold the pool's queue lock and hang Pool.terminate(). They exit without a
-    traceback. Then the test hold (TEST_HOLD_ENV), when set."""
+    terminates them) and obey SIGTERM only from the main process (which Pool.terminate() sends), or once `stop` is
+    set: one sent to the whole process group or cgroup (`timeout`, `kill -- -PGID`, systemd) reaches the main process
+    too, and a worker that died of it while waiting for a task would hold the pool's queue lock and hang
+    Pool.terminate(). They exit without a traceback. Then the test hold (TEST_HOLD_ENV), when set."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler, inherited by fork
     if hasattr(signal, "sigwaitinfo"):  # Linux (elsewhere, SIGTERM kills a worker at once)
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-        threading.Thread(target=_obey_sigterm_from, args=(os.getppid(),), name="sigterm", daemon=True).start()
+        threading.Thread(target=_obey_sigterm_from, args=(os.getppid(), stop), name="sigterm", daemon=True).start()
+    else:  # the mask of a process started within signals_deferred()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     hold = os.environ.get(TEST_HOLD_ENV)
     if hold:  # a held worker reads no queue: it notices that the main process has gone by its parent pid
         wait_for_test(f"{hold}.worker-{os.getpid()}", hold, parent=os.getppid())
 
 
-def _obey_sigterm_from(parent: int) -> None:
-    """A worker's thread taking its (blocked) SIGTERMs: exit quietly when the parent sent it, or has gone."""
+def _obey_sigterm_from(parent: int, stop: Optional[StopFlag]) -> None:
+    """A worker's thread taking its (blocked) SIGTERMs: exit quietly when the parent sent it, is stopping its
+    workers (a SIGTERM of the parent's may have merged into one sent by another process) or has gone."""
     while True:
         info = signal.sigwaitinfo({signal.SIGTERM})
-        if info.si_pid == parent or os.getppid() != parent:
+        if info.si_pid == parent or (stop is not None and stop.is_set()) or os.getppid() != parent:
             os._exit(128 + signal.SIGTERM)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def check_signals() -> None:
+    """Run now, in the main thread, the Python handlers of the signals received (Ctrl-C: KeyboardInterrupt; SIGTERM
+    under cli_errors: Terminated). A signal that the kernel gives to another thread of the process (any thread that
+    does not block it may take it) does not wake the main thread from a wait on a lock or an event: its handler would
+    only run once the wait ends. A wait on other processes' progress waits in slices, calling this in between.
+    (signal.pthread_sigmask runs the pending handlers; an empty SIG_BLOCK changes nothing.)"""
+    if threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_BLOCK, ())
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM received while the block runs take effect (their handlers run) when it ends. For starting
+    worker processes: multiprocessing.Pool() cut by KeyboardInterrupt after its workers and threads have started
+    returns no pool to terminate, and leaves them running. The processes forked meanwhile start with both signals
+    blocked (their initializer, ignore_interrupts, sets what they do about them) and exit on SIGTERM until then.
+    Only in the main thread (where Python runs signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    me = os.getpid()
+    received: List[int] = []
+
+    def defer(signum: int, frame: Any) -> None:
+        if os.getpid() != me:  # a forked worker, signalled before its initializer ran
+            if signum == signal.SIGTERM:
+                os._exit(128 + signum)
+            return
+        received.append(signum)
+
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum, handler in previous.items():
+        if handler not in (signal.SIG_IGN, None):  # ignored stays ignored (a background job's Ctrl-C)
+            signal.signal(signum, defer)
+    # Blocked too: the threads started in the block (a Pool's) inherit the mask, and leave these signals to the
+    # main thread, which a signal then wakes from its waits.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal that came meanwhile is handled here
+        for number in dict.fromkeys(received):
+            signal.raise_signal(number)  # its handler runs now, in this thread
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -80,10 +80,12 @@ from wikiel.util import (
     OutputError,
     PathLike,
     StepStats,
+    StopFlag,
     atomic_open,
     compression_of,
     ignore_interrupts,
     open_dump,
+    signals_deferred,
     writes_step,
 )
 
@@ -674,21 +676,26 @@ def _decoded(path: Path, threads: int) -> Iterator[Tuple[IO[bytes], None]]:
         import fcntl  # noqa: PLC0415 - not on every platform
 
         fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    status_in, status_out = multiprocessing.get_context("fork").Pipe(duplex=False)
-    process = multiprocessing.get_context("fork").Process(
-        target=_decode, args=(str(path), threads, read_fd, write_fd, status_out), daemon=True
+    context = multiprocessing.get_context("fork")
+    status_in, status_out = context.Pipe(duplex=False)
+    stop = StopFlag(context)
+    process = context.Process(
+        target=_decode, args=(str(path), threads, read_fd, write_fd, status_out, stop), daemon=True
     )
-    process.start()
-    os.close(write_fd)
-    status_out.close()
     stream = _StatusReader(os.fdopen(read_fd, "rb", buffering=0), status_in)
     try:
+        with signals_deferred():  # a signal within start() would leave the process running, not stopped here
+            process.start()
+            os.close(write_fd)
+            status_out.close()
         yield cast(IO[bytes], io.BufferedReader(stream, buffer_size=PIPE_BYTES)), None
     finally:
         stream.close()
         status_in.close()
-        process.terminate()
-        process.join()
+        if process.pid is not None:  # started
+            stop.set()  # before terminate()'s SIGTERM: see StopFlag
+            process.terminate()
+            process.join()
 
 
 class _StatusReader(io.RawIOBase):
@@ -725,9 +732,9 @@ class _StatusReader(io.RawIOBase):
         super().close()
 
 
-def _decode(path: str, threads: int, read_fd: int, write_fd: int, status: Any) -> None:
+def _decode(path: str, threads: int, read_fd: int, write_fd: int, status: Any, stop: StopFlag) -> None:
     """The decoder process: decompressed bytes to the pipe, then None or the error (with its compressed offset)."""
-    ignore_interrupts()
+    ignore_interrupts(stop)
     os.close(read_fd)
     error: Optional[BaseException] = None
     with os.fdopen(write_fd, "wb", buffering=0) as out, _in_process(Path(path), threads) as (stream, position):

@@ -1,0 +1,133 @@
+"""Worker processes stop when the process that started them stops them, whatever signals arrive around it: a SIGTERM
+sent to the whole group that merges with the parent's (tests/test_interrupts.py's intermittent hang), a signal while
+the workers start. Each case is made certain, not raced: the workers are held (WIKIEL_TEST_HOLD) and stopped
+(SIGSTOP) while the signals are sent; a watchdog kills them if they do not end, so that a regression fails with
+what each process was doing instead of hanging the suite."""
+
+import gzip
+import multiprocessing
+import multiprocessing.pool
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, ContextManager, List
+
+import pytest
+
+from conftest import process_report
+from wikiel.parallel import executor
+from wikiel.sources.wikidata import _decoded
+from wikiel.util import TEST_HOLD_ENV
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(signal, "sigwaitinfo") or not Path("/proc/self/task").is_dir(),
+    reason="Linux: workers take SIGTERM with sigwaitinfo; /proc tells when they are stopped",
+)
+
+GUARD = 60  # seconds: only a failure guard against a hang, never what a test waits for
+
+
+class Stop(BaseException):
+    """What the test raises (or its SIGTERM handler) to make the code under test stop its workers: not an Exception,
+    as KeyboardInterrupt and util.Terminated are not (Pool() cleans up after an Exception, not after those)."""
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = GUARD) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
+
+
+def held(hold: Path) -> List[int]:
+    return sorted(int(p.name.rsplit("-", 1)[1]) for p in hold.parent.glob(f"{hold.name}.worker-*"))
+
+
+def stopped(pid: int) -> bool:
+    """Whether every thread of `pid` is stopped (SIGSTOP takes effect on each thread on its own)."""
+    states = [(task / "stat").read_text().rsplit(")", 1)[1].split()[0] for task in Path(f"/proc/{pid}/task").iterdir()]
+    return all(state in "Tt" for state in states)
+
+
+def pool_of_two(tmp_path: Path) -> ContextManager[Any]:
+    return executor(2)
+
+
+def decoder(tmp_path: Path) -> ContextManager[Any]:
+    path = tmp_path / "dump.json.gz"
+    path.write_bytes(gzip.compress(b'[\n{"id": "Q1"}\n]\n'))
+    return _decoded(path, 1)
+
+
+@pytest.mark.parametrize("start, n_workers", [(pool_of_two, 2), (decoder, 1)], ids=["pool", "decoder"])
+def test_workers_stop_when_the_parents_sigterm_merges_into_a_pending_one(start, n_workers, tmp_path, monkeypatch):
+    """`timeout` or `kill -- -PGID` sends SIGTERM to the workers too; they leave it to their parent, which then
+    terminates them with its own SIGTERM. A worker the CPU has not run meanwhile still has the first one pending,
+    and two pending SIGTERMs are one, with the first sender's pid: the worker must obey it all the same, or its
+    parent waits for it forever (Pool.terminate(), Process.join())."""
+    hold = tmp_path / "hold"
+    monkeypatch.setenv(TEST_HOLD_ENV, str(hold))
+    real_kill = os.kill
+    workers: List[int] = []
+    finished = threading.Event()
+    killed_by_watchdog: List[str] = []
+
+    def kill(pid: int, signum: int) -> None:
+        real_kill(pid, signum)
+        if signum == signal.SIGTERM and pid in workers:
+            real_kill(pid, signal.SIGCONT)  # both SIGTERMs came while it was stopped: they are one now
+
+    def watchdog() -> None:
+        if not finished.wait(GUARD):
+            killed_by_watchdog.append(process_report(workers))
+            for pid in workers:
+                real_kill(pid, signal.SIGKILL)
+
+    with pytest.raises(Stop):
+        with start(tmp_path):
+            assert wait_for(lambda: len(held(hold)) == n_workers), "the workers did not start"
+            workers[:] = held(hold)
+            for pid in workers:
+                real_kill(pid, signal.SIGSTOP)
+            assert wait_for(lambda: all(stopped(pid) for pid in workers))
+            # another process's SIGTERM, as `kill -- -PGID` sends: pending while the workers are stopped
+            code = "import os, sys; [os.kill(int(pid), 15) for pid in sys.argv[1:]]"
+            subprocess.run([sys.executable, "-c", code, *map(str, workers)], check=True)
+            monkeypatch.setattr(os, "kill", kill)
+            threading.Thread(target=watchdog, daemon=True).start()
+            raise Stop()
+    finished.set()
+    assert not killed_by_watchdog, f"workers still running {GUARD} s after being terminated:\n{killed_by_watchdog[0]}"
+
+
+def test_signal_while_the_pool_starts_leaves_no_worker_running(monkeypatch):
+    """A SIGTERM (or Ctrl-C) that comes once the pool's workers have started, before Pool() has returned: the step
+    stops, and its workers with it."""
+    before = set(multiprocessing.active_children())  # (the session's Dask cluster, if it runs)
+    start_workers = multiprocessing.pool.Pool._repopulate_pool  # type: ignore[attr-defined]
+
+    def start_then_signal(pool: Any) -> None:
+        start_workers(pool)
+        signal.raise_signal(signal.SIGTERM)  # the pool's threads have not started yet
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise Stop()
+
+    monkeypatch.setattr(multiprocessing.pool.Pool, "_repopulate_pool", start_then_signal)
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        with pytest.raises(Stop), executor(2):
+            pass
+        left = [p for p in multiprocessing.active_children() if p not in before]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for process in set(multiprocessing.active_children()) - before:
+            process.kill()
+            process.join()
+    assert left == [], "workers left running"
