@@ -245,6 +245,7 @@ def test_cli_world(tmp_path):
         [*WIKIEL, "fetch", str(tmp_path), "--world-entities", "200", "--world-articles", "30", "--seed", "7"],
         capture_output=True,
         text=True,
+        timeout=600,  # a guard: a hung step fails the test instead of the whole run
     )
     assert result.returncode == 0, result.stderr
     manifest = read_json(tmp_path / "manifest.json")
@@ -266,6 +267,7 @@ def test_cli_excerpts(tmp_path):
         cwd=PROJECT,
         capture_output=True,
         text=True,
+        timeout=600,  # a guard: a hung step fails the test instead of the whole run
     )
     assert result.returncode == 0, result.stderr
     assert len(read_json(tmp_path / "manifest.json")["wikidata"]) == 6
@@ -277,6 +279,7 @@ def test_cli_rejects_unknown_source(tmp_path):
         cwd=PROJECT,
         capture_output=True,
         text=True,
+        timeout=600,  # a guard: a hung step fails the test instead of the whole run
     )
     assert result.returncode == 1 and result.stderr.startswith("ERROR: --source")
 

@@ -5,6 +5,7 @@ import os
 import resource
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Dict, List
 
@@ -199,7 +200,9 @@ def corpora(two_worlds, tmp_path_factory) -> Dict[str, Path]:
     for name, manifest in two_worlds.items():
         corpus = tmp_path_factory.mktemp(f"corpus-{name}")
         for step, sub in STEP_DIRS.items():
-            subprocess.run(step_args(step, manifest, corpus / sub, corpus), check=True, capture_output=True)
+            subprocess.run(
+                step_args(step, manifest, corpus / sub, corpus), check=True, capture_output=True, timeout=600
+            )
         found[name] = corpus
     return found
 
@@ -222,7 +225,9 @@ def test_step_killed_at_commit_leaves_one_whole_set(step, point, corpora, two_wo
     """Kill a rerun on changed inputs just before its commit (the old set stays, all of it) or just after (the new
     set is there, all of it); either way the next step's check passes and a rerun cleans up."""
     out = tmp_path / STEP_DIRS[step]
-    subprocess.run(step_args(step, two_worlds["old"], out, corpora["old"]), check=True, capture_output=True)
+    subprocess.run(
+        step_args(step, two_worlds["old"], out, corpora["old"]), check=True, capture_output=True, timeout=600
+    )
     old = snapshot(out)
     hold = tmp_path / "hold"
     env = {**os.environ, COMMIT_HOLD_ENV: f"{point}={hold}"}
@@ -234,8 +239,10 @@ def test_step_killed_at_commit_leaves_one_whole_set(step, point, corpora, two_wo
         stderr=subprocess.PIPE,
     )
     try:
+        deadline = time.monotonic() + 600  # a guard: a step that hangs before its commit fails the test
         while not Path(f"{hold}.reached").exists():
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert time.monotonic() < deadline, f"{step} did not reach its commit ({point}) within 600 s"
             try:
                 proc.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
@@ -249,7 +256,9 @@ def test_step_killed_at_commit_leaves_one_whole_set(step, point, corpora, two_wo
         assert snapshot(out) == old
     else:
         assert counts(out) == new
-    subprocess.run(step_args(step, two_worlds["new"], out, corpora["new"]), check=True, capture_output=True)
+    subprocess.run(
+        step_args(step, two_worlds["new"], out, corpora["new"]), check=True, capture_output=True, timeout=600
+    )
     assert counts(out) == new
     assert temporaries(tmp_path) == []
 
@@ -268,7 +277,9 @@ def test_disk_filling_up_mid_step_leaves_the_old_set(step, corpora, two_worlds, 
     """A write that fails half-way through the step's largest output (RLIMIT_FSIZE stands in for a full disk, and
     works without root): one error line, the old set untouched, no temporaries."""
     out = tmp_path / STEP_DIRS.get(step, step)
-    subprocess.run(step_args(step, two_worlds["old"], out, corpora["old"]), check=True, capture_output=True)
+    subprocess.run(
+        step_args(step, two_worlds["old"], out, corpora["old"]), check=True, capture_output=True, timeout=600
+    )
     old = snapshot(out)
     largest = max(len(v) for v in old.values())
     result = subprocess.run(
@@ -276,6 +287,7 @@ def test_disk_filling_up_mid_step_leaves_the_old_set(step, corpora, two_worlds, 
         capture_output=True,
         text=True,
         preexec_fn=limit_file_size(largest // 2),
+        timeout=600,  # a guard: a hung step fails the test instead of the whole run
     )
     assert result.returncode != 0
     assert "ERROR:" in result.stderr and "Traceback" not in result.stderr, result.stderr[-3000:]

@@ -228,6 +228,7 @@ def test_cli_with_manifest(tmp_path):
         cwd=PROJECT,
         capture_output=True,
         text=True,
+        timeout=600,  # a guard: a hung step fails the test instead of the whole run
     )
     assert result.returncode == 0, result.stderr
     assert read_json(tmp_path / "out" / "stats.json")["counts"]["kept"] == 18
@@ -462,6 +463,7 @@ def test_cli_reports_one_error_line(tmp_path):
         cwd=PROJECT,
         capture_output=True,
         text=True,
+        timeout=600,  # a guard: a hung step fails the test instead of the whole run
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("ERROR: ")
@@ -582,6 +584,7 @@ def test_cli_truncated_dump_one_line(tmp_path):
         cwd=PROJECT,
         capture_output=True,
         text=True,
+        timeout=600,  # a guard: a hung step fails the test instead of the whole run
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
@@ -621,6 +624,7 @@ def test_duplicate_ids_across_files_keep_the_first_file(tmp_path):
         cwd=PROJECT,
         capture_output=True,
         text=True,
+        timeout=600,  # a guard: a hung step fails the test instead of the whole run
     )
     assert result.returncode == 0, result.stderr
     assert (

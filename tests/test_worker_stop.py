@@ -19,7 +19,7 @@ from typing import Any, Callable, ContextManager, List
 import pytest
 
 from conftest import process_report
-from wikiel.parallel import executor
+from wikiel.parallel import PieceError, executor
 from wikiel.sources.wikidata import _decoded
 from wikiel.util import TEST_HOLD_ENV
 
@@ -131,3 +131,76 @@ def test_signal_while_the_pool_starts_leaves_no_worker_running(monkeypatch):
             process.kill()
             process.join()
     assert left == [], "workers left running"
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def die_on_three(x: int) -> int:
+    if x == 3:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
+    return x
+
+
+class Hung(BaseException):
+    """Raised in the main thread by the watchdog of a test whose code under test waits forever."""
+
+
+def main_thread_watchdog(finished: threading.Event) -> None:
+    """After GUARD seconds without `finished`, interrupt the main thread's wait with SIGUSR1 (raising Hung there)."""
+
+    def watch() -> None:
+        if not finished.wait(GUARD):
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def raise_hung(signum: int, frame: Any) -> None:
+    raise Hung()
+
+
+def test_signal_taken_by_another_thread_still_stops_the_wait_for_workers(tmp_path, monkeypatch):
+    """Any thread of a process that does not block a signal may take it; one that is not the main thread does not
+    wake the main thread from its wait on a result (Ctrl-C in tests/test_interrupts.py hung that way)."""
+    hold = tmp_path / "hold"
+    monkeypatch.setenv(TEST_HOLD_ENV, str(hold))  # the workers never start a piece
+    finished = threading.Event()
+    main = threading.main_thread().native_id
+
+    def signal_from_another_thread() -> None:
+        waiting = lambda: Path(f"/proc/self/task/{main}/stat").read_text().rsplit(")", 1)[1].split()[0] == "S"  # noqa: E731
+        if wait_for(lambda: len(held(hold)) == 2) and wait_for(waiting):
+            signal.raise_signal(signal.SIGTERM)  # raise(): to this thread, whose C handler takes it
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise Stop()
+
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_sigterm)}
+    previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, raise_hung)
+    try:
+        main_thread_watchdog(finished)
+        with pytest.raises(Stop), executor(2) as ex:
+            threading.Thread(target=signal_from_another_thread, daemon=True).start()
+            list(ex.map_in_order(square, range(4)))
+    finally:
+        finished.set()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def test_killed_worker_fails_the_step_instead_of_hanging():
+    """A Pool replaces a worker that was killed, and the piece it was running never ends: the wait for it must not
+    either."""
+    finished = threading.Event()
+    previous = signal.signal(signal.SIGUSR1, raise_hung)
+    try:
+        main_thread_watchdog(finished)
+        with executor(2) as ex, pytest.raises(PieceError) as caught:
+            list(ex.map_in_order(die_on_three, range(8), lambda task: f"piece {task}"))
+    finally:
+        finished.set()
+        signal.signal(signal.SIGUSR1, previous)
+    message = str(caught.value)
+    assert message.startswith("piece ") and "a worker process ended (killed by SIGKILL" in message, message
