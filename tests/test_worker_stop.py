@@ -147,31 +147,53 @@ class Hung(BaseException):
     """Raised in the main thread by the watchdog of a test whose code under test waits forever."""
 
 
-def main_thread_watchdog(finished: threading.Event) -> None:
-    """After GUARD seconds without `finished`, interrupt the main thread's wait with SIGUSR1 (raising Hung there)."""
+def main_thread_watchdog(finished: threading.Event) -> List[bool]:
+    """After GUARD seconds without `finished`, interrupt the main thread's wait with SIGUSR1 (raising Hung there,
+    or waking it to run the handlers of the signals it had not run); the list returned is not empty then."""
+    fired: List[bool] = []
 
     def watch() -> None:
         if not finished.wait(GUARD):
+            fired.append(True)
             signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
 
     threading.Thread(target=watch, daemon=True).start()
+    return fired
 
 
 def raise_hung(signum: int, frame: Any) -> None:
     raise Hung()
 
 
-def test_signal_taken_by_another_thread_still_stops_the_wait_for_workers(tmp_path, monkeypatch):
+def wait_on_pool(tmp_path: Path) -> None:
+    with executor(2) as ex:
+        list(ex.map_in_order(square, range(4)))
+
+
+def wait_on_decoder(tmp_path: Path) -> None:
+    with decoder(tmp_path) as (stream, _):
+        stream.read()
+
+
+@pytest.mark.parametrize("wait, n_workers", [(wait_on_pool, 2), (wait_on_decoder, 1)], ids=["pool", "decoder"])
+def test_signal_taken_by_another_thread_still_stops_the_wait_for_workers(wait, n_workers, tmp_path, monkeypatch):
     """Any thread of a process that does not block a signal may take it; one that is not the main thread does not
-    wake the main thread from its wait on a result (Ctrl-C in tests/test_interrupts.py hung that way)."""
+    wake the main thread from its wait on a result or a pipe (Ctrl-C in tests/test_interrupts.py hung that way)."""
     hold = tmp_path / "hold"
     monkeypatch.setenv(TEST_HOLD_ENV, str(hold))  # the workers never start a piece
     finished = threading.Event()
     main = threading.main_thread().native_id
 
+    asleep: List[bool] = []
+
+    def main_waits() -> bool:
+        """Whether the main thread sleeps (on its wait, or on the GIL this thread holds: so several polls in a row,
+        between which this thread lets go of the GIL; a wrong guess can only make this test pass without the fix)."""
+        asleep.append(Path(f"/proc/self/task/{main}/stat").read_text().rsplit(")", 1)[1].split()[0] == "S")
+        return asleep[-5:] == [True] * 5
+
     def signal_from_another_thread() -> None:
-        waiting = lambda: Path(f"/proc/self/task/{main}/stat").read_text().rsplit(")", 1)[1].split()[0] == "S"  # noqa: E731
-        if wait_for(lambda: len(held(hold)) == 2) and wait_for(waiting):
+        if wait_for(lambda: len(held(hold)) == n_workers) and wait_for(main_waits):
             signal.raise_signal(signal.SIGTERM)  # raise(): to this thread, whose C handler takes it
 
     def on_sigterm(signum: int, frame: Any) -> None:
@@ -180,14 +202,15 @@ def test_signal_taken_by_another_thread_still_stops_the_wait_for_workers(tmp_pat
     previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_sigterm)}
     previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, raise_hung)
     try:
-        main_thread_watchdog(finished)
-        with pytest.raises(Stop), executor(2) as ex:
-            threading.Thread(target=signal_from_another_thread, daemon=True).start()
-            list(ex.map_in_order(square, range(4)))
+        fired = main_thread_watchdog(finished)
+        threading.Thread(target=signal_from_another_thread, daemon=True).start()
+        with pytest.raises(Stop):
+            wait(tmp_path)
     finally:
         finished.set()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    assert not fired, f"the main thread waited {GUARD} s with the signal's handler not run"
 
 
 def test_killed_worker_fails_the_step_instead_of_hanging():
@@ -196,11 +219,12 @@ def test_killed_worker_fails_the_step_instead_of_hanging():
     finished = threading.Event()
     previous = signal.signal(signal.SIGUSR1, raise_hung)
     try:
-        main_thread_watchdog(finished)
+        fired = main_thread_watchdog(finished)
         with executor(2) as ex, pytest.raises(PieceError) as caught:
             list(ex.map_in_order(die_on_three, range(8), lambda task: f"piece {task}"))
     finally:
         finished.set()
         signal.signal(signal.SIGUSR1, previous)
+    assert not fired, f"waited {GUARD} s for the piece of the killed worker"
     message = str(caught.value)
     assert message.startswith("piece ") and "a worker process ended (killed by SIGKILL" in message, message

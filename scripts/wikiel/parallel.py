@@ -9,7 +9,11 @@ bounded whatever the number of pieces.
 - `scheduler` "" (the default): this machine. `n_process` <= 1 runs each piece in this process; more runs them in a
   multiprocessing Pool of `n_process` workers (forked where the platform allows it, so create the executor before
   any thread starts; initializer `util.ignore_interrupts`: Ctrl-C and SIGTERM stop the main process, which
-  terminates the workers).
+  terminates the workers, and the workers obey that SIGTERM even when one sent to the whole process group came
+  just before it, see util.StopFlag). A signal while the pool starts takes effect once it has started
+  (util.signals_deferred). Results are waited for in slices of WAIT_SLICE_SECONDS: a signal that another thread
+  took is handled then (util.check_signals), and a worker that was killed (out of memory) fails the step with a
+  PieceError instead of leaving its piece, and the step, waiting forever.
 - `scheduler` a Dask scheduler address (`tcp://host:8786`, or `host:8786`) or the JSON file written by
   `dask scheduler --scheduler-file`: the pieces run on that cluster's workers (`distributed.Client`). The workers
   must have the same wikiel installed (checked when connecting: same version and same source files, else one

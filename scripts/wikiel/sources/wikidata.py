@@ -45,6 +45,7 @@ import gc
 import io
 import multiprocessing
 import os
+import select
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,7 @@ except ImportError:  # pragma: no cover - a declared dependency; bytes.find give
     stringzilla = None
 
 from wikiel import defaults
-from wikiel.parallel import executor
+from wikiel.parallel import WAIT_SLICE_SECONDS, executor
 from wikiel.util import (
     InputError,
     OutputError,
@@ -82,6 +83,7 @@ from wikiel.util import (
     StepStats,
     StopFlag,
     atomic_open,
+    check_signals,
     compression_of,
     ignore_interrupts,
     open_dump,
@@ -711,6 +713,10 @@ class _StatusReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
+        # The decoder's progress is waited for in slices: a Ctrl-C or SIGTERM taken by another thread of this
+        # process does not interrupt a read (util.check_signals).
+        while not select.select([self.pipe], [], [], WAIT_SLICE_SECONDS)[0]:
+            check_signals()
         n = self.pipe.readinto(buffer)
         if not n and len(buffer):
             if not self.ended:
