@@ -715,6 +715,7 @@ def ignore_interrupts(stop: Optional[StopFlag] = None) -> None:
     too, and a worker that died of it while waiting for a task would hold the pool's queue lock and hang
     Pool.terminate(). They exit without a traceback. Then the test hold (TEST_HOLD_ENV), when set."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # ignored; blocked if started in signals_deferred()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler, inherited by fork
     if hasattr(signal, "sigwaitinfo"):  # Linux (elsewhere, SIGTERM kills a worker at once)
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
