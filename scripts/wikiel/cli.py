@@ -683,9 +683,16 @@ def train_detector_command(
     max_epochs: int = typer.Option(defaults.DETECTOR_EPOCHS, help="training epochs"),
     max_text_mb: int = typer.Option(defaults.DETECTOR_TRAIN_TEXT_MB, help="train paragraphs, in MB of text"),
     seed: int = typer.Option(defaults.SEED),
+    labels: str = typer.Option(
+        defaults.DETECTOR_LABELS, help="typed (each span labelled with its entity's KB type) or single (one label)"
+    ),
+    untyped: str = typer.Option(
+        defaults.DETECTOR_UNTYPED,
+        help="spans whose target has no type (not in the KB): generic (one label), missing (unannotated) or omit",
+    ),
 ) -> None:
-    """Train a spaCy `ner` mention detector on the annotated spans of the train documents (for build-linker's
-    --detector ner, both or auto; with alias, writes a note and exits)."""
+    """Train a spaCy `ner` mention detector on the annotated spans of the train documents, labelled with their
+    entity's coarse type (for build-linker's --detector ner, both or auto; with alias, writes a note and exits)."""
     with cli_errors():
         if detector == "alias":
             note = StepStats("train-detector")
@@ -704,6 +711,8 @@ def train_detector_command(
             max_epochs=max_epochs,
             max_text_mb=max_text_mb,
             seed=seed,
+            labels=labels,
+            untyped=untyped,
         )
         scores = stats["counts"].get("best_dev_scores", {})
         print(

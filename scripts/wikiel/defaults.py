@@ -77,6 +77,11 @@ DETECTOR = "alias"
 NER_CONFIG = "configs/ner.cfg"
 DETECTOR_EPOCHS = 10
 DETECTOR_TRAIN_TEXT_MB = 20  # paragraphs of train text for the `ner` detector
+# The `ner` detector's labels: typed (each link span labelled with its target's coarse KB type) or single (one label)
+DETECTOR_LABELS = "typed"
+# A link span whose target has no type (not in the KB): generic (label ENTITY), missing (unannotated) or omit (not a
+# mention); chosen on dev of the default world (training/detector.py, README)
+DETECTOR_UNTYPED = "generic"
 LINK_BATCH_SIZE = 64
 LINK_FORMAT = "auto"  # link input: auto (sniffed from the content), text, jsonl or json (an array)
 PACKAGE_NAME = "wikiel_linker"
