@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from conftest import ROOT, wikiel_command
 from wikiel import cli as wikiel_cli
 from wikiel.linker.build import (
+    alias_types,
     best_row,
     build_linker,
     count_link_probabilities,
@@ -23,6 +24,7 @@ from wikiel.linker.build import (
     nil_table,
     typed_scores,
     union_detections,
+    with_alias_types,
 )
 from wikiel.linker.link import link_file, mention_detectors, split_text
 from wikiel.pipeline import components as el_components  # noqa: F401
@@ -272,6 +274,7 @@ def test_ner_detector_trains_and_build_linker_chooses(tmp_path):
     ner = counts["detectors"]["ner"]
     assert ner["type_accuracy"] >= 0.9 and ner["typed_share"] == 1.0 and ner["typed"]["f1"] >= 0.9
     assert counts["detectors"]["alias"]["typed_share"] == 0.0 and counts["detectors"]["alias"]["typed"]["f1"] == 0.0
+    assert counts["detectors"]["alias"]["kb_types"]["typed_share"] == 1.0  # every alias here has a typed candidate
     assert "type accuracy" in (tmp_path / "auto" / "detection.md").read_text()
     both = build_linker(
         model, kb_dir, wikipedia, tmp_path / "both", detector="both", detector_model=tmp_path / "ner" / "model-best"
@@ -340,6 +343,26 @@ def test_typed_scores_and_union_keep_the_ner_type():
     alias.set_probabilities({"Paris": 0.5, "Berlin": 0.5, "Paris Hilton": 0.5})
     union = union_detections(alias, [{(0, 1): "CITY", (5, 6): "CITY"}], [gold])
     assert union == [{(0, 1): "CITY", (2, 4): MENTION_LABEL, (5, 6): "CITY"}]
+
+
+def test_alias_matches_typed_by_their_kb_candidates(tmp_path):
+    """Alias types: the type of most prior mass among the alias's candidates; the mention detector labels its
+    matches with them (others keep ENTITY) and keeps them through to_disk/from_disk."""
+    nlp = spacy.blank("en")
+    kb = make_kb(nlp.vocab)
+    keys = {"Paris": "Paris", "Paris Hilton": "Paris Hilton", "Berlin": "Berlin"}
+    types = alias_types(kb, keys, {"Q1": "CITY", "Q2": "PERSON", "Q3": "CITY", "Q4": "PERSON"})
+    assert types == {"Paris": "CITY", "Paris Hilton": "PERSON", "Berlin": "PERSON"}  # Berlin: 0.55 PERSON, 0.45
+    assert alias_types(kb, keys, {"Q1": "CITY"}) == {"Paris": "CITY"}  # no typed candidate: left out
+    det = nlp.add_pipe("wikiel_mention_detector", name="mention_detector", config={"threshold": 0.1})
+    det.set_probabilities({"Paris": 0.5, "Paris Hilton": 0.9, "Rome": 0.5})
+    det.set_types({"Paris": "CITY", "Paris Hilton": "PERSON"})
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    doc = loaded("Paris Hilton saw Paris and Rome.")
+    assert [(e.text, e.label_) for e in doc.ents] == [("Paris Hilton", "PERSON"), ("Paris", "CITY"), ("Rome", "ENTITY")]
+    found = with_alias_types([{(0, 2): MENTION_LABEL, (3, 4): "PERSON"}], [doc], {"Paris Hilton": "PERSON"})
+    assert found == [{(0, 2): "PERSON", (3, 4): "PERSON"}]  # only untyped spans take the alias type
 
 
 def test_build_linker_rejects_unknown_detector_and_missing_model(tmp_path):

@@ -769,6 +769,12 @@ def build_linker_command(
         defaults.DETECTOR, help="alias (KB aliases by link probability), ner (train-detector's), both, or auto"
     ),
     detector_model: Optional[Path] = typer.Option(None, help="train-detector's model (training/ner/model-best)"),
+    typed_aliases: str = typer.Option(
+        str(defaults.TYPED_ALIASES).lower(),
+        "--typed-aliases",
+        metavar="true|false",
+        help="true: alias matches the ner did not find get their alias's KB type (most prior mass); false: ENTITY",
+    ),
 ) -> None:
     """Add mention detection (KB aliases with their link probability) to the trained linker and tune its detection
     and NIL thresholds on dev articles."""
@@ -782,6 +788,7 @@ def build_linker_command(
             max_dev_articles=max_dev_articles,
             detector=detector,
             detector_model=detector_model if detector != "alias" else None,
+            typed_aliases=true_or_false("--typed-aliases", typed_aliases),
         )
         c = stats["counts"]
         det, e2e = c["detection"], c["end_to_end"]

@@ -82,6 +82,9 @@ DETECTOR_LABELS = "typed"
 # A link span whose target has no type (not in the KB): generic (label ENTITY), missing (unannotated) or omit (not a
 # mention); chosen on dev of the default world (training/detector.py, README)
 DETECTOR_UNTYPED = "generic"
+# Alias matches the `ner` did not find get the coarse type with the most prior mass among their alias's candidates
+# (else they stay untyped, ENTITY, until the linker labels them with the linked entity's type)
+TYPED_ALIASES = True
 LINK_BATCH_SIZE = 64
 LINK_FORMAT = "auto"  # link input: auto (sniffed from the content), text, jsonl or json (an array)
 PACKAGE_NAME = "wikiel_linker"

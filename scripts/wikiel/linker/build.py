@@ -67,6 +67,22 @@ def alias_keys(aliases: Sequence[str], nlp: Language) -> Dict[str, str]:
     return out
 
 
+def alias_types(kb: Any, keys: Dict[str, str], entity_types: Dict[str, str]) -> Dict[str, str]:
+    """Alias key -> the coarse type with the most prior mass among the alias's KB candidates (ties: the type name
+    first in order); keys whose candidates have no type are left out. A type from the mention's string alone, never
+    from the entity the linker then picks."""
+    out = {}
+    for key, alias in keys.items():
+        mass: Counter = Counter()
+        for candidate in kb.get_alias_candidates(alias):
+            entity_type = entity_types.get(candidate.entity_)
+            if entity_type:
+                mass[entity_type] += candidate.prior_prob
+        if mass:
+            out[key] = min(mass, key=lambda t: (-mass[t], t))
+    return out
+
+
 def count_link_probabilities(
     articles_path: Path, keys: Set[str], nlp: Language, max_bytes: int
 ) -> Tuple[Dict[str, float], dict]:
@@ -189,6 +205,21 @@ def ner_detections(nlp: Language, gold_docs: List[Doc]) -> List[Dict[Tuple[int, 
     return [{(e.start, e.end): e.label_ for e in doc.ents} for doc in docs]
 
 
+def with_alias_types(
+    found: List[Dict[Tuple[int, int], str]], gold_docs: List[Doc], types: Dict[str, str]
+) -> List[Dict[Tuple[int, int], str]]:
+    """The detections with each untyped (MENTION_LABEL) span labelled by its alias key's type where it has one."""
+    out = []
+    for spans, doc in zip(found, gold_docs):
+        out.append(
+            {
+                (s, e): types.get(alias_key([t.text for t in doc[s:e]]), label) if label == MENTION_LABEL else label
+                for (s, e), label in spans.items()
+            }
+        )
+    return out
+
+
 def union_detections(
     alias: MentionDetector, ner_spans: List[Dict[Tuple[int, int], str]], gold_docs: List[Doc]
 ) -> List[Dict[Tuple[int, int], str]]:
@@ -269,10 +300,13 @@ def build_linker(
     max_dev_articles: int = defaults.TUNE_DEV_ARTICLES,
     detector: str = defaults.DETECTOR,
     detector_model: Optional[Path] = None,
+    typed_aliases: bool = defaults.TYPED_ALIASES,
 ) -> dict:
     """Write OUTPUT_DIR/model (the full pipeline), detection.md and stats.json. `detector`: alias (KB aliases by
     link probability), ner (the `ner` of `detector_model`, from train-detector), both (ner, then alias matches
-    where ner found nothing), or auto (the one of the three with the best detection F1 on dev)."""
+    where ner found nothing), or auto (the one of the three with the best detection F1 on dev). `typed_aliases`:
+    alias matches (that the ner did not also find) are labelled with their alias's KB type (see alias_types)
+    instead of MENTION_LABEL; both are measured on dev."""
     model_dir, kb_dir, wikipedia_dir, output_dir = map(Path, (model_dir, kb_dir, wikipedia_dir, output_dir))
     articles = wikipedia_dir / "articles.jsonl"
     require_inputs(
@@ -304,6 +338,7 @@ def build_linker(
         raise OutputError(f"no dev paragraph with an in-KB link in {articles}: raise vars.dev_percent")
     alias = MentionDetector(nlp)
     alias.set_probabilities(probs)
+    kb_types = alias_types(el.kb, {key: keys[key] for key in probs}, el.entity_types)
     tables = {"alias": detection_table(alias, gold_docs, DETECTION_THRESHOLDS)}
     if detector != "alias":
         assert detector_model is not None
@@ -321,8 +356,11 @@ def build_linker(
         found["both"] = union_detections(alias, ner_spans, gold_docs)
     for name, spans in found.items():
         best[name] = {**best[name], **typed_scores(spans, gold_docs)}
+        if name != "ner":  # the same spans, alias matches typed by their alias's KB type
+            best[name]["kb_types"] = typed_scores(with_alias_types(spans, gold_docs, kb_types), gold_docs)
     chosen = max(best, key=lambda name: best[name]["f1"]) if detector == "auto" else detector
     stats["detectors"] = best
+    stats["typed_aliases"] = typed_aliases
     stats["detector"] = chosen
     detection = tables[chosen]
     if chosen == "alias" and "ner" in nlp.pipe_names:
@@ -338,6 +376,8 @@ def build_linker(
             ),
         )
         detector_pipe.set_probabilities(probs)
+        if typed_aliases:
+            detector_pipe.set_types(kb_types)
         detector_pipe.threshold = best[chosen]["threshold"]
     started = time.perf_counter()
     predictions, n_gold = linked_predictions(nlp, gold_docs)
@@ -405,17 +445,18 @@ def _abbreviation_table(stats: Union[StepStats, Dict[str, Any]]) -> str:
 
 
 def _detectors(stats: Union[StepStats, Dict[str, Any]]) -> str:
-    """The detectors measured on dev, each at its best threshold (only when more than one was measured)."""
+    """The detectors measured on dev, each at its best threshold, untyped and typed."""
     best = stats["detectors"]
-    if len(best) < 2:
-        return ""
     lines = ["## Detectors on dev (each at its best link probability threshold)", ""]
     lines += [
         "Typed: span and coarse type right (an untyped span never is); type accuracy: of the spans detected right "
-        "whose entity has a type, the share given that type; typed: the share given a type at all.",
+        "whose entity has a type, the share given that type; typed: the share given a type at all. With alias "
+        "types: the alias matches the ner did not find take their alias's KB type (most prior mass among its "
+        f"candidates; {'on' if stats.get('typed_aliases') else 'off'} in the pipeline built).",
         "",
-        "| detector | threshold | precision | recall | F1 | typed P | typed R | typed F1 | type accuracy | typed |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| detector | threshold | precision | recall | F1 | typed P | typed R | typed F1 | type accuracy | typed "
+        "| with alias types: typed F1 | type accuracy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in best.items():
         t = "-" if r["threshold"] is None else f"{r['threshold']:g}"
@@ -424,7 +465,12 @@ def _detectors(stats: Union[StepStats, Dict[str, Any]]) -> str:
         lines.append(
             f"| {name}{mark} | {t} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | "
             f"{typed['precision']:.3f} | {typed['recall']:.3f} | {typed['f1']:.3f} | "
-            f"{r.get('type_accuracy', 0.0):.3f} | {r.get('typed_share', 0.0):.3f} |"
+            f"{r.get('type_accuracy', 0.0):.3f} | {r.get('typed_share', 0.0):.3f} | "
+            + (
+                f"{r['kb_types']['typed']['f1']:.3f} | {r['kb_types']['type_accuracy']:.3f} |"
+                if "kb_types" in r
+                else "- | - |"
+            )
         )
     return "\n".join(lines) + "\n\n"
 
