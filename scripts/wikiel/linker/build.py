@@ -452,7 +452,7 @@ def _detectors(stats: Union[StepStats, Dict[str, Any]]) -> str:
         "Typed: span and coarse type right (an untyped span never is); type accuracy: of the spans detected right "
         "whose entity has a type, the share given that type; typed: the share given a type at all. With alias "
         "types: the alias matches the ner did not find take their alias's KB type (most prior mass among its "
-        f"candidates; {'on' if stats.get('typed_aliases') else 'off'} in the pipeline built).",
+        f"candidates; {'on' if stats['typed_aliases'] else 'off'} in the pipeline built).",
         "",
         "| detector | threshold | precision | recall | F1 | typed P | typed R | typed F1 | type accuracy | typed "
         "| with alias types: typed F1 | type accuracy |",
