@@ -24,7 +24,6 @@ from wikiel.linker.build import (
     nil_table,
     typed_scores,
     union_detections,
-    with_alias_types,
 )
 from wikiel.linker.link import link_file, mention_detectors, split_text
 from wikiel.pipeline import components as el_components  # noqa: F401
@@ -361,8 +360,9 @@ def test_alias_matches_typed_by_their_kb_candidates(tmp_path):
     loaded = spacy.load(tmp_path / "p")
     doc = loaded("Paris Hilton saw Paris and Rome.")
     assert [(e.text, e.label_) for e in doc.ents] == [("Paris Hilton", "PERSON"), ("Paris", "CITY"), ("Rome", "ENTITY")]
-    found = with_alias_types([{(0, 2): MENTION_LABEL, (3, 4): "PERSON"}], [doc], {"Paris Hilton": "PERSON"})
-    assert found == [{(0, 2): "PERSON", (3, 4): "PERSON"}]  # only untyped spans take the alias type
+    # in `both`, a ner span keeps the ner's label (ENTITY too); alias matches the ner did not find take their type
+    union = union_detections(det, [{(0, 2): MENTION_LABEL}], [doc])
+    assert union == [{(0, 2): MENTION_LABEL, (3, 4): "CITY", (5, 6): MENTION_LABEL}]
 
 
 def test_build_linker_rejects_unknown_detector_and_missing_model(tmp_path):

@@ -194,7 +194,7 @@ def typed_scores(found: List[Dict[Tuple[int, int], str]], gold_docs: List[Doc]) 
 
 def alias_detections(alias: MentionDetector, gold_docs: List[Doc]) -> List[Dict[Tuple[int, int], str]]:
     """(start, end) -> label of the alias matches in each gold text at the detector's threshold."""
-    return [{(s, e): alias.label for s, e in alias.find(doc)} for doc in gold_docs]
+    return [{(s, e): alias.label_of(doc, s, e) for s, e in alias.find(doc)} for doc in gold_docs]
 
 
 def ner_detections(nlp: Language, gold_docs: List[Doc]) -> List[Dict[Tuple[int, int], str]]:
@@ -205,21 +205,6 @@ def ner_detections(nlp: Language, gold_docs: List[Doc]) -> List[Dict[Tuple[int, 
     return [{(e.start, e.end): e.label_ for e in doc.ents} for doc in docs]
 
 
-def with_alias_types(
-    found: List[Dict[Tuple[int, int], str]], gold_docs: List[Doc], types: Dict[str, str]
-) -> List[Dict[Tuple[int, int], str]]:
-    """The detections with each untyped (MENTION_LABEL) span labelled by its alias key's type where it has one."""
-    out = []
-    for spans, doc in zip(found, gold_docs):
-        out.append(
-            {
-                (s, e): types.get(alias_key([t.text for t in doc[s:e]]), label) if label == MENTION_LABEL else label
-                for (s, e), label in spans.items()
-            }
-        )
-    return out
-
-
 def union_detections(
     alias: MentionDetector, ner_spans: List[Dict[Tuple[int, int], str]], gold_docs: List[Doc]
 ) -> List[Dict[Tuple[int, int], str]]:
@@ -228,7 +213,7 @@ def union_detections(
     found = []
     for doc, ner_found in zip(gold_docs, ner_spans):
         spans = [Span(doc, s, e, label=label) for (s, e), label in sorted(ner_found.items())]
-        spans += [Span(doc, s, e, label=alias.label) for s, e in alias.find(doc)]
+        spans += [Span(doc, s, e, label=alias.label_of(doc, s, e)) for s, e in alias.find(doc)]
         found.append({(span.start, span.end): span.label_ for span in filter_spans(spans)})
     return found
 
@@ -348,16 +333,21 @@ def build_linker(
         tables["both"] = union_table(alias, ner_spans, gold_docs, DETECTION_THRESHOLDS)
     best = {name: best_row(rows) for name, rows in tables.items()}
     # typed detection and type accuracy of each detector at its best threshold
-    alias.threshold = best["alias"]["threshold"]
-    found = {"alias": alias_detections(alias, gold_docs)}
-    if detector != "alias":
-        found["ner"] = ner_spans
-        alias.threshold = best["both"]["threshold"]
-        found["both"] = union_detections(alias, ner_spans, gold_docs)
-    for name, spans in found.items():
-        best[name] = {**best[name], **typed_scores(spans, gold_docs)}
-        if name != "ner":  # the same spans, alias matches typed by their alias's KB type
-            best[name]["kb_types"] = typed_scores(with_alias_types(spans, gold_docs, kb_types), gold_docs)
+    # (alias matches untyped, and typed by their alias's KB type: the same spans)
+    for types, key in (({}, ""), (kb_types, "kb_types")):
+        alias.set_types(types)
+        alias.threshold = best["alias"]["threshold"]
+        found = {"alias": alias_detections(alias, gold_docs)}
+        if detector != "alias":
+            alias.threshold = best["both"]["threshold"]
+            found["both"] = union_detections(alias, ner_spans, gold_docs)
+            if not key:
+                found["ner"] = ner_spans
+        for name, spans in found.items():
+            if key:
+                best[name][key] = typed_scores(spans, gold_docs)
+            else:
+                best[name] = {**best[name], **typed_scores(spans, gold_docs)}
     chosen = max(best, key=lambda name: best[name]["f1"]) if detector == "auto" else detector
     stats["detectors"] = best
     stats["typed_aliases"] = typed_aliases
