@@ -9,17 +9,26 @@ import pytest
 import spacy
 from spacy.kb import InMemoryLookupKB
 from spacy.language import Language
-from spacy.tokens import Span
+from spacy.tokens import DocBin, Span
 from spacy.training import Example
 from typer.testing import CliRunner
 
 from conftest import ROOT, wikiel_command
 from wikiel import cli as wikiel_cli
-from wikiel.linker.build import best_row, build_linker, count_link_probabilities, detection_table, nil_table
+from wikiel.linker.build import (
+    alias_types,
+    best_row,
+    build_linker,
+    count_link_probabilities,
+    detection_table,
+    nil_table,
+    typed_scores,
+    union_detections,
+)
 from wikiel.linker.link import link_file, mention_detectors, split_text
 from wikiel.pipeline import components as el_components  # noqa: F401
 from wikiel.pipeline.components import MENTION_LABEL, NIL, MentionDetector, ScoredEntityLinker, as_scored_linker
-from wikiel.training.detector import train_detector
+from wikiel.training.detector import UNTYPED, link_types, train_detector, write_span_docs
 from wikiel.util import InputError
 
 
@@ -212,6 +221,7 @@ def test_link_cli_missing_pipeline(tmp_path):
 
 # ---- the ner mention detector (train-detector, build-linker --detector) ------------------------------------
 NAMES = {"Q1": "Paris", "Q2": "Paris Hilton", "Q3": "Berlin", "Q4": "Berlin"}
+TYPES = {"Q1": "CITY", "Q2": "PERSON", "Q3": "CITY", "Q4": "CITY"}
 
 
 def tiny_wiki(root):
@@ -233,7 +243,9 @@ def tiny_wiki(root):
         rows.append({"title": f"Doc {i}", "split": "dev" if i % 5 == 0 else "train", "text": text, "links": links})
     (wikipedia / "articles.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (wikipedia / "redirects.tsv").write_text("")
-    entities = [{"qid": q, "title": q, "label": n, "description": "", "type": "X", "freq": 1} for q, n in NAMES.items()]
+    entities = [
+        {"qid": q, "title": q, "label": n, "description": "", "type": TYPES[q], "freq": 1} for q, n in NAMES.items()
+    ]
     (kb_dir / "entities.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entities))
     nlp = tiny_pipeline("wikiel_entity_linker")
     nlp.get_pipe("entity_linker").kb.to_disk(kb_dir / "kb")
@@ -246,7 +258,10 @@ def test_ner_detector_trains_and_build_linker_chooses(tmp_path):
     wikipedia, kb_dir, model = tiny_wiki(tmp_path)
     stats = train_detector(ROOT / "configs" / "ner.cfg", wikipedia, kb_dir, tmp_path / "ner", None, max_epochs=30)
     assert stats["counts"]["train"]["spans"] == 96 and stats["counts"]["dev"]["spans"] == 24
+    assert stats["counts"]["train"]["labels"] == {"CITY": 72, "PERSON": 24}
     assert (tmp_path / "ner" / "model-best" / "meta.json").is_file()
+    # typed detection: the ner's labels are the KB's types
+    assert set(spacy.load(tmp_path / "ner" / "model-best").get_pipe("ner").labels) == {"CITY", "PERSON"}
     auto = build_linker(
         model, kb_dir, wikipedia, tmp_path / "auto", detector="auto", detector_model=tmp_path / "ner" / "model-best"
     )
@@ -254,6 +269,12 @@ def test_ner_detector_trains_and_build_linker_chooses(tmp_path):
     assert set(counts["detectors"]) == {"alias", "ner", "both"}
     best = max(counts["detectors"].values(), key=lambda r: r["f1"])["f1"]
     assert counts["detectors"][counts["detector"]]["f1"] == best
+    # type accuracy measured on dev: the ner types what it finds; alias matches are untyped
+    ner = counts["detectors"]["ner"]
+    assert ner["type_accuracy"] >= 0.9 and ner["typed_share"] == 1.0 and ner["typed"]["f1"] >= 0.9
+    assert counts["detectors"]["alias"]["typed_share"] == 0.0 and counts["detectors"]["alias"]["typed"]["f1"] == 0.0
+    assert counts["detectors"]["alias"]["kb_types"]["typed_share"] == 1.0  # every alias here has a typed candidate
+    assert "type accuracy" in (tmp_path / "auto" / "detection.md").read_text()
     both = build_linker(
         model, kb_dir, wikipedia, tmp_path / "both", detector="both", detector_model=tmp_path / "ner" / "model-best"
     )
@@ -263,6 +284,7 @@ def test_ner_detector_trains_and_build_linker_chooses(tmp_path):
     assert nlp.get_pipe_config("mention_detector")["overwrite"] is False
     doc = nlp("Paris met Berlin in spring.")
     assert [e.text for e in doc.ents] == ["Paris", "Berlin"]
+    assert [e.label_ for e in doc.ents] == ["CITY", "CITY"]  # the type the ner predicted, kept by the linker
     build_linker(model, kb_dir, wikipedia, tmp_path / "alias")
     assert spacy.load(tmp_path / "alias" / "model").pipe_names == [
         "sentencizer",
@@ -270,6 +292,77 @@ def test_ner_detector_trains_and_build_linker_chooses(tmp_path):
         "entity_linker",
         "abbreviations",
     ]
+
+
+def test_detector_spans_labelled_with_kb_types_and_untyped_handling(tmp_path):
+    """train-detector's training docs: each link span gets its target's KB type (through redirects); a span to an
+    entity outside the KB is generic (ENTITY), missing (unannotated tokens) or omitted (outside), as chosen."""
+    wikipedia, kb_dir, _ = tiny_wiki(tmp_path)
+    rows = [json.loads(line) for line in (wikipedia / "articles.jsonl").read_text().splitlines()]
+    text = "Paris Hilton wrote to Nowhere Town and Berlin."
+    rows[1] = {"title": "Doc 1", "split": "train", "text": text, "links": [[0, 12, "Hilton"], [22, 34, "Nowhere"]]}
+    rows[1]["links"].append([39, 45, "Q3"])
+    (wikipedia / "articles.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (wikipedia / "redirects.tsv").write_text("Hilton\tQ2\n")
+    types = link_types(kb_dir, wikipedia)
+    redirects = {"Hilton": "Q2"}
+    docs = {}
+    for untyped in UNTYPED:
+        path = tmp_path / f"{untyped}.spacy"
+        counts = write_span_docs(wikipedia / "articles.jsonl", "train", path, "en", 0, types, redirects, untyped)
+        assert counts["untyped"] == 1
+        docs[untyped] = next(DocBin().from_disk(path).get_docs(spacy.blank("en").vocab))  # rows[1]: the first train doc
+    assert [(e.text, e.label_) for e in docs["generic"].ents] == [
+        ("Paris Hilton", "PERSON"),
+        ("Nowhere Town", MENTION_LABEL),
+        ("Berlin", "CITY"),
+    ]
+    assert [(e.text, e.label_) for e in docs["missing"].ents] == [("Paris Hilton", "PERSON"), ("Berlin", "CITY")]
+    assert [t.ent_iob_ for t in docs["missing"][4:6]] == ["", ""]  # unannotated: neither mention nor not
+    assert [t.ent_iob_ for t in docs["omit"][4:6]] == ["O", "O"]
+    single = write_span_docs(wikipedia / "articles.jsonl", "train", tmp_path / "single.spacy", "en", 0)
+    assert single["labels"] == {MENTION_LABEL: single["spans"]} and single["untyped"] == 0
+    with pytest.raises(InputError, match="unknown detector labels"):
+        train_detector(ROOT / "configs" / "ner.cfg", wikipedia, kb_dir, tmp_path / "x", None, labels="coarse")
+    with pytest.raises(InputError, match="untyped spans"):
+        train_detector(ROOT / "configs" / "ner.cfg", wikipedia, kb_dir, tmp_path / "x", None, untyped="drop")
+
+
+def test_typed_scores_and_union_keep_the_ner_type():
+    """Typed P/R/F1 needs span and type right; type accuracy is over the spans detected right; in `both` an alias
+    match that is also a ner span keeps the ner's type, an alias match the ner missed is untyped."""
+    nlp = spacy.blank("en")
+    gold = nlp.make_doc("Paris met Paris Hilton in Berlin today.")
+    gold.ents = [Span(gold, 0, 1, label="CITY"), Span(gold, 2, 4, label="PERSON"), Span(gold, 5, 6, label="CITY")]
+    found = {(0, 1): "CITY", (2, 4): "CITY", (5, 6): MENTION_LABEL, (6, 7): "PERSON"}
+    scores = typed_scores([found], [gold])
+    assert scores["typed"]["correct"] == 1 and scores["typed"]["predicted"] == 4 and scores["typed"]["gold"] == 3
+    assert scores["type_accuracy"] == round(1 / 3, 4) and scores["typed_share"] == round(2 / 3, 4)
+    alias = MentionDetector(nlp, threshold=0.1)
+    alias.set_probabilities({"Paris": 0.5, "Berlin": 0.5, "Paris Hilton": 0.5})
+    union = union_detections(alias, [{(0, 1): "CITY", (5, 6): "CITY"}], [gold])
+    assert union == [{(0, 1): "CITY", (2, 4): MENTION_LABEL, (5, 6): "CITY"}]
+
+
+def test_alias_matches_typed_by_their_kb_candidates(tmp_path):
+    """Alias types: the type of most prior mass among the alias's candidates; the mention detector labels its
+    matches with them (others keep ENTITY) and keeps them through to_disk/from_disk."""
+    nlp = spacy.blank("en")
+    kb = make_kb(nlp.vocab)
+    keys = {"Paris": "Paris", "Paris Hilton": "Paris Hilton", "Berlin": "Berlin"}
+    types = alias_types(kb, keys, {"Q1": "CITY", "Q2": "PERSON", "Q3": "CITY", "Q4": "PERSON"})
+    assert types == {"Paris": "CITY", "Paris Hilton": "PERSON", "Berlin": "PERSON"}  # Berlin: 0.55 PERSON, 0.45
+    assert alias_types(kb, keys, {"Q1": "CITY"}) == {"Paris": "CITY"}  # no typed candidate: left out
+    det = nlp.add_pipe("wikiel_mention_detector", name="mention_detector", config={"threshold": 0.1})
+    det.set_probabilities({"Paris": 0.5, "Paris Hilton": 0.9, "Rome": 0.5})
+    det.set_types({"Paris": "CITY", "Paris Hilton": "PERSON"})
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    doc = loaded("Paris Hilton saw Paris and Rome.")
+    assert [(e.text, e.label_) for e in doc.ents] == [("Paris Hilton", "PERSON"), ("Paris", "CITY"), ("Rome", "ENTITY")]
+    # in `both`, a ner span keeps the ner's label (ENTITY too); alias matches the ner did not find take their type
+    union = union_detections(det, [{(0, 2): MENTION_LABEL}], [doc])
+    assert union == [{(0, 2): MENTION_LABEL, (3, 4): "CITY", (5, 6): MENTION_LABEL}]
 
 
 def test_build_linker_rejects_unknown_detector_and_missing_model(tmp_path):

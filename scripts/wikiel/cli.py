@@ -683,9 +683,16 @@ def train_detector_command(
     max_epochs: int = typer.Option(defaults.DETECTOR_EPOCHS, help="training epochs"),
     max_text_mb: int = typer.Option(defaults.DETECTOR_TRAIN_TEXT_MB, help="train paragraphs, in MB of text"),
     seed: int = typer.Option(defaults.SEED),
+    labels: str = typer.Option(
+        defaults.DETECTOR_LABELS, help="typed (each span labelled with its entity's KB type) or single (one label)"
+    ),
+    untyped: str = typer.Option(
+        defaults.DETECTOR_UNTYPED,
+        help="spans whose target has no type (not in the KB): generic (one label), missing (unannotated) or omit",
+    ),
 ) -> None:
-    """Train a spaCy `ner` mention detector on the annotated spans of the train documents (for build-linker's
-    --detector ner, both or auto; with alias, writes a note and exits)."""
+    """Train a spaCy `ner` mention detector on the annotated spans of the train documents, labelled with their
+    entity's coarse type (for build-linker's --detector ner, both or auto; with alias, writes a note and exits)."""
     with cli_errors():
         if detector == "alias":
             note = StepStats("train-detector")
@@ -704,6 +711,8 @@ def train_detector_command(
             max_epochs=max_epochs,
             max_text_mb=max_text_mb,
             seed=seed,
+            labels=labels,
+            untyped=untyped,
         )
         scores = stats["counts"].get("best_dev_scores", {})
         print(
@@ -760,6 +769,12 @@ def build_linker_command(
         defaults.DETECTOR, help="alias (KB aliases by link probability), ner (train-detector's), both, or auto"
     ),
     detector_model: Optional[Path] = typer.Option(None, help="train-detector's model (training/ner/model-best)"),
+    typed_aliases: str = typer.Option(
+        str(defaults.TYPED_ALIASES).lower(),
+        "--typed-aliases",
+        metavar="true|false",
+        help="true: alias matches the ner did not find get their alias's KB type (most prior mass); false: ENTITY",
+    ),
 ) -> None:
     """Add mention detection (KB aliases with their link probability) to the trained linker and tune its detection
     and NIL thresholds on dev articles."""
@@ -773,6 +788,7 @@ def build_linker_command(
             max_dev_articles=max_dev_articles,
             detector=detector,
             detector_model=detector_model if detector != "alias" else None,
+            typed_aliases=true_or_false("--typed-aliases", typed_aliases),
         )
         c = stats["counts"]
         det, e2e = c["detection"], c["end_to_end"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union, cast
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union, cast
 
 import spacy
 from spacy.language import Language
@@ -67,6 +67,22 @@ def alias_keys(aliases: Sequence[str], nlp: Language) -> Dict[str, str]:
     return out
 
 
+def alias_types(kb: Any, keys: Dict[str, str], entity_types: Dict[str, str]) -> Dict[str, str]:
+    """Alias key -> the coarse type with the most prior mass among the alias's KB candidates (ties: the type name
+    first in order); keys whose candidates have no type are left out. A type from the mention's string alone, never
+    from the entity the linker then picks."""
+    out = {}
+    for key, alias in keys.items():
+        mass: Counter = Counter()
+        for candidate in kb.get_alias_candidates(alias):
+            entity_type = entity_types.get(candidate.entity_)
+            if entity_type:
+                mass[entity_type] += candidate.prior_prob
+        if mass:
+            out[key] = min(mass, key=lambda t: (-mass[t], t))
+    return out
+
+
 def count_link_probabilities(
     articles_path: Path, keys: Set[str], nlp: Language, max_bytes: int
 ) -> Tuple[Dict[str, float], dict]:
@@ -102,7 +118,8 @@ def count_link_probabilities(
 def gold_paragraphs(
     articles_path: Path, kb_dir: Path, wikipedia_dir: Path, nlp: Language, max_articles: int
 ) -> List[Doc]:
-    """Dev paragraphs as Docs whose ents are the link spans to KB entities (QID as kb_id), with sentences."""
+    """Dev paragraphs as Docs whose ents are the link spans to KB entities (QID as kb_id, the entity's coarse type as
+    label, MENTION_LABEL when it has none), with sentences."""
     entities = read_kb_entities(Path(kb_dir) / "entities.jsonl")
     titles = title_index(entities)
     redirects = read_redirects(Path(wikipedia_dir) / "redirects.tsv")
@@ -113,7 +130,8 @@ def gold_paragraphs(
         spans = []
         for start, end, target in links:
             qid = titles.get(resolve(target, redirects))
-            span = doc.char_span(start, end, label=MENTION_LABEL, kb_id=qid) if qid else None
+            label = (entities[qid]["type"] or MENTION_LABEL) if qid else MENTION_LABEL
+            span = doc.char_span(start, end, label=label, kb_id=qid) if qid else None
             if span is not None:
                 spans.append(span)
         doc.ents = spacy.util.filter_spans(spans)
@@ -147,33 +165,71 @@ def detection_table(detector, gold_docs: List[Doc], thresholds: Sequence[float])
     return rows
 
 
-def span_prf(found: List[Set[Tuple[int, int]]], gold_docs: List[Doc]) -> Dict[str, float]:
+def span_prf(found: Sequence[Iterable[Tuple[int, int]]], gold_docs: List[Doc]) -> Dict[str, float]:
     """Precision/recall/F1 of detected (start, end) token spans against the gold ents, per doc."""
+    found_sets = [set(f) for f in found]
     gold = [{(e.start, e.end) for e in doc.ents} for doc in gold_docs]
-    tp = sum(len(f & g) for f, g in zip(found, gold))
-    return prf(tp, sum(len(f) for f in found), sum(len(g) for g in gold))
+    tp = sum(len(f & g) for f, g in zip(found_sets, gold))
+    return prf(tp, sum(len(f) for f in found_sets), sum(len(g) for g in gold))
 
 
-def ner_detections(nlp: Language, gold_docs: List[Doc]) -> List[Set[Tuple[int, int]]]:
-    """The (start, end) spans the pipeline's `ner` finds in each gold text (same tokenisation as the gold docs)."""
+def typed_scores(found: List[Dict[Tuple[int, int], str]], gold_docs: List[Doc]) -> Dict[str, Any]:
+    """Typed detection against the gold ents: P/R/F1 of (start, end, label) (an untyped MENTION_LABEL span is never
+    right), and the type accuracy of the spans detected right (start and end) whose gold entity has a type."""
+    gold = [{(e.start, e.end): e.label_ for e in doc.ents} for doc in gold_docs]
+    tp = right_span = right_type = typed = 0
+    for f, g in zip(found, gold):
+        for span, label in f.items():
+            if span in g and g[span] != MENTION_LABEL:
+                right_span += 1
+                typed += label != MENTION_LABEL
+                right_type += label == g[span]
+        tp += sum(1 for span, label in f.items() if g.get(span) == label and label != MENTION_LABEL)
+    return {
+        "typed": prf(tp, sum(len(f) for f in found), sum(len(g) for g in gold)),
+        "type_accuracy": round(right_type / right_span, 4) if right_span else 0.0,
+        "typed_share": round(typed / right_span, 4) if right_span else 0.0,
+    }
+
+
+def alias_detections(alias: MentionDetector, gold_docs: List[Doc]) -> List[Dict[Tuple[int, int], str]]:
+    """(start, end) -> label of the alias matches in each gold text at the detector's threshold."""
+    return [{(s, e): alias.label_of(doc, s, e) for s, e in alias.find(doc)} for doc in gold_docs]
+
+
+def ner_detections(nlp: Language, gold_docs: List[Doc]) -> List[Dict[Tuple[int, int], str]]:
+    """(start, end) -> label of the spans the pipeline's `ner` finds in each gold text (same tokenisation as the gold
+    docs)."""
     ner = nlp.get_pipe("ner")
     docs = ner.pipe((nlp.make_doc(doc.text) for doc in gold_docs), batch_size=64)  # type: ignore[attr-defined]
-    return [{(e.start, e.end) for e in doc.ents} for doc in docs]
+    return [{(e.start, e.end): e.label_ for e in doc.ents} for doc in docs]
+
+
+def union_detections(
+    alias: MentionDetector, ner_spans: List[Dict[Tuple[int, int], str]], gold_docs: List[Doc]
+) -> List[Dict[Tuple[int, int], str]]:
+    """`ner` spans followed by alias matches that overlap none of them (longest span wins, as the mention detector
+    does with overwrite off; an alias match that is also a `ner` span keeps the type the `ner` gave it)."""
+    found = []
+    for doc, ner_found in zip(gold_docs, ner_spans):
+        spans = [Span(doc, s, e, label=label) for (s, e), label in sorted(ner_found.items())]
+        spans += [Span(doc, s, e, label=alias.label_of(doc, s, e)) for s, e in alias.find(doc)]
+        found.append({(span.start, span.end): span.label_ for span in filter_spans(spans)})
+    return found
 
 
 def union_table(
-    alias: MentionDetector, ner_spans: List[Set[Tuple[int, int]]], gold_docs: List[Doc], thresholds: Sequence[float]
+    alias: MentionDetector,
+    ner_spans: List[Dict[Tuple[int, int], str]],
+    gold_docs: List[Doc],
+    thresholds: Sequence[float],
 ) -> List[dict]:
-    """Detection P/R/F1 of `ner` followed by alias matches that overlap none of its spans (longest span wins, as
-    the mention detector does with overwrite off), at each link probability threshold."""
+    """Detection P/R/F1 of `ner` followed by alias matches (see union_detections) at each link probability
+    threshold."""
     rows = []
     for t in thresholds:
         alias.threshold = t
-        found = []
-        for doc, ner_found in zip(gold_docs, ner_spans):
-            spans = [Span(doc, s, e) for s, e in sorted(ner_found)] + [Span(doc, s, e) for s, e in alias.find(doc)]
-            found.append({(span.start, span.end) for span in filter_spans(spans)})
-        rows.append({"threshold": t, **span_prf(found, gold_docs)})
+        rows.append({"threshold": t, **span_prf(union_detections(alias, ner_spans, gold_docs), gold_docs)})
     return rows
 
 
@@ -229,10 +285,13 @@ def build_linker(
     max_dev_articles: int = defaults.TUNE_DEV_ARTICLES,
     detector: str = defaults.DETECTOR,
     detector_model: Optional[Path] = None,
+    typed_aliases: bool = defaults.TYPED_ALIASES,
 ) -> dict:
     """Write OUTPUT_DIR/model (the full pipeline), detection.md and stats.json. `detector`: alias (KB aliases by
     link probability), ner (the `ner` of `detector_model`, from train-detector), both (ner, then alias matches
-    where ner found nothing), or auto (the one of the three with the best detection F1 on dev)."""
+    where ner found nothing), or auto (the one of the three with the best detection F1 on dev). `typed_aliases`:
+    alias matches (that the ner did not also find) are labelled with their alias's KB type (see alias_types)
+    instead of MENTION_LABEL; both are measured on dev."""
     model_dir, kb_dir, wikipedia_dir, output_dir = map(Path, (model_dir, kb_dir, wikipedia_dir, output_dir))
     articles = wikipedia_dir / "articles.jsonl"
     require_inputs(
@@ -264,6 +323,7 @@ def build_linker(
         raise OutputError(f"no dev paragraph with an in-KB link in {articles}: raise vars.dev_percent")
     alias = MentionDetector(nlp)
     alias.set_probabilities(probs)
+    kb_types = alias_types(el.kb, {key: keys[key] for key in probs}, el.entity_types)
     tables = {"alias": detection_table(alias, gold_docs, DETECTION_THRESHOLDS)}
     if detector != "alias":
         assert detector_model is not None
@@ -272,8 +332,25 @@ def build_linker(
         tables["ner"] = [{"threshold": None, **span_prf(ner_spans, gold_docs)}]
         tables["both"] = union_table(alias, ner_spans, gold_docs, DETECTION_THRESHOLDS)
     best = {name: best_row(rows) for name, rows in tables.items()}
+    # typed detection and type accuracy of each detector at its best threshold
+    # (alias matches untyped, and typed by their alias's KB type: the same spans)
+    for types, key in (({}, ""), (kb_types, "kb_types")):
+        alias.set_types(types)
+        alias.threshold = best["alias"]["threshold"]
+        found = {"alias": alias_detections(alias, gold_docs)}
+        if detector != "alias":
+            alias.threshold = best["both"]["threshold"]
+            found["both"] = union_detections(alias, ner_spans, gold_docs)
+            if not key:
+                found["ner"] = ner_spans
+        for name, spans in found.items():
+            if key:
+                best[name][key] = typed_scores(spans, gold_docs)
+            else:
+                best[name] = {**best[name], **typed_scores(spans, gold_docs)}
     chosen = max(best, key=lambda name: best[name]["f1"]) if detector == "auto" else detector
     stats["detectors"] = best
+    stats["typed_aliases"] = typed_aliases
     stats["detector"] = chosen
     detection = tables[chosen]
     if chosen == "alias" and "ner" in nlp.pipe_names:
@@ -289,6 +366,8 @@ def build_linker(
             ),
         )
         detector_pipe.set_probabilities(probs)
+        if typed_aliases:
+            detector_pipe.set_types(kb_types)
         detector_pipe.threshold = best[chosen]["threshold"]
     started = time.perf_counter()
     predictions, n_gold = linked_predictions(nlp, gold_docs)
@@ -356,16 +435,33 @@ def _abbreviation_table(stats: Union[StepStats, Dict[str, Any]]) -> str:
 
 
 def _detectors(stats: Union[StepStats, Dict[str, Any]]) -> str:
-    """The detectors measured on dev, each at its best threshold (only when more than one was measured)."""
+    """The detectors measured on dev, each at its best threshold, untyped and typed."""
     best = stats["detectors"]
-    if len(best) < 2:
-        return ""
     lines = ["## Detectors on dev (each at its best link probability threshold)", ""]
-    lines += ["| detector | threshold | precision | recall | F1 |", "|---|---|---|---|---|"]
+    lines += [
+        "Typed: span and coarse type right (an untyped span never is); type accuracy: of the spans detected right "
+        "whose entity has a type, the share given that type; typed: the share given a type at all. With alias "
+        "types: the alias matches the ner did not find take their alias's KB type (most prior mass among its "
+        f"candidates; {'on' if stats['typed_aliases'] else 'off'} in the pipeline built).",
+        "",
+        "| detector | threshold | precision | recall | F1 | typed P | typed R | typed F1 | type accuracy | typed "
+        "| with alias types: typed F1 | type accuracy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in best.items():
         t = "-" if r["threshold"] is None else f"{r['threshold']:g}"
         mark = " **(chosen)**" if name == stats["detector"] else ""
-        lines.append(f"| {name}{mark} | {t} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} |")
+        typed = r.get("typed", {"precision": 0.0, "recall": 0.0, "f1": 0.0})
+        lines.append(
+            f"| {name}{mark} | {t} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | "
+            f"{typed['precision']:.3f} | {typed['recall']:.3f} | {typed['f1']:.3f} | "
+            f"{r.get('type_accuracy', 0.0):.3f} | {r.get('typed_share', 0.0):.3f} | "
+            + (
+                f"{r['kb_types']['typed']['f1']:.3f} | {r['kb_types']['type_accuracy']:.3f} |"
+                if "kb_types" in r
+                else "- | - |"
+            )
+        )
     return "\n".join(lines) + "\n\n"
 
 

@@ -2,7 +2,8 @@
 
 - `wikiel_mention_detector`: finds spans of raw text whose string is a KB alias with a high enough *link
   probability* (how often that string is a link when it appears in Wikipedia text), longest match first, and sets
-  them as `doc.ents` with the label `ENTITY`.
+  them as `doc.ents` with the label `ENTITY`, or with the coarse type build-linker gave the alias (the type of
+  most prior mass among its KB candidates) when it was built with alias types.
 - `wikiel_entity_linker`: spaCy's `EntityLinker` (same config, same training) whose prediction also yields a score
   per mention, `p + s - p*s` of the prior `p` and the context cosine `s` as spaCy combines them. The score is set on
   each linked span as `span._.kb_score`; below `nil_threshold` the mention is NIL (`kb_id_ == "NIL"`). Context
@@ -62,6 +63,7 @@ class MentionDetector:
         self.overwrite = overwrite
         self.cfg = {"threshold": threshold}
         self.probs: Dict[str, float] = {}
+        self.types: Dict[str, str] = {}  # alias key -> coarse type given to its matches (else `label`)
         self._index()
 
     @property
@@ -77,6 +79,10 @@ class MentionDetector:
         """Alias key (see `alias_key`) -> link probability."""
         self.probs = dict(probs)
         self._index()
+
+    def set_types(self, types: Dict[str, str]) -> None:
+        """Alias key -> the coarse type its matches are labelled with (keys without one get `label`)."""
+        self.types = dict(types)
 
     def _index(self) -> None:
         t = self.threshold
@@ -102,8 +108,14 @@ class MentionDetector:
                 i += 1
         return out
 
+    def label_of(self, doc: Doc, start: int, end: int) -> str:
+        """The label of a match: its alias key's type, else `label`."""
+        if not self.types:
+            return self.label
+        return self.types.get(alias_key([t.text for t in doc[start:end]]), self.label)
+
     def __call__(self, doc: Doc) -> Doc:
-        spans = [Span(doc, s, e, label=self.label) for s, e in self.find(doc)]
+        spans = [Span(doc, s, e, label=self.label_of(doc, s, e)) for s, e in self.find(doc)]
         if not self.overwrite:
             spans = filter_spans(list(doc.ents) + spans)
         doc.ents = spans
@@ -118,11 +130,15 @@ class MentionDetector:
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / "cfg.json", self.cfg)
         srsly.write_msgpack(path / "probabilities.msgpack", sorted(self.probs.items()))
+        if self.types:
+            srsly.write_msgpack(path / "types.msgpack", sorted(self.types.items()))
 
     def from_disk(self, path, exclude=SimpleFrozenList()) -> MentionDetector:
         path = Path(path)
         self.cfg.update(srsly.read_json(path / "cfg.json"))
         self.probs = {k: float(p) for k, p in srsly.read_msgpack(path / "probabilities.msgpack")}
+        types_path = path / "types.msgpack"
+        self.types = dict(srsly.read_msgpack(types_path)) if types_path.exists() else {}
         self._index()
         return self
 
