@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence
@@ -91,6 +92,7 @@ class Point:
 def train_point(point: Point) -> dict:
     """Train and score one point (in a worker process or in this one: the result is the same, since spaCy's
     training seeds every generator it uses from `point.seed` when it starts); the model is removed afterwards."""
+    cpu_start = time.process_time()
     with open(point.log_path, "w", encoding="utf8") as log, contextlib.redirect_stdout(log):
         run = train_pipeline(
             point.config,
@@ -105,6 +107,7 @@ def train_point(point: Point) -> dict:
             overrides=POINT_OVERRIDES,
             quiet=True,
         )
+    train_cpu_seconds = time.process_time() - cpu_start
     nlp = load_pipeline(point.model_dir / "model-last")
     summary = evaluate_pipeline(nlp, read_docs(point.dev_path, nlp), seed=point.seed, pipeline=False)
     shutil.rmtree(point.model_dir)
@@ -112,6 +115,7 @@ def train_point(point: Point) -> dict:
     return {
         "mentions": point.mentions,
         "train_seconds": run["seconds"],
+        "train_cpu_seconds": round(train_cpu_seconds, 2),
         **{m: methods[m]["accuracy"] for m in TRAINED},
         "baselines": {m: methods[m]["accuracy"] for m in BASELINES},
         "worker_peak_memory_mb": peak_memory_mb(),
@@ -185,6 +189,7 @@ def learning_curve(
         "dev_mentions": dev_mentions,
         "train_mentions_available": available,
         "epochs": epochs,
+        "processes": min(n_process, len(points_out)),
         "baselines": baselines,
         "points": points_out,
     }
@@ -205,13 +210,17 @@ def learning_curve(
 def markdown_curve(result: dict) -> str:
     lines = [
         f"Dev accuracy ({result['dev_mentions']} in-KB mentions) by number of training mentions, "
-        f"{result['epochs']} epochs each.",
+        f"{result['epochs']} epochs each, {result.get('processes', 1)} trained at once (train seconds: wall time of "
+        "each point's training; CPU: its processor time, which does not depend on what else runs).",
         "",
-        "| train mentions | context+prior | context | train seconds |",
-        "|---|---|---|---|",
+        "| train mentions | context+prior | context | train seconds | train CPU seconds |",
+        "|---|---|---|---|---|",
     ]
     for p in result["points"]:
-        lines.append(f"| {p['mentions']} | {p['context+prior']:.3f} | {p['context']:.3f} | {p['train_seconds']:.0f} |")
+        cpu = f"{p['train_cpu_seconds']:.0f}" if "train_cpu_seconds" in p else ""
+        lines.append(
+            f"| {p['mentions']} | {p['context+prior']:.3f} | {p['context']:.3f} | {p['train_seconds']:.0f} | {cpu} |"
+        )
     lines.append("")
     lines.append("Baselines: " + ", ".join(f"{m} {v:.3f}" for m, v in result["baselines"].items()))
     return "\n".join(lines) + "\n"
