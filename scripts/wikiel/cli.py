@@ -943,7 +943,7 @@ def update_kb_command(
 
 
 @app.command("learning-curve")
-@bounded(epochs=at_least(1, "curve_epochs"), seed=SEED_VAR_BOUND)
+@bounded(epochs=at_least(1, "curve_epochs"), seed=SEED_VAR_BOUND, n_process=at_least(1, "curve_processes"))
 def learning_curve_command(
     config: Path = typer.Argument(..., help="training config (configs/nel.cfg)"),
     mentions_dir: Path = typer.Argument(..., help="extract-mentions output directory"),
@@ -954,6 +954,9 @@ def learning_curve_command(
     sizes: str = typer.Option(defaults.CURVE_SIZES, help="comma-separated numbers of training mentions"),
     epochs: int = typer.Option(defaults.CURVE_EPOCHS, help="training epochs per point"),
     seed: int = typer.Option(defaults.SEED),
+    n_process: int = typer.Option(
+        defaults.CURVE_PROCESSES, help="points trained at once, each in its own process (~0.5 GB each by default)"
+    ),
 ) -> None:
     """Train on growing numbers of mentions and plot dev accuracy against them."""
     with cli_errors():
@@ -976,6 +979,7 @@ def learning_curve_command(
             lang=lang,
             epochs=epochs,
             seed=seed,
+            n_process=n_process,
         )
         print((output_dir / "curve.md").read_text())
 

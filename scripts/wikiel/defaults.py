@@ -92,9 +92,13 @@ LINK_FORMAT = "auto"  # link input: auto (sniffed from the content), text, jsonl
 PACKAGE_NAME = "wikiel_linker"
 PACKAGE_VERSION = "0.1.0"
 
-# ---- learning curve -------------------------------------------------------------------------------------------------
+# ---- evaluation, learning curve -------------------------------------------------------------------------------------
+EVAL_BATCH_SIZE = 64  # dev docs whose contexts are encoded in one model call (same encodings as one at a time)
 CURVE_SIZES = "1000,2000,5000,10000,20000,50000,100000,200000"
 CURVE_EPOCHS = 2
+# Curve points trained at once, each in its own process (about 0.5 GB each on the default world; a point's result does
+# not depend on how many run at once or in which order); 1 trains them one after the other in the step's process.
+CURVE_PROCESSES = 2
 
 # ---- benchmark ------------------------------------------------------------------------------------------------------
 BENCH_ENTITIES = 20_000

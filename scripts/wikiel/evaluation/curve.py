@@ -2,7 +2,9 @@
 
 Every point trains from scratch on the first N mentions of one seeded shuffle of the train set, for the same number of
 epochs, and is scored on the same dev set with model-last (no checkpoint selection on dev). Baselines that do not
-depend on training (random, prior, oracle) are drawn as horizontal lines.
+depend on training (random, prior, oracle) are drawn as horizontal lines. The points train in `n_process` worker
+processes at once (vars.curve_processes, 2 by default), the largest first; a point's result is the same whichever
+process trains it and in whichever order (tests/test_curve_parallel.py).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence
 
@@ -20,12 +24,14 @@ import spacy
 from wikiel import defaults
 from wikiel.corpus.docs import count_mentions, read_docs, subset_docs, write_docs
 from wikiel.evaluation.evaluate import evaluate_pipeline, load_pipeline
+from wikiel.parallel import executor
 from wikiel.training.train import train_pipeline
 from wikiel.util import (
     TMP_SUFFIX,
     StepStats,
     atomic_open,
     atomic_path,
+    peak_memory_mb,
     remove_stale_temporaries,
     write_json,
     writes_step,
@@ -60,6 +66,62 @@ def training_scratch(output_dir: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# Each point keeps model-last and is scored once at the end; spaCy still evaluates at step 0 whatever the frequency, so
+# that evaluation reads one dev doc only (it draws no random number: the points' models are the same as with the whole
+# dev set there, at a fraction of the cost).
+POINT_OVERRIDES = {"training.eval_frequency": 1_000_000, "training.patience": 0, "corpora.dev.limit": 1}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of the curve: train on `train_path` (`mentions` mentions) into `model_dir`, score on the dev set."""
+
+    mentions: int
+    train_path: Path
+    model_dir: Path
+    log_path: Path
+    config: Path
+    dev_path: Path
+    kb_dir: Path
+    vectors: Optional[str]
+    lang: str
+    epochs: int
+    seed: int
+
+
+def train_point(point: Point) -> dict:
+    """Train and score one point (in a worker process or in this one: the result is the same, since spaCy's
+    training seeds every generator it uses from `point.seed` when it starts); the model is removed afterwards."""
+    cpu_start = time.process_time()
+    with open(point.log_path, "w", encoding="utf8") as log, contextlib.redirect_stdout(log):
+        run = train_pipeline(
+            point.config,
+            point.model_dir,
+            point.train_path,
+            point.dev_path,
+            point.kb_dir,
+            point.vectors,
+            lang=point.lang,
+            max_epochs=point.epochs,
+            seed=point.seed,
+            overrides=POINT_OVERRIDES,
+            quiet=True,
+        )
+    train_cpu_seconds = time.process_time() - cpu_start
+    nlp = load_pipeline(point.model_dir / "model-last")
+    summary = evaluate_pipeline(nlp, read_docs(point.dev_path, nlp), seed=point.seed, pipeline=False)
+    shutil.rmtree(point.model_dir)
+    methods = summary["methods"]
+    return {
+        "mentions": point.mentions,
+        "train_seconds": run["seconds"],
+        "train_cpu_seconds": round(train_cpu_seconds, 2),
+        **{m: methods[m]["accuracy"] for m in TRAINED},
+        "baselines": {m: methods[m]["accuracy"] for m in BASELINES},
+        "worker_peak_memory_mb": peak_memory_mb(),
+    }
+
+
 @writes_step("learning-curve")
 def learning_curve(
     config: Path,
@@ -72,72 +134,75 @@ def learning_curve(
     lang: str = defaults.LANG,
     epochs: int = defaults.CURVE_EPOCHS,
     seed: int = defaults.SEED,
+    n_process: int = defaults.CURVE_PROCESSES,
 ) -> dict:
-    """Train and score one pipeline per size; write curve.json, curve.md, curve.png, stats.json and the training
+    """Train and score one pipeline per size, `n_process` at a time (each in its own process; the largest first, so
+    that two processes finish close together); write curve.json, curve.md, curve.png, stats.json and the training
     logs (logs/train-N.log)."""
     output_dir = Path(output_dir)
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs} (spaCy trains without end at 0)")
     if not sizes or min(sizes) < 1:
         raise ValueError(f"sizes must be numbers of mentions >= 1, got {list(sizes)}")
+    if n_process < 1:
+        raise ValueError(f"n_process must be >= 1, got {n_process}")
     stats = StepStats("learning-curve")
     nlp = spacy.blank(lang)
     train_docs = read_docs(train_path, nlp)
-    dev_docs = read_docs(dev_path, nlp)
+    dev_mentions = count_mentions(read_docs(dev_path, nlp))
     available = count_mentions(train_docs)
-    points: List[Dict] = []
-    baselines: Dict[str, float] = {}
-    overrides = {"training.eval_frequency": 1_000_000, "training.patience": 0}  # no dev evaluation: model-last
+    (output_dir / "logs").mkdir(parents=True, exist_ok=True)
     with training_scratch(output_dir) as tmp:
-        for n in curve_sizes(sizes, available):
-            subset = subset_docs(train_docs, n, seed=seed)
-            subset_path = tmp / f"train-{n}.spacy"
-            write_docs(subset, subset_path)
-            log_path = output_dir / "logs" / f"train-{n}.log"
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(log_path, "w", encoding="utf8") as log, contextlib.redirect_stdout(log):
-                run = train_pipeline(
-                    config,
+
+        def points() -> Iterator[Point]:
+            """Each point's subset, written when its training is about to be submitted, largest first."""
+            for n in sorted(curve_sizes(sizes, available), reverse=True):
+                subset = subset_docs(train_docs, n, seed=seed)
+                write_docs(subset, tmp / f"train-{n}.spacy")
+                yield Point(
+                    count_mentions(subset),
+                    tmp / f"train-{n}.spacy",
                     tmp / f"model-{n}",
-                    subset_path,
+                    output_dir / "logs" / f"train-{n}.log",
+                    config,
                     dev_path,
                     kb_dir,
                     vectors,
-                    lang=lang,
-                    max_epochs=epochs,
-                    seed=seed,
-                    overrides=overrides,
-                    quiet=True,
+                    lang,
+                    epochs,
+                    seed,
                 )
-            summary = evaluate_pipeline(load_pipeline(tmp / f"model-{n}" / "model-last"), dev_docs, seed=seed)
-            methods = summary["methods"]
-            baselines = {m: methods[m]["accuracy"] for m in BASELINES}
-            points.append(
-                {
-                    "mentions": count_mentions(subset),
-                    "train_seconds": run["seconds"],
-                    **{m: methods[m]["accuracy"] for m in TRAINED},
-                }
-            )
-            print(
-                f"{points[-1]['mentions']:>7} mentions: context+prior {points[-1]['context+prior']:.3f} "
-                f"context {points[-1]['context']:.3f} ({run['seconds']:.0f}s)",
-                flush=True,
-            )
-            shutil.rmtree(tmp / f"model-{n}")
+
+        done: List[Dict] = []
+        with executor(min(n_process, len(curve_sizes(sizes, available)))) as ex:
+            for point in ex.map_in_order(train_point, points(), describe=lambda p: f"curve point {p.mentions}"):
+                done.append(point)
+                print(
+                    f"{point['mentions']:>7} mentions: context+prior {point['context+prior']:.3f} "
+                    f"context {point['context']:.3f} ({point['train_seconds']:.0f}s)",
+                    flush=True,
+                )
+    done.sort(key=lambda p: p["mentions"])
+    baselines: Dict[str, float] = done[-1]["baselines"]  # the same for every point: they use no training
+    points_out = [{k: v for k, v in p.items() if k not in ("baselines", "worker_peak_memory_mb")} for p in done]
     result = {
-        "dev_mentions": count_mentions(dev_docs),
+        "dev_mentions": dev_mentions,
         "train_mentions_available": available,
         "epochs": epochs,
+        "processes": min(n_process, len(points_out)),
         "baselines": baselines,
-        "points": points,
+        "points": points_out,
     }
     write_json(output_dir / "curve.json", result)
     with atomic_open(output_dir / "curve.md") as f:
         f.write(markdown_curve(result))
     plot_curve(result, output_dir / "curve.png")
-    stats["points"] = len(points)
+    stats["points"] = len(points_out)
     stats["train_mentions_available"] = available
+    stats["processes"] = min(n_process, len(points_out))
+    # what one process training a point reached (this process's own peak is the step's peak_memory_mb); at most
+    # `processes` of them run at once
+    stats["point_peak_memory_mb"] = max(p["worker_peak_memory_mb"] for p in done)
     stats.write(output_dir / "stats.json")
     return result
 
@@ -145,13 +210,17 @@ def learning_curve(
 def markdown_curve(result: dict) -> str:
     lines = [
         f"Dev accuracy ({result['dev_mentions']} in-KB mentions) by number of training mentions, "
-        f"{result['epochs']} epochs each.",
+        f"{result['epochs']} epochs each, {result.get('processes', 1)} trained at once (train seconds: wall time of "
+        "each point's training; CPU: its processor time, which does not depend on what else runs).",
         "",
-        "| train mentions | context+prior | context | train seconds |",
-        "|---|---|---|---|",
+        "| train mentions | context+prior | context | train seconds | train CPU seconds |",
+        "|---|---|---|---|---|",
     ]
     for p in result["points"]:
-        lines.append(f"| {p['mentions']} | {p['context+prior']:.3f} | {p['context']:.3f} | {p['train_seconds']:.0f} |")
+        cpu = f"{p['train_cpu_seconds']:.0f}" if "train_cpu_seconds" in p else ""
+        lines.append(
+            f"| {p['mentions']} | {p['context+prior']:.3f} | {p['context']:.3f} | {p['train_seconds']:.0f} | {cpu} |"
+        )
     lines.append("")
     lines.append("Baselines: " + ", ".join(f"{m} {v:.3f}" for m, v in result["baselines"].items()))
     return "\n".join(lines) + "\n"

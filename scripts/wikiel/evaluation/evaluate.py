@@ -18,6 +18,7 @@ import numpy as np
 from spacy.language import Language
 from spacy.pipeline import EntityLinker
 from spacy.tokens import Doc, Span
+from spacy.util import minibatch
 
 from wikiel import defaults, util
 from wikiel.evaluation.recall import candidate_recall
@@ -42,44 +43,58 @@ def _predicted_doc(nlp: Language, ref: Doc) -> Doc:
     return nlp.get_pipe("sentencizer")(doc)
 
 
-def score_mentions(nlp: Language, docs: Iterable[Doc], seed: int = defaults.SEED) -> List[MentionResult]:
-    """Candidates and each method's pick for every gold mention of `docs`."""
+def score_mentions(
+    nlp: Language,
+    docs: Iterable[Doc],
+    seed: int = defaults.SEED,
+    pipeline: bool = True,
+    batch_size: int = defaults.EVAL_BATCH_SIZE,
+) -> List[MentionResult]:
+    """Candidates and each method's pick for every gold mention of `docs`.
+
+    The context of `batch_size` docs is encoded in one model call (the same encodings as one doc at a time).
+    `pipeline` False leaves out spaCy's own prediction (one model call per mention, about half of the cost), for
+    callers that only need the other methods (the learning curve); their picks are the same either way."""
     el = as_scored_linker(nlp)
     rng = random.Random(seed)
     random.seed(seed)  # the EntityLinker shuffles candidates before its argmax
+    methods = METHODS if pipeline else [m for m in METHODS if m != "pipeline"]
     results: List[MentionResult] = []
-    for ref in docs:
-        doc = _predicted_doc(nlp, ref)
-        encodings = el.context_encodings([doc])[0]
-        pipeline_ids = EntityLinker.predict(el, [doc])  # spaCy's own prediction (one model call per mention)
-        for ent, ref_ent, enc, pipeline_id in zip(doc.ents, ref.ents, encodings, pipeline_ids):
-            candidates = sorted(el.get_candidates(el.kb, ent), key=lambda c: c.entity_)
-            picks: Dict[str, Optional[str]] = {m: None for m in METHODS}
-            picks["pipeline"] = pipeline_id if pipeline_id != el.NIL else None
-            if candidates:
-                assert enc is not None  # the linker encodes the context of every mention (incl_context)
-                ids = [c.entity_ for c in candidates]
-                priors = np.asarray([c.prior_prob for c in candidates])
-                vectors = np.asarray([c.entity_vector for c in candidates])
-                norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(enc)
-                sims = vectors @ enc / np.where(norms == 0, 1, norms)
-                picks["random"] = ids[rng.randrange(len(ids))]
-                picks["prior"] = ids[int(np.argmax(priors))]
-                picks["context"] = ids[int(np.argmax(sims))]
-                picks["context+prior"] = ids[int(np.argmax(priors + sims - priors * sims))]
-                picks["oracle"] = ref_ent.kb_id_ if ref_ent.kb_id_ in ids else ids[0]
-            results.append(MentionResult(ref_ent.kb_id_, ref_ent.label_, len(candidates), picks))
+    for refs in minibatch(docs, batch_size):
+        predicted = [_predicted_doc(nlp, ref) for ref in refs]
+        for ref, doc, encodings in zip(refs, predicted, el.context_encodings(predicted)):
+            # spaCy's own prediction, one doc at a time as before (its candidate shuffles draw from `random`)
+            pipeline_ids = EntityLinker.predict(el, [doc]) if pipeline else [None] * len(doc.ents)
+            for ent, ref_ent, enc, pipeline_id in zip(doc.ents, ref.ents, encodings, pipeline_ids):
+                candidates = sorted(el.get_candidates(el.kb, ent), key=lambda c: c.entity_)
+                picks: Dict[str, Optional[str]] = {m: None for m in methods}
+                if pipeline:
+                    picks["pipeline"] = pipeline_id if pipeline_id != el.NIL else None
+                if candidates:
+                    assert enc is not None  # the linker encodes the context of every mention (incl_context)
+                    ids = [c.entity_ for c in candidates]
+                    priors = np.asarray([c.prior_prob for c in candidates])
+                    vectors = np.asarray([c.entity_vector for c in candidates])
+                    norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(enc)
+                    sims = vectors @ enc / np.where(norms == 0, 1, norms)
+                    picks["random"] = ids[rng.randrange(len(ids))]
+                    picks["prior"] = ids[int(np.argmax(priors))]
+                    picks["context"] = ids[int(np.argmax(sims))]
+                    picks["context+prior"] = ids[int(np.argmax(priors + sims - priors * sims))]
+                    picks["oracle"] = ref_ent.kb_id_ if ref_ent.kb_id_ in ids else ids[0]
+                results.append(MentionResult(ref_ent.kb_id_, ref_ent.label_, len(candidates), picks))
     return results
 
 
 def summarize(results: List[MentionResult]) -> dict:
     """Accuracy per method, overall and per coarse type, with counts."""
     n = len(results)
+    methods_scored = [m for m in METHODS if m in results[0].picks] if results else METHODS
     by_type: Dict[str, List[MentionResult]] = defaultdict(list)
     for r in results:
         by_type[r.type].append(r)
     methods = {}
-    for m in METHODS:
+    for m in methods_scored:
         correct = sum(r.picks[m] == r.gold for r in results)
         methods[m] = {
             "accuracy": round(correct / n, 4) if n else 0.0,
@@ -102,15 +117,15 @@ def markdown_table(summary: dict, max_types: int = 8) -> str:
     types = list(summary["mentions_by_type"])[:max_types]
     head = ["method", f"all (n={summary['mentions']})"] + [f"{t} ({summary['mentions_by_type'][t]})" for t in types]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for m in METHODS:
-        row = summary["methods"][m]
+    for m, row in summary["methods"].items():
         cells = [m, f"{row['accuracy']:.3f}"] + [f"{row['by_type'].get(t, 0):.3f}" for t in types]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def evaluate_pipeline(nlp: Language, dev_docs: List[Doc], seed: int = defaults.SEED) -> dict:
-    return summarize(score_mentions(nlp, dev_docs, seed=seed))
+def evaluate_pipeline(nlp: Language, dev_docs: List[Doc], seed: int = defaults.SEED, pipeline: bool = True) -> dict:
+    """summarize(score_mentions(...)): without the `pipeline` method when `pipeline` is False."""
+    return summarize(score_mentions(nlp, dev_docs, seed=seed, pipeline=pipeline))
 
 
 def evaluate_candidates(nlp: Language, dev_docs: List[Doc]) -> dict:
