@@ -176,3 +176,15 @@ def test_stream_ranges_read_by_expat(monkeypatch, tmp_path):
     with pytest.raises(InputError, match="bad <page>"):
         wikipedia.parse_stream_range(task(sizes[0] + sizes[1], sum(sizes), False))
     assert len(calls) == 1
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.tuples(*[st.text(st.sampled_from("a \xa0\x0e\x05\t\n\r\u2028é"), max_size=3)] * 2), max_size=5))
+def test_anchor_target_pairs_keep_exactly_the_tsv_safe_ones(links):
+    anchors, targets = [a for a, _ in links], [t for _, t in links]
+    expected = [f"{a}\t{t}" for a, t in links if wikipedia._tsv_safe(a) and wikipedia._tsv_safe(t)]
+    found = wikipedia._anchor_target_pairs(anchors, targets)
+    if all(anchors) and all(targets):
+        assert found == expected
+    else:  # an empty anchor or target passes where the rest is safe: links never have one
+        assert [pair for pair in found if not pair.startswith("\t") and not pair.endswith("\t")] == expected

@@ -1023,8 +1023,11 @@ def _link_pairs(links: List[Link]) -> List[str]:
 
 def _anchor_target_pairs(anchors: List[str], targets: List[str]) -> List[str]:
     """ "anchor<TAB>target" of each (anchor, target) that is TSV-safe (the columns of `LinkColumns`)."""
-    pairs = [f"{anchor}\t{target}" for anchor, target in zip(anchors, targets)]
-    # One search over all pairs instead of two per link: each safe pair holds one tab and no line break.
+    pairs = list(map("\t".join, zip(anchors, targets)))
+    # Printable anchors and targets (the common case, checked by one fast scan) hold nothing unsafe; else one search
+    # over all pairs instead of two per link: each safe pair holds one tab and no line break.
+    if ("".join(anchors) + "".join(targets)).isprintable():
+        return pairs
     joined = "\n".join(pairs)
     if joined.count("\t") == len(pairs) and joined.count("\n") == len(pairs) - 1:
         if not _TSV_UNSAFE_BUT_TAB_AND_LF.search(joined):
