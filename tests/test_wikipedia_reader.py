@@ -178,7 +178,7 @@ def test_stream_ranges_read_by_expat(monkeypatch, tmp_path):
     assert len(calls) == 1
 
 
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=100, deadline=None, database=None)
 @given(st.lists(st.tuples(*[st.text(st.sampled_from("a \xa0\x0e\x05\t\n\r\u2028é"), max_size=3)] * 2), max_size=5))
 def test_anchor_target_pairs_keep_exactly_the_tsv_safe_ones(links):
     anchors, targets = [a for a, _ in links], [t for _, t in links]
