@@ -43,6 +43,7 @@ from typing import (
     Union,
     cast,
 )
+from xml.parsers import expat
 
 import orjson
 from tqdm import tqdm
@@ -273,6 +274,131 @@ class DumpReader:
             return _page_of(elem, first_letter_case)
         except ValueError as err:
             raise InputError(self.path, f"bad <page> ({err})", hint=HINT_REFETCH) from err
+
+
+class _Unusual(Exception):
+    """What `expat_pages` leaves to DumpReader: malformed XML (DumpReader raises its InputError), a DOCTYPE, an
+    encoding other than UTF-8, a root other than <mediawiki>, a number that is not one (<ns>, <id>, a namespace
+    key)."""
+
+
+def _raise_unusual(*_: object) -> None:
+    raise _Unusual()
+
+
+def expat_pages(xml: bytes) -> Iterator[Page]:
+    """The Pages of a whole MediaWiki export in memory, equal to those DumpReader yields, read with expat itself
+    (the parser under DumpReader's ElementTree) with its character data buffered: one callback per text node
+    instead of one per line and entity, and no element tree (about 45% less CPU). Raises _Unusual (see there) where
+    the caller must use DumpReader instead, possibly after some pages.
+
+    It follows DumpReader and `_page_of`: of each `<page>` child of the root, the direct children `title`, `ns`, `id`
+    (ElementTree's `.text`: the text before any child element), `redirect` (its `title` attribute) and the `text`
+    children of each `revision` child, the last one of each winning; the title case rule of a page is that of the
+    last `<siteinfo>` before it (`<case>`), first-letter without one."""
+    parser = expat.ParserCreate(namespace_separator="}")  # as ElementTree: names are "{uri}local" -> "uri}local"
+    parser.buffer_text = True
+    parser.buffer_size = READ_CHUNK
+    pages: List[Page] = []
+    page = Page(id=0, title="", ns=0, text="")
+    first_letter_case = True
+    case = ""
+    depth = 0
+    parent = ""  # the root's child being read: "page", "siteinfo" or another
+    in_child = ""  # the child of that being read
+    capture: Optional[List[str]] = None  # the text of the element being read, until its first child element
+    capture_name = ""
+    capture_depth = 0
+
+    def finish() -> None:
+        """Store the captured text (ElementTree's `.text`, "" for None) where `_page_of`/`_siteinfo_of` put it."""
+        nonlocal capture, case
+        assert capture is not None
+        value = "".join(capture)
+        capture = None
+        try:
+            if capture_name == "text":
+                page.text = value
+            elif capture_name == "title":
+                page.title = value
+            elif capture_name == "ns":
+                page.ns = int(value or 0)
+            elif capture_name == "id":
+                page.id = int(value or 0)
+            else:  # the siteinfo's case
+                case = value.strip() or case
+        except ValueError:
+            raise _Unusual() from None
+
+    def start(name: str, attrs: Dict[str, str]) -> None:
+        nonlocal depth, capture, capture_name, capture_depth, page, parent, in_child, case
+        if capture is not None:
+            finish()  # a child element ends the parent's .text
+        depth += 1
+        local = name.rsplit("}", 1)[-1]
+        if depth == 3:
+            in_child = local
+            if parent == "page":
+                if local in ("title", "ns", "id"):
+                    capture, capture_name, capture_depth = [], local, depth
+                elif local == "redirect":
+                    page.redirect = normalize_title(attrs.get("title", ""), first_letter_case) or None
+            elif parent == "siteinfo" and local == "case":
+                capture, capture_name, capture_depth = [], local, depth
+        elif depth == 4:
+            if parent == "page" and in_child == "revision" and local == "text":
+                capture, capture_name, capture_depth = [], local, depth
+            elif parent == "siteinfo" and in_child == "namespaces":
+                try:
+                    int(attrs.get("key", "0"))
+                except ValueError:
+                    raise _Unusual() from None
+        elif depth == 2:
+            parent = local
+            if local == "page":
+                page = Page(id=0, title="", ns=0, text="")
+            elif local == "siteinfo":
+                case = "first-letter"
+        elif depth == 1 and local != "mediawiki":
+            raise _Unusual()
+
+    def end(name: str) -> None:
+        nonlocal depth, first_letter_case, parent
+        if capture is not None and depth == capture_depth:
+            finish()
+        if depth == 2:
+            if parent == "page":
+                pages.append(page)
+            elif parent == "siteinfo":
+                first_letter_case = case != "case-sensitive"
+            parent = ""
+        depth -= 1
+
+    def characters(data: str) -> None:
+        if capture is not None:
+            capture.append(data)
+
+    def declaration(version: str, encoding: Optional[str], standalone: int) -> None:
+        if encoding is not None and encoding.lower() != "utf-8":
+            raise _Unusual()
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = characters
+    parser.XmlDeclHandler = declaration
+    parser.StartDoctypeDeclHandler = _raise_unusual
+    if xml[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise _Unusual()  # UTF-16
+    view = memoryview(xml)
+    try:
+        for offset in range(0, len(xml), READ_CHUNK):
+            parser.Parse(view[offset : offset + READ_CHUNK], False)
+            yield from pages
+            pages.clear()
+        parser.Parse(b"", True)
+    except expat.ExpatError:
+        raise _Unusual() from None
+    yield from pages
 
 
 def redirect_target(text: str, lang: str = defaults.LANG, first_letter_case: bool = True) -> Optional[str]:
@@ -542,8 +668,11 @@ def parse_stream_range(task: StreamRange) -> Chunk:
     if task.scanned:
         _check_whole_pages(task, data)
     xml = task.header + data + (b"" if task.last else _CLOSING)
-    label = f"{task.dump} (bz2 streams at bytes {task.start:,}-{task.end:,}, after the header)"
-    chunk = parse_pages((p for p in DumpReader(io.BytesIO(xml), label) if isinstance(p, Page)), task.options)
+    try:
+        chunk = parse_pages(expat_pages(xml), task.options)
+    except _Unusual:  # DumpReader decides: the same pages, or the error
+        label = f"{task.dump} (bz2 streams at bytes {task.start:,}-{task.end:,}, after the header)"
+        chunk = parse_pages((p for p in DumpReader(io.BytesIO(xml), label) if isinstance(p, Page)), task.options)
     chunk.bytes_read = len(data)
     chunk.end = task.end
     if task.scanned:
@@ -894,8 +1023,11 @@ def _link_pairs(links: List[Link]) -> List[str]:
 
 def _anchor_target_pairs(anchors: List[str], targets: List[str]) -> List[str]:
     """ "anchor<TAB>target" of each (anchor, target) that is TSV-safe (the columns of `LinkColumns`)."""
-    pairs = [f"{anchor}\t{target}" for anchor, target in zip(anchors, targets)]
-    # One search over all pairs instead of two per link: each safe pair holds one tab and no line break.
+    pairs = list(map("\t".join, zip(anchors, targets)))
+    # Printable anchors and targets (the common case, checked by one fast scan) hold nothing unsafe; else one search
+    # over all pairs instead of two per link: each safe pair holds one tab and no line break.
+    if ("".join(anchors) + "".join(targets)).isprintable():
+        return pairs
     joined = "\n".join(pairs)
     if joined.count("\t") == len(pairs) and joined.count("\n") == len(pairs) - 1:
         if not _TSV_UNSAFE_BUT_TAB_AND_LF.search(joined):
