@@ -16,6 +16,23 @@ The linking task it poses is shaped like Wikipedia's:
 - articles carry the markup a parser must survive: infoboxes and nested templates, refs, tables, files with captions,
   categories, interlanguage links, headings, lists, links of every form, redirects and red links.
 
+Two shapes (`SHAPES`, `--world-shape` / `vars.world_shape`): `small`, the default world, calibrated at 8K entities
+(its ambiguity and the reach of its links change with the size), and `wikipedia`, which keeps the same task at any
+size, up to the full-size run's million entities:
+
+- a share of the links (`coverage_links`) walks a cycle over the entities of the article's topic, so every entity
+  gets a floor of links (enough to pass build-kb's min_freq, as Wikipedia's long tail) while the rest follow the Zipf
+  popularity;
+- the entities sharing a short form come in groups of 1 + Zipf(`group_zipf`) (at most `max_group`; mostly 2-4, as
+  the entries of a disambiguation page), whatever the size, and the group's most popular entity is its primary: it
+  is called by the short form far more often (`primary_short`) than the others (`secondary_short`), so that P(entity
+  | alias) is right mostly, and the context must do the rest;
+- Wikidata-like aliases beside the label (initials "J. Varena", other spellings "Warena" by `respell`, formal names
+  "City of Varena", "Varena Corp.", subtitles, common names of taxa), up to `max_redirects` redirects per entity and
+  anchors through all of them.
+
+`wikiel.synthetic.shape.link_baselines` measures the prior and oracle a world's links give without writing it.
+
 Memory is O(entities) (names and a few numbers per entity); pages and entities are streamed to disk.
 """
 
@@ -1200,8 +1217,8 @@ def generate_world(
 ) -> Dict[str, Path]:
     """Generate a world into `out_dir`; returns the paths of the Wikidata dump, XML dump and its index.
 
-    `zipf` is the popularity exponent: lower spreads the links over more entities (the full-size rehearsal uses a
-    flatter popularity so that 1M entities each get a few links from a few hundred thousand articles)."""
+    `zipf` is the popularity exponent: lower spreads the links over more entities. `shape` is `small` (the default
+    world) or `wikipedia` (the full-size run: a floor of links per entity, so the exponent keeps its skew)."""
     out_dir = Path(out_dir)
     world = World(world_config(shape, n_entities=n_entities, n_articles=n_articles, seed=seed, lang=lang, zipf=zipf))
     names = {
