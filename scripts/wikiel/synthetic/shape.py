@@ -72,7 +72,8 @@ def link_baselines(world: World, n_train: int, n_dev: int, settings: PruneSettin
                 structured[alias].add(e.qid)
     aliases = select_aliases(pair_counts, structured, settings)
     dev = sample_links(world, [t % n_topics for t in range(n_topics)], max(1, n_dev // n_topics))
-    prior = oracle = rand = n = 0
+    prior = oracle = n = 0
+    rand = 0.0
     kinds: Counter = Counter()
     for anchor, idx in dev:
         qid = world.entities[idx].qid
