@@ -752,11 +752,13 @@ class _FastRng:
     def integers(self, low: int, high: Optional[int] = None, size: Optional[int] = None) -> Any:
         if size is not None:
             return self.np.integers(low, high, size=size)
-        return self.py.randrange(low) if high is None else self.py.randrange(low, high)
+        if high is None:
+            low, high = 0, low
+        return low + int(self.py.random() * (high - low))  # randrange is 5 times slower; the bias is below 1e-9
 
     def choice(self, a: Any, size: Optional[int] = None, replace: bool = True, p: Any = None) -> Any:
         if size is None and p is None and not isinstance(a, int):
-            return a[self.py.randrange(len(a))]
+            return a[int(self.py.random() * len(a))]
         return self.np.choice(a, size=size, replace=replace, p=p)
 
     def permutation(self, n: int) -> np.ndarray:
