@@ -7,6 +7,12 @@ lookup: the prior baseline (the candidate with the highest P(entity | alias) is 
 entity is a candidate) and how many KB entities and aliases survive. Deterministic for a given world and sizes; a
 quick estimate of what the chain's evaluate step reports (it also has redirects, case and fuzzy lookups, and the
 links of the infoboxes and tables), used to calibrate the world's shapes at sizes the chain takes hours for.
+
+The wikipedia shape measured this way (seed 0, 7.5 links per entity as 0.375 articles per entity give, min_freq 3,
+min_pair 3, max_entities 80% of the entities): prior / oracle / random 0.684 / 0.898 / 0.626 at 3K entities,
+0.733 / 0.909 / 0.649 at 10K, 0.739 / 0.906 / 0.653 at 30K, 0.748 / 0.905 / 0.659 at 100K, 0.755 / 0.904 / 0.651 at
+300K, with 2.7 KB aliases per KB entity. The chain itself at 20K entities (7,500 articles) gave 0.704 / 0.889 with
+exact lookups and 0.733 / 0.921 with the pipeline's fuzzy candidates (17,667 KB entities, 47,500 aliases).
 """
 
 from __future__ import annotations
