@@ -222,6 +222,11 @@ def fetch_command(
     world_zipf: float = typer.Option(
         defaults.WORLD_ZIPF, help="Popularity exponent of the synthetic world (lower = flatter)"
     ),
+    world_shape: str = typer.Option(
+        defaults.WORLD_SHAPE,
+        help="Shape of the synthetic world: small (the default world) or wikipedia (Wikipedia-like ambiguity and "
+        "popularity at any size, for the full-size run)",
+    ),
     excerpts_dir: Path = typer.Option(Path(defaults.EXCERPTS_DIR), help="Where the real excerpts are"),
     kb: str = typer.Option(
         defaults.KB, help="wikidata (the dumps of --source) or custom (your own knowledge graph: --custom-*)"
@@ -289,6 +294,9 @@ def fetch_command(
             fail(f"--source must be one of {', '.join(fetch.SOURCES)}, not {source!r}")
         if wikidata_format not in fetch.WIKIDATA_FORMATS:
             fail(f"--wikidata-format must be one of {', '.join(fetch.WIKIDATA_FORMATS)}, not {wikidata_format!r}")
+        if world_shape not in world_module.SHAPES:
+            shapes = ", ".join(world_module.SHAPES)
+            fail(f"--world-shape (vars.world_shape) must be one of {shapes}, not {world_shape!r}")
         settings: Dict[str, Any] = {"source": source, "lang": lang}
         if source == "dumps":
             site = fetch.check_site(dump_site)
@@ -299,6 +307,7 @@ def fetch_command(
                 articles=world_articles,
                 seed=seed,
                 zipf=world_zipf,
+                shape=world_shape,
                 generator=file_digest(world_module.__file__, "sha1"),
             )
         kept = fetch.unchanged(output_dir, settings) if source != "excerpts" and not verify else None
@@ -319,7 +328,13 @@ def fetch_command(
             manifest = fetch.use_excerpts(output_dir, lang, excerpts_dir)
         else:
             files = generate_world(
-                output_dir / "world", world_entities, world_articles, seed=seed, lang=lang, zipf=world_zipf
+                output_dir / "world",
+                world_entities,
+                world_articles,
+                seed=seed,
+                lang=lang,
+                zipf=world_zipf,
+                shape=world_shape,
             )
             manifest = fetch.use_world(output_dir, lang, files)
         fetch.record_settings(output_dir, settings)

@@ -40,6 +40,7 @@ SCHEDULER = ""  # parse steps: a Dask scheduler address (tcp://host:8786) or sch
 WORLD_ENTITIES = 8000
 WORLD_ARTICLES = 2000
 WORLD_ZIPF = 0.85  # popularity exponent; the full-size rehearsal uses a flatter 0.3
+WORLD_SHAPE = "small"  # small (the default world) | wikipedia (Wikipedia-like ambiguity and popularity at any size)
 
 # ---- parsing ------------------------------------------------------------------------------------------------------
 MAX_BAD_LINES = 1000  # malformed Wikidata lines skipped before failing

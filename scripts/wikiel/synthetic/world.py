@@ -16,6 +16,23 @@ The linking task it poses is shaped like Wikipedia's:
 - articles carry the markup a parser must survive: infoboxes and nested templates, refs, tables, files with captions,
   categories, interlanguage links, headings, lists, links of every form, redirects and red links.
 
+Two shapes (`SHAPES`, `--world-shape` / `vars.world_shape`): `small`, the default world, calibrated at 8K entities
+(its ambiguity and the reach of its links change with the size), and `wikipedia`, which keeps the same task at any
+size, up to the full-size run's million entities:
+
+- a share of the links (`coverage_links`) walks a cycle over the entities of the article's topic, so every entity
+  gets a floor of links (enough to pass build-kb's min_freq, as Wikipedia's long tail) while the rest follow the Zipf
+  popularity;
+- the entities sharing a short form come in groups of 1 + Zipf(`group_zipf`) (at most `max_group`; mostly 2-4, as
+  the entries of a disambiguation page), whatever the size, and the group's most popular entity is its primary: it
+  is called by the short form far more often (`primary_short`) than the others (`secondary_short`), so that P(entity
+  | alias) is right mostly, and the context must do the rest;
+- Wikidata-like aliases beside the label (initials "J. Varena", other spellings "Warena" by `respell`, formal names
+  "City of Varena", "Varena Corp.", subtitles, common names of taxa), up to `max_redirects` redirects per entity and
+  anchors through all of them.
+
+`wikiel.synthetic.shape.link_baselines` measures the prior and oracle a world's links give without writing it.
+
 Memory is O(entities) (names and a few numbers per entity); pages and entities are streamed to disk.
 """
 
@@ -25,11 +42,12 @@ import bz2
 import gzip
 import hashlib
 import io
+import random
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
-from xml.sax.saxutils import escape, quoteattr, unescape
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 import orjson
@@ -334,12 +352,21 @@ class WorldConfig:
     extra_items: float = 0.5  # items without a sitelink to this wiki, per entity
     no_description: float = 0.04
     short_form_alias: float = 0.6  # entities whose short form is also a Wikidata alias
+    shape: str = defaults.WORLD_SHAPE  # "small" (the default world) or "wikipedia" (see WIKIPEDIA_SHAPE)
+    # ---- used by the wikipedia shape only ----
+    coverage_links: float = 0.0  # links drawn from a cycle over the entities of the article's topic (a floor)
+    group_zipf: float = 2.5  # sizes of the groups of entities sharing a short form: 1 + Zipf(group_zipf)
+    max_group: int = 60
+    primary_short: float = 0.55  # P(anchor = short form) for the most popular entity of its group
+    secondary_short: float = 0.2  # ... for the others (they are usually written out in full)
+    alias_anchor: float = 0.15  # P(anchor = one of the Wikidata aliases)
+    max_redirects: int = 1  # redirect pages per entity
 
 
 class _Names:
     """Pseudo-words made of syllables, unique per use."""
 
-    def __init__(self, rng: np.random.Generator):
+    def __init__(self, rng: Any):
         self.rng = rng
         self.used: set = set()
 
@@ -373,6 +400,8 @@ class Entity:
     aliases: List[str]  # Wikidata aliases (also used as anchors)
     title: str = ""
     description: str = ""
+    group: int = -1  # wikipedia shape: the group of entities sharing its short form (-1: none)
+    primary: bool = True  # wikipedia shape: the most popular entity of its group
 
 
 class World:
@@ -388,15 +417,20 @@ class World:
         self.generic_words: Sequence[str] = lx.generic_words or GENERIC_WORDS
         # Other wikis: Wikidata labels, interlanguage links; the first also sitelinks and descriptions.
         self.other_langs = tuple(lang for lang in (lx.interlanguage or ("en", "de", "fr")) if lang != cfg.lang)
-        self.rng = np.random.default_rng(cfg.seed)
+        self.wikipedia = cfg.shape == "wikipedia"
+        self.rng: Any = _FastRng(cfg.seed) if self.wikipedia else np.random.default_rng(cfg.seed)
         self.names = _Names(self.rng)
         self.topic_vocab = [[self.names.word() for _ in range(cfg.topic_words)] for _ in range(cfg.n_topics)]
         self.first_names = [self.names.word((2, 2)).capitalize() for _ in range(FIRST_NAMES_N)]
         self.classes = self._make_classes()
-        self.entities = self._make_entities()
+        self.entities = self._make_wikipedia_entities() if self.wikipedia else self._make_entities()
         self._assign_titles()
         self.popularity = self._make_popularity()
         self.by_topic = [np.flatnonzero(self.topic_of == t) for t in range(cfg.n_topics)]
+        self.coverage_next = [0] * cfg.n_topics  # position of each topic's coverage cycle
+        self.coverage_stride = [_stride(len(idx)) for idx in self.by_topic]
+        if self.wikipedia:
+            self._mark_primaries()
         self.topic_cdf = [np.cumsum(self.popularity[idx]) / self.popularity[idx].sum() for idx in self.by_topic]
         self.global_cdf = np.cumsum(self.popularity) / self.popularity.sum()
 
@@ -443,6 +477,80 @@ class World:
             entities.append(Entity(f"Q{100_000_000 + i}", etype, cls, int(topics[i]), name, short, aliases))
         self.topic_of = topics
         return entities
+
+    def _make_wikipedia_entities(self) -> List[Entity]:
+        """The wikipedia shape: entities sharing a short form come in groups whose sizes do not grow with the world
+        (1 + Zipf(group_zipf), at most max_group: mostly 2-4, a few dozens, as the entries of disambiguation pages),
+        and each entity gets the Wikidata-like aliases of `_more_aliases`."""
+        cfg, rng = self.cfg, self.rng
+        n = cfg.n_entities
+        types = list(TYPE_WEIGHTS)
+        weights = np.array([TYPE_WEIGHTS[t] for t in types])
+        type_idx = rng.choice(len(types), size=n, p=weights / weights.sum())
+        topics = rng.integers(cfg.n_topics, size=n)
+        shared = np.flatnonzero(rng.random(n) < cfg.shared_root_share)
+        sizes = np.minimum(rng.zipf(cfg.group_zipf, size=len(shared) + 1) + 1, cfg.max_group)
+        ends = np.cumsum(sizes)
+        n_groups = int(np.searchsorted(ends, len(shared))) + 1
+        group_of = np.full(n, -1, dtype=np.int64)
+        group_of[shared] = np.searchsorted(ends, np.arange(len(shared)), side="right")
+        roots = [self.names.word().capitalize() for _ in range(n_groups)]
+        home_topic = rng.integers(cfg.n_topics, size=n_groups)
+        take_home = rng.random(n) < cfg.root_topic_share
+        entities = []
+        for i in range(n):
+            etype = types[type_idx[i]]
+            group = int(group_of[i])
+            if group >= 0:
+                root = roots[group]
+                if take_home[i]:
+                    topics[i] = home_topic[group]
+            else:
+                root = self.names.word().capitalize()
+            name, short, aliases = self._names_for(etype, root)
+            if short and short != name and rng.random() < cfg.short_form_alias:
+                aliases.append(short)
+            aliases += [a for a in self._more_aliases(etype, name, root) if a != name and a not in aliases]
+            cls = self.classes[etype][rng.integers(len(self.classes[etype]))][0]
+            entities.append(
+                Entity(f"Q{100_000_000 + i}", etype, cls, int(topics[i]), name, short, aliases, group=group)
+            )
+        self.topic_of = topics
+        return entities
+
+    def _more_aliases(self, etype: str, name: str, root: str) -> List[str]:
+        """Wikidata-like aliases of the wikipedia shape: initials of people ("J. Varena"), other spellings
+        ("Warena", `respell`), informal and formal names ("City of Varena", "Varena Corp."), common names of taxa."""
+        rng = self.rng
+        pick = lambda seq: seq[rng.integers(len(seq))]  # noqa: E731
+        out = []
+        if etype == "PERSON":
+            out.append(f"{name[0]}. {root}")
+            if rng.random() < 0.5:
+                out.append(respell(name))
+        elif etype in ("CITY", "COUNTRY", "LOCATION"):
+            out.append(respell(name))
+            if etype == "CITY" and rng.random() < 0.5:
+                out.append(f"City of {root}")
+        elif etype in ("COMPANY", "ORGANIZATION", "SPORTS_TEAM", "EDUCATION"):
+            out.append(f"{name} {pick(['Ltd.', 'Corp.', 'Inc.', 'plc'])}" if etype == "COMPANY" else respell(name))
+            if rng.random() < 0.3:
+                out.append(f"{root} {pick(['Group', 'Club', 'Institute', 'Holdings'])}")
+        elif etype in ("FILM", "MUSIC", "BOOK"):
+            out.append(f"{name}: {pick(['The Story', 'Part One', 'Revisited', 'Live', 'Complete Edition'])}")
+            if rng.random() < 0.4:
+                out.append(respell(name))
+        elif etype in ("PRODUCT", "EVENT"):
+            out.append(
+                f"{root} {pick(['series', 'line'])}"
+                if etype == "PRODUCT"
+                else f"{root} {pick(['Campaign', 'Conflict'])}"
+            )
+        elif etype == "TAXON":
+            out.append(f"{root.lower()} {pick(['beetle', 'moth', 'fern', 'orchid', 'snail', 'finch'])}")
+        else:
+            out.append(respell(name))
+        return out
 
     def _names_for(self, etype: str, root: str) -> Tuple[str, Optional[str], List[str]]:
         """Full name, shared short form and aliases of an entity, by type."""
@@ -521,8 +629,29 @@ class World:
         ranks = self.rng.permutation(self.cfg.n_entities) + 1
         return 1.0 / np.power(ranks + 5.0, self.cfg.zipf)
 
+    def _mark_primaries(self) -> None:
+        """Wikipedia shape: the most popular entity of each group is its primary (the one its short form names)."""
+        best: Dict[int, int] = {}
+        for i, e in enumerate(self.entities):
+            if e.group >= 0:
+                j = best.get(e.group)
+                if j is None or self.popularity[i] > self.popularity[j]:
+                    best[e.group] = i
+                e.primary = False
+        for i in best.values():
+            self.entities[i].primary = True
+
     # ---- sampling -------------------------------------------------------------------------------------------
     def sample_entity(self, topic: int) -> int:
+        """A link target: popularity-weighted, mostly from the article's topic. The wikipedia shape draws a share
+        `coverage_links` from a cycle over the topic's entities instead, so that every entity gets a floor of links
+        (Wikipedia's long tail is linked a few times each) while the rest keeps the Zipf skew."""
+        if self.wikipedia and len(self.by_topic[topic]) and self.rng.random() < self.cfg.coverage_links:
+            idx = self.by_topic[topic]
+            k = self.coverage_next[topic]
+            self.coverage_next[topic] = k + 1
+            # A fixed stride walks the topic's entities in a scattered order, visiting each once per round.
+            return int(idx[(k * self.coverage_stride[topic]) % len(idx)])
         if self.rng.random() < self.cfg.same_topic_mentions and len(self.by_topic[topic]):
             idx = self.by_topic[topic]
             return int(idx[min(int(np.searchsorted(self.topic_cdf[topic], self.rng.random())), len(idx) - 1)])
@@ -534,11 +663,23 @@ class World:
         r = self.rng.random()
         if r < self.cfg.variant_anchor:
             return self._variant(e)
+        if self.wikipedia:
+            return self._wikipedia_anchor(e)
         r = self.rng.random()
         if e.short and e.short != e.name and r < 0.5:
             return e.short
         if e.aliases and r > 0.88:
             return e.aliases[int(self.rng.integers(len(e.aliases)))]
+        return e.name
+
+    def _wikipedia_anchor(self, e: Entity) -> str:
+        """The short form mostly for the primary of its group (Paris, France is "Paris"; Paris, Texas is written out),
+        now and then a Wikidata alias, else the name."""
+        cfg, rng = self.cfg, self.rng
+        if e.short and e.short != e.name and rng.random() < (cfg.primary_short if e.primary else cfg.secondary_short):
+            return e.short
+        if e.aliases and rng.random() < cfg.alias_anchor:
+            return e.aliases[rng.integers(len(e.aliases))]
         return e.name
 
     def _variant(self, e: Entity) -> str:
@@ -571,6 +712,85 @@ class World:
                 words = self.generic_words
             out.append(words[int(rng.integers(len(words)))])
         return out
+
+
+# A Wikipedia-like world at any size: the same ambiguity and popularity per entity at 10K as at 1M entities.
+WIKIPEDIA_SHAPE: Dict[str, Any] = {
+    "coverage_links": 0.5,
+    "shared_root_share": 0.9,
+    "group_zipf": 2.2,
+    "max_group": 60,
+    "primary_short": 0.8,
+    "secondary_short": 0.55,
+    "alias_anchor": 0.25,
+    "short_form_alias": 0.7,
+    "variant_anchor": 0.05,
+    "max_redirects": 2,
+}
+SHAPES: Dict[str, Dict[str, Any]] = {"small": {}, "wikipedia": WIKIPEDIA_SHAPE}
+
+
+def world_config(shape: str = defaults.WORLD_SHAPE, **settings: Any) -> WorldConfig:
+    """The WorldConfig of a shape (`SHAPES`), with `settings` on top; ValueError for an unknown shape."""
+    if shape not in SHAPES:
+        raise ValueError(f"unknown world shape {shape!r} (one of {', '.join(SHAPES)})")
+    return WorldConfig(**{**SHAPES[shape], **settings, "shape": shape})
+
+
+class _FastRng:
+    """The random draws of the wikipedia shape: scalars from Python's `random` (a numpy Generator spends a few
+    microseconds per scalar call, which is most of the generation time at a million entities), arrays from numpy.
+    Both seeded, so the world is deterministic."""
+
+    def __init__(self, seed: int):
+        self.py = random.Random(seed)
+        self.np = np.random.default_rng(seed)
+
+    def random(self, size: Optional[int] = None) -> Any:
+        return self.py.random() if size is None else self.np.random(size)
+
+    def integers(self, low: int, high: Optional[int] = None, size: Optional[int] = None) -> Any:
+        if size is not None:
+            return self.np.integers(low, high, size=size)
+        if high is None:
+            low, high = 0, low
+        return low + int(self.py.random() * (high - low))  # randrange is 5 times slower; the bias is below 1e-9
+
+    def choice(self, a: Any, size: Optional[int] = None, replace: bool = True, p: Any = None) -> Any:
+        if size is None and p is None and not isinstance(a, int):
+            return a[int(self.py.random() * len(a))]
+        return self.np.choice(a, size=size, replace=replace, p=p)
+
+    def permutation(self, n: int) -> np.ndarray:
+        return self.np.permutation(n)
+
+    def zipf(self, a: float, size: int) -> np.ndarray:
+        return self.np.zipf(a, size=size)
+
+
+def _stride(n: int) -> int:
+    """A step coprime with `n` near n * 0.618 (so that k * step mod n visits every index once per n steps)."""
+    step = max(1, int(n * 0.6180339887))
+    while np.gcd(step, n) != 1:
+        step += 1
+    return step
+
+
+RESPELLINGS = (("k", "c"), ("c", "k"), ("f", "ph"), ("v", "w"), ("z", "s"), ("i", "y"), ("th", "t"), ("sh", "sch"))
+
+
+def respell(name: str) -> str:
+    """Another spelling of a name, chosen by a hash ("Varena" -> "Warena", "Kodi" -> "Cody"); the name with a
+    doubled last consonant or an added "e" when no rule applies."""
+    start = hash_int(name) % len(RESPELLINGS)
+    for k in range(len(RESPELLINGS)):
+        old, new = RESPELLINGS[(start + k) % len(RESPELLINGS)]
+        at = name.lower().find(old)
+        if at >= 0:
+            piece = name[at : at + len(old)]
+            new = new.capitalize() if piece[0].isupper() else new
+            return name[:at] + new + name[at + len(old) :]
+    return name + name[-1] if name[-1] in CONSONANTS else name + "e"
 
 
 def _acronym(name: str) -> str:
@@ -780,6 +1000,38 @@ def _page_xml(title: str, ns: int, page_id: int, text: str, redirect: Optional[s
     )
 
 
+class _PageStreams:
+    """Writes pages as they come: a bz2 stream per PAGES_PER_STREAM pages and the index line of each page, so that
+    memory does not grow with the number of pages."""
+
+    def __init__(self, out: Any, index_out: Any, lang: str):
+        self.out = out
+        self.index = bz2.BZ2Compressor(9)
+        self.index_out = index_out
+        self.chunk: List[str] = []
+        self.titles: List[Tuple[str, int]] = []
+        out.write(bz2.compress(siteinfo_xml(lang).encode("utf8"), 9))
+
+    def add(self, title: str, page_id: int, page: str) -> None:
+        self.chunk.append(page)
+        self.titles.append((title, page_id))
+        if len(self.chunk) == PAGES_PER_STREAM:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.chunk:
+            offset = self.out.tell()
+            lines = "".join(f"{offset}:{pid}:{title}\n" for title, pid in self.titles)
+            self.index_out.write(self.index.compress(lines.encode("utf8")))
+            self.out.write(bz2.compress("".join(self.chunk).encode("utf8"), 9))
+            self.chunk, self.titles = [], []
+
+    def close(self) -> None:
+        self.flush()
+        self.out.write(bz2.compress(b"</mediawiki>\n", 9))
+        self.index_out.write(self.index.flush())
+
+
 class ArticleWriter:
     """Writes one article's wikitext: markup of every kind around sentences with links."""
 
@@ -895,72 +1147,64 @@ def write_wikipedia(world: World, xml_path: Path, index_path: Path) -> Dict[str,
     cfg, rng = world.cfg, world.rng
     n_articles = min(cfg.n_articles, len(world.entities))
     subjects = np.sort(rng.choice(len(world.entities), size=n_articles, replace=False))
-    redirect_of: Dict[int, str] = {}
+    redirect_of: Dict[int, str] = {}  # the first redirect of an entity: links go through it now and then
+    more_redirects: Dict[int, List[str]] = {}  # the others (wikipedia shape: up to max_redirects per entity)
     used_titles = {e.title for e in world.entities}
     for i, e in enumerate(world.entities):
         for alias in e.aliases:
             if alias not in used_titles and rng.random() < 0.5:
                 used_titles.add(alias)
-                redirect_of[i] = alias
-                break
+                if i not in redirect_of:
+                    redirect_of[i] = alias
+                else:
+                    more_redirects.setdefault(i, []).append(alias)
+                if 1 + len(more_redirects.get(i, ())) >= cfg.max_redirects:
+                    break
     writer = ArticleWriter(world, redirect_of)
     lx = world.language
     keywords = lx.redirects
-    # Real dumps hold the redirect's target in `<redirect title>` (the world wrote the redirect's own title there
-    # until this was found; parse-wikipedia then mapped those redirects to themselves).
-    pages: List[str] = []
-    page_id = 10
     counts = {"articles": 0, "redirects": 0, "other_pages": 0}
-    for rank, idx in enumerate(subjects):
-        e = world.entities[idx]
-        pages.append(_page_xml(e.title, 0, page_id, writer.article(e)))
-        counts["articles"] += 1
-        page_id += int(rng.integers(1, 4))
-        if idx in redirect_of:
-            alias = redirect_of[idx]
-            # Real dumps carry both the <redirect> element and the #REDIRECT text; a few old pages only the text.
-            element = e.title if rank % 10 else None
-            # The text alone must say it: the wiki's own keyword; with the element, also the others (#REDIRECT).
-            keyword = keywords[rank % len(keywords)] if element else keywords[0]
-            pages.append(_page_xml(alias, 0, page_id, f"{keyword} [[{e.title}]]{lx.redirect_note}", element))
-            counts["redirects"] += 1
-            page_id += 1
-        if rank % 50 == 0:
-            pages.append(
-                _page_xml(
-                    f"{lx.namespace(10)}:Infobox {world.type_nouns[e.type][0]}",
-                    10,
-                    page_id,
-                    '{| class="infobox"\n| {{{name}}}\n|}<noinclude>'
-                    f"[[{lx.namespace(14)}:{lx.infobox_category}]]</noinclude>",
-                )
-            )
-            counts["other_pages"] += 1
-            page_id += 1
-    # Redirects of entities without an article page still resolve links.
-    with_article = set(subjects.tolist())
-    for n, (idx, alias) in enumerate(sorted(redirect_of.items())):
-        if idx not in with_article:
-            keyword = keywords[n % len(keywords)]
-            target = world.entities[idx].title
-            pages.append(_page_xml(alias, 0, page_id, f"{keyword} [[{target}]]", target))
-            counts["redirects"] += 1
-            page_id += 1
     with atomic_path(xml_path) as xml_tmp, atomic_path(index_path) as index_tmp:
-        index_lines: List[str] = []
-        with open(xml_tmp, "wb") as out:
-            out.write(bz2.compress(siteinfo_xml(cfg.lang).encode("utf8"), 9))
-            for start in range(0, len(pages), PAGES_PER_STREAM):
-                offset = out.tell()
-                chunk = pages[start : start + PAGES_PER_STREAM]
-                for page in chunk:
-                    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
-                    pid = page.split("<id>", 1)[1].split("</id>", 1)[0]
-                    index_lines.append(f"{offset}:{pid}:{unescape(title)}\n")
-                out.write(bz2.compress("".join(chunk).encode("utf8"), 9))
-            out.write(bz2.compress(b"</mediawiki>\n", 9))
-        with open(index_tmp, "wb") as f:
-            f.write(bz2.compress("".join(index_lines).encode("utf8"), 9))
+        with open(xml_tmp, "wb") as out, open(index_tmp, "wb") as index_out:
+            pages = _PageStreams(out, index_out, cfg.lang)
+            page_id = 10
+            # Real dumps hold the redirect's target in `<redirect title>` (the world wrote the redirect's own title
+            # there until this was found; parse-wikipedia then mapped those redirects to themselves).
+            for rank, idx in enumerate(subjects):
+                e = world.entities[idx]
+                pages.add(e.title, page_id, _page_xml(e.title, 0, page_id, writer.article(e)))
+                counts["articles"] += 1
+                page_id += int(rng.integers(1, 4))
+                if idx in redirect_of:
+                    # Real dumps carry both the <redirect> element and the #REDIRECT text; a few old pages only the
+                    # text, which must then say it with the wiki's own keyword (with the element, also the others).
+                    element = e.title if rank % 10 else None
+                    keyword = keywords[rank % len(keywords)] if element else keywords[0]
+                    for alias in [redirect_of[idx], *more_redirects.get(idx, ())]:
+                        text = f"{keyword} [[{e.title}]]{lx.redirect_note}"
+                        pages.add(alias, page_id, _page_xml(alias, 0, page_id, text, element))
+                        counts["redirects"] += 1
+                        page_id += 1
+                if rank % 50 == 0:
+                    title = f"{lx.namespace(10)}:Infobox {world.type_nouns[e.type][0]}"
+                    text = (
+                        '{| class="infobox"\n| {{{name}}}\n|}<noinclude>'
+                        f"[[{lx.namespace(14)}:{lx.infobox_category}]]</noinclude>"
+                    )
+                    pages.add(title, page_id, _page_xml(title, 10, page_id, text))
+                    counts["other_pages"] += 1
+                    page_id += 1
+            # Redirects of entities without an article page still resolve links.
+            with_article = set(subjects.tolist())
+            for n, (idx, alias) in enumerate(sorted(redirect_of.items())):
+                if idx not in with_article:
+                    keyword = keywords[n % len(keywords)]
+                    target = world.entities[idx].title
+                    for title in [alias, *more_redirects.get(idx, ())]:
+                        pages.add(title, page_id, _page_xml(title, 0, page_id, f"{keyword} [[{target}]]", target))
+                        counts["redirects"] += 1
+                        page_id += 1
+            pages.close()
     return counts
 
 
@@ -971,13 +1215,14 @@ def generate_world(
     seed: int = defaults.SEED,
     lang: str = defaults.LANG,
     zipf: float = defaults.WORLD_ZIPF,
+    shape: str = defaults.WORLD_SHAPE,
 ) -> Dict[str, Path]:
     """Generate a world into `out_dir`; returns the paths of the Wikidata dump, XML dump and its index.
 
-    `zipf` is the popularity exponent: lower spreads the links over more entities (the full-size rehearsal uses a
-    flatter popularity so that 1M entities each get a few links from a few hundred thousand articles)."""
+    `zipf` is the popularity exponent: lower spreads the links over more entities. `shape` is `small` (the default
+    world) or `wikipedia` (the full-size run: a floor of links per entity, so the exponent keeps its skew)."""
     out_dir = Path(out_dir)
-    world = World(WorldConfig(n_entities=n_entities, n_articles=n_articles, seed=seed, lang=lang, zipf=zipf))
+    world = World(world_config(shape, n_entities=n_entities, n_articles=n_articles, seed=seed, lang=lang, zipf=zipf))
     names = {
         "wikidata": "latest-all.json.gz",
         "wikipedia": f"{lang}wiki-latest-pages-articles-multistream.xml.bz2",
