@@ -13,7 +13,7 @@ from spacy.training import Example
 from thinc.api import Config
 
 from conftest import ROOT
-from wikiel.evaluation import evaluate
+from wikiel.evaluation import curve, evaluate
 from wikiel.pipeline.components import (
     MENTION_LABEL,
     NIL,
@@ -224,3 +224,13 @@ def test_seed_pipeline_loads_from_the_shipped_code_alone(tmp_path):
 def el_pick(nlp):
     doc = nlp.get_pipe("entity_linker")(typed(nlp, "We saw Paris there.", [(2, 3, "CITY")]))
     return doc.ents[0].kb_id_
+
+
+def test_learning_curve_table_for_either_architecture():
+    base = {"dev_mentions": 10, "epochs": 2, "baselines": {"prior": 0.5}}
+    v3 = curve.markdown_curve(
+        {**base, "points": [{"mentions": 100, "train_seconds": 3, "context+prior": 0.7, "context": 0.6}]}
+    )
+    assert "| train mentions | context+prior | context | train seconds |" in v3 and "| 100 | 0.700 | 0.600 | 3 |" in v3
+    seed = curve.markdown_curve({**base, "points": [{"mentions": 100, "train_seconds": 3, "pipeline": 0.8}]})
+    assert "| train mentions | pipeline | train seconds |" in seed and "| 100 | 0.800 | 3 |" in seed

@@ -34,6 +34,7 @@ from wikiel.util import (
 DEFAULT_SIZES = tuple(int(n) for n in defaults.CURVE_SIZES.split(","))
 BASELINES = ("random", "prior", "oracle")
 TRAINED = ("context", "context+prior")
+COLUMNS = ("context+prior", "context", "pipeline")  # pipeline: a linker without the cosine methods (nel-seed.cfg)
 
 
 def curve_sizes(sizes: Sequence[int], available: int) -> List[int]:
@@ -116,14 +117,13 @@ def learning_curve(
                 {
                     "mentions": count_mentions(subset),
                     "train_seconds": run["seconds"],
-                    **{m: methods[m]["accuracy"] for m in TRAINED},
+                    **{m: methods[m]["accuracy"] for m in TRAINED if m in methods},
                 }
             )
-            print(
-                f"{points[-1]['mentions']:>7} mentions: context+prior {points[-1]['context+prior']:.3f} "
-                f"context {points[-1]['context']:.3f} ({run['seconds']:.0f}s)",
-                flush=True,
-            )
+            if not any(m in methods for m in TRAINED):
+                points[-1]["pipeline"] = methods["pipeline"]["accuracy"]
+            accuracies = " ".join(f"{m} {points[-1][m]:.3f}" for m in columns(points))
+            print(f"{points[-1]['mentions']:>7} mentions: {accuracies} ({run['seconds']:.0f}s)", flush=True)
             shutil.rmtree(tmp / f"model-{n}")
     result = {
         "dev_mentions": count_mentions(dev_docs),
@@ -142,16 +142,23 @@ def learning_curve(
     return result
 
 
+def columns(points: List[Dict]) -> List[str]:
+    """The accuracy columns the points have: context+prior and context (v3), or pipeline (the seed's linker)."""
+    return [m for m in COLUMNS if points and m in points[0]]
+
+
 def markdown_curve(result: dict) -> str:
+    cols = columns(result["points"])
     lines = [
         f"Dev accuracy ({result['dev_mentions']} in-KB mentions) by number of training mentions, "
         f"{result['epochs']} epochs each.",
         "",
-        "| train mentions | context+prior | context | train seconds |",
-        "|---|---|---|---|",
+        "| train mentions | " + " | ".join(cols) + " | train seconds |",
+        "|---|" + "---|" * len(cols) + "---|",
     ]
     for p in result["points"]:
-        lines.append(f"| {p['mentions']} | {p['context+prior']:.3f} | {p['context']:.3f} | {p['train_seconds']:.0f} |")
+        cells = " | ".join(f"{p[m]:.3f}" for m in cols)
+        lines.append(f"| {p['mentions']} | {cells} | {p['train_seconds']:.0f} |")
     lines.append("")
     lines.append("Baselines: " + ", ".join(f"{m} {v:.3f}" for m, v in result["baselines"].items()))
     return "\n".join(lines) + "\n"
@@ -161,7 +168,7 @@ def plot_curve(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     xs = [p["mentions"] for p in result["points"]]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
-    for m, style in zip(TRAINED, ("o-", "s--")):
+    for m, style in zip(sorted(columns(result["points"]), key=lambda m: m != "context"), ("o-", "s--")):
         ax.plot(xs, [p[m] for p in result["points"]], style, label=m)
     colors = {"random": "grey", "prior": "tab:red", "oracle": "tab:green"}
     for m, v in result["baselines"].items():
