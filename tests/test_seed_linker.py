@@ -190,6 +190,9 @@ def test_configs_name_both_architectures():
     assert seed["components"]["entity_linker"]["factory"] == "wikiel_seed_linker"
     assert seed["components"]["entity_linker"]["model"]["@architectures"] == "wikiel.SeedLinker.v1"
     assert seed["components"]["entity_linker"]["model"]["use_types"] is True
+    bio = Config().from_disk(ROOT / "configs" / "nel-seed-biomedical.cfg", interpolate=False)["components"]
+    assert bio["entity_linker"]["model"] == seed["components"]["entity_linker"]["model"]
+    assert bio["entity_linker"]["get_candidates"]["@misc"] == "wikiel.TfidfCandidates.v1"
     for cfg in ("nel.cfg", "nel-seed.cfg"):
         text = (ROOT / "configs" / cfg).read_text()
         assert "EntityLinker.v2" in text and "wikiel.SeedLinker.v1" in text  # both choices explained
