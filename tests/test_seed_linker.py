@@ -64,12 +64,13 @@ TOK2VEC = {  # small, so that the tests train in a second or two
 }
 
 
-def seed_pipeline(use_types=True, entity_types_path=None, steps=30):
+def seed_pipeline(use_types=True, entity_types_path=None, steps=30, interaction=False):
     """sentencizer + wikiel_seed_linker over the 4-entity KB, trained `steps` updates on TRAIN (seeded)."""
     spacy.util.fix_random_seed(0)
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    config = {"entity_vector_length": 8, "model": {"use_types": use_types, "type_dropout": 0.0, "tok2vec": TOK2VEC}}
+    model = {"use_types": use_types, "type_dropout": 0.0, "tok2vec": TOK2VEC, "interaction": interaction}
+    config = {"entity_vector_length": 8, "model": model}
     el = nlp.add_pipe("wikiel_seed_linker", name="entity_linker", config=config)
     el.set_kb(lambda vocab: make_kb(vocab))
     if entity_types_path is None:
@@ -237,3 +238,16 @@ def test_learning_curve_table_for_either_architecture():
     assert "| train mentions | context+prior | context | train seconds |" in v3 and "| 100 | 0.700 | 0.600 | 3 |" in v3
     seed = curve.markdown_curve({**base, "points": [{"mentions": 100, "train_seconds": 3, "pipeline": 0.8}]})
     assert "| train mentions | pipeline | train seconds |" in seed and "| 100 | 0.800 | 3 |" in seed
+
+
+def test_seed_linker_interaction_option_trains_and_round_trips(tmp_path):
+    nlp = seed_pipeline(interaction=True, steps=10)
+    el = nlp.get_pipe("entity_linker")
+    assert el.model.has_ref("project") and not seed_pipeline(steps=0).get_pipe("entity_linker").model.has_ref("project")
+    doc = typed(nlp, "We saw Paris there. We saw Berlin there.", [(2, 3, "CITY"), (7, 8, "PERSON")])
+    assert [kb for kb, _ in el.predict([doc])] == ["Q1", "Q4"]
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    assert loaded.get_pipe("entity_linker").predict([typed(loaded, doc.text, [(2, 3, "CITY"), (7, 8, "PERSON")])]) == (
+        el.predict([doc])
+    )

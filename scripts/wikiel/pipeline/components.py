@@ -347,6 +347,7 @@ def build_seed_linker(
     hidden_width: int = 64,
     use_types: bool = True,
     type_dropout: float = 0.1,
+    interaction: bool = False,
 ) -> Model:
     """The seed's linker model: scores each (mention, candidate) pair from
     [context encoding (`context_width`, the sentence window pooled from `tok2vec`, as spaCy's EntityLinker.v2);
@@ -355,6 +356,8 @@ def build_seed_linker(
     component's table) is the mention's type] with a ReLU layer of `hidden_width` and a linear output.
     `use_types` false drops the type embedding and the match feature (the ablation). `type_dropout`: the share of
     training mentions whose type is replaced by UNK, so that untyped mentions (alias detection) are seen in training.
+    `interaction` (not in the seed's design) adds the elementwise product of a linear projection of the context
+    encoding with the entity vector, so the scorer can weigh their agreement as EntityLinker.v2's cosine does.
 
     Input: (docs with ents, mention type ids (one per ent), candidate owner (the index of its ent), candidate
     features [entity vector, prior, log prior, type match]); output: one logit per candidate."""
@@ -363,12 +366,17 @@ def build_seed_linker(
         "seed_type_embed", _type_embed_forward, init=_type_embed_init, dims={"nV": None, "nO": type_width}
     )
     scorer: Model = chain(Relu(nO=hidden_width), Linear(nO=1, nI=hidden_width))
+    layers, refs = [encoder, type_embed, scorer], {"encoder": encoder, "type_embed": type_embed, "scorer": scorer}
+    if interaction:
+        project: Model = Linear(nI=context_width)
+        layers.append(project)
+        refs["project"] = project
     return Model(
         "wikiel_seed_linker",
         _seed_forward,
         init=_seed_init,
-        layers=[encoder, type_embed, scorer],
-        refs={"encoder": encoder, "tok2vec": tok2vec, "type_embed": type_embed, "scorer": scorer},
+        layers=layers,
+        refs={**refs, "tok2vec": tok2vec},
         attrs={"use_types": use_types, "type_dropout": type_dropout, "context_width": context_width},
     )
 
@@ -392,7 +400,7 @@ def _type_embed_init(model: Model, X=None, Y=None) -> None:
 
 
 def _seed_init(model: Model, X=None, Y=None) -> None:
-    encoder, type_embed, scorer = model.layers
+    encoder, type_embed, scorer = model.layers[:3]
     docs, types, owners, features = X
     encoder.initialize(X=docs)
     if not type_embed.has_dim("nV"):
@@ -403,6 +411,11 @@ def _seed_init(model: Model, X=None, Y=None) -> None:
         width -= 1
     else:
         width += type_embed.get_dim("nO")
+    if model.has_ref("project"):
+        project = model.get_ref("project")
+        project.set_dim("nO", features.shape[1] - 3)
+        project.initialize()
+        width += features.shape[1] - 3
     scorer.layers[0].set_dim("nI", width)
     scorer.initialize()
 
@@ -410,7 +423,7 @@ def _seed_init(model: Model, X=None, Y=None) -> None:
 def seed_head(model: Model, context, types, owners, features, is_train: bool):
     """Logits of the candidates (column vector) from the context encodings of their mentions, and its backprop
     (d_logits -> d_context)."""
-    _, type_embed, scorer = model.layers
+    _, type_embed, scorer = model.layers[:3]
     owners = np.asarray(owners, dtype="int64")
     parts = [context[owners]]
     width = context.shape[1]
@@ -420,6 +433,11 @@ def seed_head(model: Model, context, types, owners, features, is_train: bool):
         parts += [embedded[owners], features]
     else:
         parts.append(features[:, :-1])
+    bp_project = None
+    if model.has_ref("project"):
+        entity_vectors = features[:, :-3]
+        projected, bp_project = model.get_ref("project")(context, is_train)
+        parts.append(projected[owners] * entity_vectors)
     X = np.hstack(parts).astype("float32")
     logits, bp_scorer = scorer(X, is_train)
 
@@ -431,6 +449,10 @@ def seed_head(model: Model, context, types, owners, features, is_train: bool):
             d_types = np.zeros((len(types), type_embed.get_dim("nO")), dtype="float32")
             np.add.at(d_types, owners, dX[:, width : width + type_embed.get_dim("nO")])
             bp_types(d_types)
+        if bp_project is not None:
+            d_projected = np.zeros((len(context), entity_vectors.shape[1]), dtype="float32")
+            np.add.at(d_projected, owners, dX[:, -entity_vectors.shape[1] :] * entity_vectors)
+            d_context += bp_project(d_projected)
         return d_context
 
     return logits, backprop
