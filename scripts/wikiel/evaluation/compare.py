@@ -79,7 +79,7 @@ def compare(
             raise InputError(run / subdir, "is not a trained pipeline", hint="pass a train step's output directory")
         nlp = spacy.load(run / subdir)
         stats = read_json(run / "stats.json")
-        epochs = stats.get("overrides", {}).get("training.max_epochs")
+        epochs = stats.get("counts", {}).get("overrides", {}).get("training.max_epochs")
         row = {
             "architecture": nlp.config["components"]["entity_linker"]["model"]["@architectures"],
             "use_types": nlp.config["components"]["entity_linker"]["model"].get("use_types"),
