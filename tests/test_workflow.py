@@ -241,13 +241,13 @@ def test_seed_architecture_trains_builds_and_links(project, tmp_path):
         project / "corpus/kb",
         None,
         max_epochs=1,
-        overrides={"corpora.train.limit": 300, "corpora.dev.limit": 100, "training.eval_frequency": 1000},
+        overrides={"corpora.train.limit": 150, "corpora.dev.limit": 50, "training.eval_frequency": 1000},
         quiet=True,
     )
     nlp = load_pipeline(out / "model-last")
     assert nlp.get_pipe("entity_linker").__class__.__name__ == "SeedEntityLinker"
     assert len(nlp.get_pipe("entity_linker").entity_types) > 100  # the KB's types, read at initialize
-    dev = read_docs(project / "corpus/mentions/dev.spacy", spacy.blank("en"))[:100]
+    dev = read_docs(project / "corpus/mentions/dev.spacy", spacy.blank("en"))[:50]
     summary = evaluate_pipeline(nlp, dev)
     assert summary["methods"]["pipeline"]["accuracy"] > summary["methods"]["random"]["accuracy"]
     stats = build_linker(
@@ -255,7 +255,7 @@ def test_seed_architecture_trains_builds_and_links(project, tmp_path):
         project / "corpus/kb",
         project / "corpus/wikipedia",
         tmp_path / "linker",
-        max_dev_articles=30,
+        max_dev_articles=10,
     )["counts"]
     assert stats["end_to_end"]["f1"] > 0.3 and stats["end_to_end"]["f1"] >= stats["end_to_end_without_nil"]["f1"]
     (tmp_path / "in.txt").write_text("\n".join(d.text for d in dev[:20]) + "\n")
