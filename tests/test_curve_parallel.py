@@ -47,6 +47,9 @@ def tiny(tmp_path_factory):
         kb.add_alias(alias, [qids[alias, t] for t in TOPICS], [0.5, 0.3, 0.2])
     (root / "kb").mkdir()
     kb.to_disk(root / "kb" / "kb")
+    with open(root / "kb" / "entities.jsonl", "w", encoding="utf8") as f:  # build-kb's entity table (types)
+        for (alias, topic), qid in sorted(qids.items(), key=lambda item: int(item[1][1:])):
+            f.write(json.dumps({"qid": qid, "type": "MISC", "title": f"{alias} ({topic})"}) + "\n")
 
     def docs(n):
         out = []

@@ -12,8 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import spacy
 
-from conftest import ROOT, run_project_copy
+from conftest import ROOT, run_cli, run_project_copy
+from wikiel.corpus.docs import read_docs
+from wikiel.evaluation.evaluate import evaluate_pipeline, load_pipeline
+from wikiel.linker.build import build_linker
+from wikiel.training.train import train_pipeline
 
 pytestmark = pytest.mark.slow  # whole steps or the whole workflow, end to end
 
@@ -221,3 +226,40 @@ def test_link_command(project):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((project / "out.jsonl").read_text()) == {"id": "x", "entities": []}
+
+
+def test_seed_architecture_trains_builds_and_links(project, tmp_path):
+    """The seed's architecture (configs/nel-seed.cfg) trained briefly on the small world's mentions: build-linker
+    tunes its thresholds and abbreviations on it, `link` writes QIDs, types and scores, evaluate reports it."""
+
+    out = tmp_path / "nel-seed"
+    train_pipeline(
+        project / "configs/nel-seed.cfg",
+        out,
+        project / "corpus/mentions/train.spacy",
+        project / "corpus/mentions/dev.spacy",
+        project / "corpus/kb",
+        None,
+        max_epochs=1,
+        overrides={"corpora.train.limit": 150, "corpora.dev.limit": 50, "training.eval_frequency": 1000},
+        quiet=True,
+    )
+    nlp = load_pipeline(out / "model-last")
+    assert nlp.get_pipe("entity_linker").__class__.__name__ == "SeedEntityLinker"
+    assert len(nlp.get_pipe("entity_linker").entity_types) > 100  # the KB's types, read at initialize
+    dev = read_docs(project / "corpus/mentions/dev.spacy", spacy.blank("en"))[:50]
+    summary = evaluate_pipeline(nlp, dev)
+    assert summary["methods"]["pipeline"]["accuracy"] > summary["methods"]["random"]["accuracy"]
+    stats = build_linker(
+        out / "model-last",
+        project / "corpus/kb",
+        project / "corpus/wikipedia",
+        tmp_path / "linker",
+        max_dev_articles=10,
+    )["counts"]
+    assert stats["end_to_end"]["f1"] > 0.3 and stats["end_to_end"]["f1"] >= stats["end_to_end_without_nil"]["f1"]
+    (tmp_path / "in.txt").write_text("\n".join(d.text for d in dev[:20]) + "\n")
+    proc = run_cli("link", tmp_path / "linker/model", tmp_path / "in.txt", tmp_path / "out.jsonl", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ents = [e for line in (tmp_path / "out.jsonl").read_text().splitlines() for e in json.loads(line)["entities"]]
+    assert ents and all(e["qid"].startswith("Q") and e["type"] != "ENTITY" and 0 < e["score"] <= 1 for e in ents)

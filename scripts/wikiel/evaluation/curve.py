@@ -39,7 +39,7 @@ from wikiel.util import (
 
 DEFAULT_SIZES = tuple(int(n) for n in defaults.CURVE_SIZES.split(","))
 BASELINES = ("random", "prior", "oracle")
-TRAINED = ("context", "context+prior")
+COLUMNS = ("context+prior", "context", "pipeline")  # pipeline: a linker without the cosine methods (nel-seed.cfg)
 
 
 def curve_sizes(sizes: Sequence[int], available: int) -> List[int]:
@@ -116,7 +116,7 @@ def train_point(point: Point) -> dict:
         "mentions": point.mentions,
         "train_seconds": run["seconds"],
         "train_cpu_seconds": round(train_cpu_seconds, 2),
-        **{m: methods[m]["accuracy"] for m in TRAINED},
+        **{m: methods[m]["accuracy"] for m in COLUMNS if m in methods},
         "baselines": {m: methods[m]["accuracy"] for m in BASELINES},
         "worker_peak_memory_mb": peak_memory_mb(),
     }
@@ -178,8 +178,9 @@ def learning_curve(
             for point in ex.map_in_order(train_point, points(), describe=lambda p: f"curve point {p.mentions}"):
                 done.append(point)
                 print(
-                    f"{point['mentions']:>7} mentions: context+prior {point['context+prior']:.3f} "
-                    f"context {point['context']:.3f} ({point['train_seconds']:.0f}s)",
+                    f"{point['mentions']:>7} mentions: "
+                    + " ".join(f"{m} {point[m]:.3f}" for m in columns([point]))
+                    + f" ({point['train_seconds']:.0f}s)",
                     flush=True,
                 )
     done.sort(key=lambda p: p["mentions"])
@@ -207,20 +208,25 @@ def learning_curve(
     return result
 
 
+def columns(points: List[Dict]) -> List[str]:
+    """The accuracy columns the points have: context+prior and context (v3), or pipeline (the seed's linker)."""
+    return [m for m in COLUMNS if points and m in points[0]]
+
+
 def markdown_curve(result: dict) -> str:
+    cols = columns(result["points"])
     lines = [
         f"Dev accuracy ({result['dev_mentions']} in-KB mentions) by number of training mentions, "
         f"{result['epochs']} epochs each, {result.get('processes', 1)} trained at once (train seconds: wall time of "
         "each point's training; CPU: its processor time, which does not depend on what else runs).",
         "",
-        "| train mentions | context+prior | context | train seconds | train CPU seconds |",
-        "|---|---|---|---|---|",
+        "| train mentions | " + " | ".join(cols) + " | train seconds | train CPU seconds |",
+        "|---|" + "---|" * len(cols) + "---|---|",
     ]
     for p in result["points"]:
+        cells = " | ".join(f"{p[m]:.3f}" for m in cols)
         cpu = f"{p['train_cpu_seconds']:.0f}" if "train_cpu_seconds" in p else ""
-        lines.append(
-            f"| {p['mentions']} | {p['context+prior']:.3f} | {p['context']:.3f} | {p['train_seconds']:.0f} | {cpu} |"
-        )
+        lines.append(f"| {p['mentions']} | {cells} | {p['train_seconds']:.0f} | {cpu} |")
     lines.append("")
     lines.append("Baselines: " + ", ".join(f"{m} {v:.3f}" for m, v in result["baselines"].items()))
     return "\n".join(lines) + "\n"
@@ -230,7 +236,7 @@ def plot_curve(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     xs = [p["mentions"] for p in result["points"]]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
-    for m, style in zip(TRAINED, ("o-", "s--")):
+    for m, style in zip(sorted(columns(result["points"]), key=lambda m: m != "context"), ("o-", "s--")):
         ax.plot(xs, [p[m] for p in result["points"]], style, label=m)
     colors = {"random": "grey", "prior": "tab:red", "oracle": "tab:green"}
     for m, v in result["baselines"].items():

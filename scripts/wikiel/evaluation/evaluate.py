@@ -4,6 +4,10 @@ Every in-KB dev mention counts (also those whose gold entity is not among the ca
 random (a seeded uniform pick among candidates), prior (highest P(entity | alias)), oracle (gold among candidates),
 context (highest cosine between the sentence encoding and the entity vector), context+prior (spaCy's combination
 `p + s - p*s`) and pipeline (what the spaCy EntityLinker itself predicts; equal to context+prior up to ties).
+With the seed's architecture (configs/nel-seed.cfg) pipeline is what its learned scorer predicts, and the context
+methods (a cosine of context encoding and entity vector, which that model does not compute) are left out.
+The gold spans are given untyped (label ENTITY): the gold span's label is its gold entity's type, which a linker
+that reads mention types must not see (`mention_types="gold"` gives it, as an upper bound of typed detection).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, cast
+from typing import Dict, Iterable, List, Optional, Sequence, cast
 
 import numpy as np
 from spacy.language import Language
@@ -23,9 +27,10 @@ from spacy.util import minibatch
 from wikiel import defaults, util
 from wikiel.evaluation.recall import candidate_recall
 from wikiel.pipeline import candidates as linking  # noqa: F401  (registers the generators the pipeline's config names)
-from wikiel.pipeline.components import as_scored_linker
+from wikiel.pipeline.components import MENTION_LABEL, SeedEntityLinker, as_scored_linker
 
 METHODS = ["random", "prior", "context", "context+prior", "pipeline", "oracle"]
+CONTEXT_METHODS = ("context", "context+prior")
 
 
 @dataclass
@@ -36,10 +41,13 @@ class MentionResult:
     picks: Dict[str, Optional[str]]
 
 
-def _predicted_doc(nlp: Language, ref: Doc) -> Doc:
-    """The reference text re-tokenised, with the gold spans but no kb ids, and sentence boundaries set."""
+def _predicted_doc(nlp: Language, ref: Doc, mention_types: str = "none") -> Doc:
+    """The reference text re-tokenised, with the gold spans but no kb ids, and sentence boundaries set; the spans
+    are untyped (MENTION_LABEL), or keep the gold type with `mention_types="gold"`."""
     doc = nlp.make_doc(ref.text)
-    doc.ents = [Span(doc, e.start, e.end, label=e.label_) for e in ref.ents]
+    doc.ents = [
+        Span(doc, e.start, e.end, label=e.label_ if mention_types == "gold" else MENTION_LABEL) for e in ref.ents
+    ]
     return nlp.get_pipe("sentencizer")(doc)
 
 
@@ -49,38 +57,46 @@ def score_mentions(
     seed: int = defaults.SEED,
     pipeline: bool = True,
     batch_size: int = defaults.EVAL_BATCH_SIZE,
+    mention_types: str = "none",
 ) -> List[MentionResult]:
-    """Candidates and each method's pick for every gold mention of `docs`.
+    """Candidates and each method's pick for every gold mention of `docs` (`mention_types`: see the module).
 
     The context of `batch_size` docs is encoded in one model call (the same encodings as one doc at a time).
     `pipeline` False leaves out spaCy's own prediction (one model call per mention, about half of the cost), for
-    callers that only need the other methods (the learning curve); their picks are the same either way."""
+    callers that only need the other methods (the learning curve); their picks are the same either way. A linker
+    without the cosine methods (the seed's) always gives its own prediction as `pipeline`."""
     el = as_scored_linker(nlp)
+    cosine = not isinstance(el, SeedEntityLinker)
     rng = random.Random(seed)
     random.seed(seed)  # the EntityLinker shuffles candidates before its argmax
     methods = METHODS if pipeline else [m for m in METHODS if m != "pipeline"]
     results: List[MentionResult] = []
     for refs in minibatch(docs, batch_size):
-        predicted = [_predicted_doc(nlp, ref) for ref in refs]
+        predicted = [_predicted_doc(nlp, ref, mention_types) for ref in refs]
         for ref, doc, encodings in zip(refs, predicted, el.context_encodings(predicted)):
-            # spaCy's own prediction, one doc at a time as before (its candidate shuffles draw from `random`)
-            pipeline_ids = EntityLinker.predict(el, [doc]) if pipeline else [None] * len(doc.ents)
+            if not cosine:
+                pipeline_ids: Sequence[Optional[str]] = [kb_id for kb_id, _ in el.predict([doc])]
+            elif pipeline:  # spaCy's own prediction, one doc at a time as before (its shuffles draw from `random`)
+                pipeline_ids = EntityLinker.predict(el, [doc])
+            else:
+                pipeline_ids = [None] * len(doc.ents)
             for ent, ref_ent, enc, pipeline_id in zip(doc.ents, ref.ents, encodings, pipeline_ids):
                 candidates = sorted(el.get_candidates(el.kb, ent), key=lambda c: c.entity_)
-                picks: Dict[str, Optional[str]] = {m: None for m in methods}
-                if pipeline:
+                picks: Dict[str, Optional[str]] = {m: None for m in methods if cosine or m not in CONTEXT_METHODS}
+                if "pipeline" in picks or not cosine:
                     picks["pipeline"] = pipeline_id if pipeline_id != el.NIL else None
                 if candidates:
                     assert enc is not None  # the linker encodes the context of every mention (incl_context)
                     ids = [c.entity_ for c in candidates]
                     priors = np.asarray([c.prior_prob for c in candidates])
-                    vectors = np.asarray([c.entity_vector for c in candidates])
-                    norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(enc)
-                    sims = vectors @ enc / np.where(norms == 0, 1, norms)
                     picks["random"] = ids[rng.randrange(len(ids))]
                     picks["prior"] = ids[int(np.argmax(priors))]
-                    picks["context"] = ids[int(np.argmax(sims))]
-                    picks["context+prior"] = ids[int(np.argmax(priors + sims - priors * sims))]
+                    if cosine:
+                        vectors = np.asarray([c.entity_vector for c in candidates])
+                        norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(enc)
+                        sims = vectors @ enc / np.where(norms == 0, 1, norms)
+                        picks["context"] = ids[int(np.argmax(sims))]
+                        picks["context+prior"] = ids[int(np.argmax(priors + sims - priors * sims))]
                     picks["oracle"] = ref_ent.kb_id_ if ref_ent.kb_id_ in ids else ids[0]
                 results.append(MentionResult(ref_ent.kb_id_, ref_ent.label_, len(candidates), picks))
     return results
@@ -117,7 +133,8 @@ def markdown_table(summary: dict, max_types: int = 8) -> str:
     types = list(summary["mentions_by_type"])[:max_types]
     head = ["method", f"all (n={summary['mentions']})"] + [f"{t} ({summary['mentions_by_type'][t]})" for t in types]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for m, row in summary["methods"].items():
+    for m in (m for m in METHODS if m in summary["methods"]):
+        row = summary["methods"][m]
         cells = [m, f"{row['accuracy']:.3f}"] + [f"{row['by_type'].get(t, 0):.3f}" for t in types]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -16,15 +16,20 @@ This module imports only the standard library, numpy and spaCy: `spacy package -
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, cast
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, cast
 
 import numpy as np
 import srsly
 from spacy.language import Language
+from spacy.ml.models.entity_linker import build_nel_encoder
 from spacy.pipeline import EntityLinker
 from spacy.tokens import Doc, Span
-from spacy.util import SimpleFrozenList, filter_spans
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import SimpleFrozenList, filter_spans, registry
+from thinc.api import Linear, Model, Optimizer, Relu, chain, set_dropout_rate
+from thinc.types import Floats2d
 
 try:  # spaCy >= 3.8 registers its own factories on first use
     from spacy.pipeline.factories import register_factories as _register_spacy_factories
@@ -185,7 +190,7 @@ class ScoredEntityLinker(EntityLinker):
         if not windows or not self.incl_context:
             return out
         window_docs = [docs[di][start:end].as_doc() for di, start, end in windows]
-        rows = self.model.ops.to_numpy(self.model.predict(window_docs))
+        rows = self.encode(window_docs)
         offset = 0
         for window_doc, members in zip(window_docs, windows.values()):
             encoding = rows[offset]
@@ -194,8 +199,13 @@ class ScoredEntityLinker(EntityLinker):
                 out[di][ei] = encoding
         return out
 
-    def score_candidates(self, candidates: list, encoding: Optional[np.ndarray]) -> np.ndarray:
-        """spaCy's combination of prior and context similarity for each candidate."""
+    def encode(self, window_docs: List[Doc]) -> np.ndarray:
+        """One context encoding per entity of the window docs (the context encoder of the model)."""
+        return self.model.ops.to_numpy(self.model.predict(window_docs))
+
+    def score_candidates(self, candidates: list, encoding: Optional[np.ndarray], label: str = "") -> np.ndarray:
+        """spaCy's combination of prior and context similarity for each candidate (`label`, the mention's type, is
+        not used by this architecture)."""
         priors = np.asarray([c.prior_prob if self.incl_prior else 0.0 for c in candidates], dtype="float32")
         if not self.incl_context or encoding is None:
             return priors
@@ -338,3 +348,385 @@ def as_scored_linker(nlp: Language) -> ScoredEntityLinker:
     scored = cast(ScoredEntityLinker, nlp.get_pipe("entity_linker"))
     scored.from_bytes(data)
     return scored
+
+
+# ---- the seed's linker: a learned scorer over context, mention type, entity vector and prior -------------------
+UNK_TYPE = "<UNK>"  # type id 0: untyped mentions (MENTION_LABEL, a detector's label the KB has no entity of)
+SEED_ARCHITECTURE = "wikiel.SeedLinker.v1"
+
+
+@registry.architectures(SEED_ARCHITECTURE)
+def build_seed_linker(
+    tok2vec: Model,
+    context_width: int = 128,
+    type_width: int = 16,
+    hidden_width: int = 64,
+    use_types: bool = True,
+    type_dropout: float = 0.1,
+    interaction: bool = False,
+) -> Model:
+    """The seed's linker model: scores each (mention, candidate) pair from
+    [context encoding (`context_width`, the sentence window pooled from `tok2vec`, as spaCy's EntityLinker.v2);
+    embedding of the mention's type (`type_width`; the span label, UNK when the label is no KB type);
+    the candidate's entity vector from the KB; its prior and log(prior); 1.0 when the candidate's type (the
+    component's table) is the mention's type] with a ReLU layer of `hidden_width` and a linear output.
+    `use_types` false drops the type embedding and the match feature (the ablation). `type_dropout`: the share of
+    training mentions whose type is replaced by UNK, so that untyped mentions (alias detection) are seen in training.
+    `interaction` (not in the seed's design) adds the elementwise product of a linear projection of the context
+    encoding with the entity vector, so the scorer can weigh their agreement as EntityLinker.v2's cosine does.
+
+    Input: (docs with ents, mention type ids (one per ent), candidate owner (the index of its ent), candidate
+    features [entity vector, prior, log prior, type match]); output: one logit per candidate."""
+    encoder = build_nel_encoder(tok2vec, nO=context_width)
+    type_embed: Model = Model(
+        "seed_type_embed", _type_embed_forward, init=_type_embed_init, dims={"nV": None, "nO": type_width}
+    )
+    scorer: Model = chain(Relu(nO=hidden_width), Linear(nO=1, nI=hidden_width))
+    layers, refs = [encoder, type_embed, scorer], {"encoder": encoder, "type_embed": type_embed, "scorer": scorer}
+    if interaction:
+        project: Model = Linear(nI=context_width)
+        layers.append(project)
+        refs["project"] = project
+    return Model(
+        "wikiel_seed_linker",
+        _seed_forward,
+        init=_seed_init,
+        layers=layers,
+        refs={**refs, "tok2vec": tok2vec},
+        attrs={"use_types": use_types, "type_dropout": type_dropout, "context_width": context_width},
+    )
+
+
+def _type_embed_forward(model: Model, ids, is_train: bool):
+    table = model.get_param("E")
+    out = table[ids]
+
+    def backprop(d_out):
+        d_table = np.zeros(table.shape, dtype="float32")
+        np.add.at(d_table, ids, d_out)
+        model.inc_grad("E", cast(Floats2d, d_table))
+        return ids
+
+    return out, backprop
+
+
+def _type_embed_init(model: Model, X=None, Y=None) -> None:
+    n_types, width = model.get_dim("nV"), model.get_dim("nO")
+    model.set_param("E", cast(Floats2d, np.random.uniform(-0.1, 0.1, (n_types, width)).astype("float32")))
+
+
+def _seed_init(model: Model, X=None, Y=None) -> None:
+    encoder, type_embed, scorer = model.layers[:3]
+    docs, types, owners, features = X
+    encoder.initialize(X=docs)
+    if not type_embed.has_dim("nV"):
+        type_embed.set_dim("nV", 1)
+    type_embed.initialize()
+    width = model.attrs["context_width"] + features.shape[1]
+    if not model.attrs["use_types"]:
+        width -= 1
+    else:
+        width += type_embed.get_dim("nO")
+    if model.has_ref("project"):
+        project = model.get_ref("project")
+        project.set_dim("nO", features.shape[1] - 3)
+        project.initialize()
+        width += features.shape[1] - 3
+    scorer.layers[0].set_dim("nI", width)
+    scorer.initialize()
+
+
+def seed_head(model: Model, context, types, owners, features, is_train: bool):
+    """Logits of the candidates (column vector) from the context encodings of their mentions, and its backprop
+    (d_logits -> d_context)."""
+    _, type_embed, scorer = model.layers[:3]
+    owners = np.asarray(owners, dtype="int64")
+    parts = [context[owners]]
+    width = context.shape[1]
+    bp_types = None
+    if model.attrs["use_types"]:
+        embedded, bp_types = type_embed(np.asarray(types, dtype="int64"), is_train)
+        parts += [embedded[owners], features]
+    else:
+        parts.append(features[:, :-1])
+    bp_project = None
+    if model.has_ref("project"):
+        entity_vectors = features[:, :-3]
+        projected, bp_project = model.get_ref("project")(context, is_train)
+        parts.append(projected[owners] * entity_vectors)
+    X = np.hstack(parts).astype("float32")
+    logits, bp_scorer = scorer(X, is_train)
+
+    def backprop(d_logits):
+        dX = bp_scorer(d_logits)
+        d_context = np.zeros(context.shape, dtype="float32")
+        np.add.at(d_context, owners, dX[:, :width])
+        if bp_types is not None:
+            d_types = np.zeros((len(types), type_embed.get_dim("nO")), dtype="float32")
+            np.add.at(d_types, owners, dX[:, width : width + type_embed.get_dim("nO")])
+            bp_types(d_types)
+        if bp_project is not None:
+            d_projected = np.zeros((len(context), entity_vectors.shape[1]), dtype="float32")
+            np.add.at(d_projected, owners, dX[:, -entity_vectors.shape[1] :] * entity_vectors)
+            d_context += bp_project(d_projected)
+        return d_context
+
+    return logits, backprop
+
+
+def _seed_forward(model: Model, X, is_train: bool):
+    docs, types, owners, features = X
+    context, bp_context = model.layers[0](docs, is_train)
+    logits, bp_head = seed_head(model, context, types, owners, features, is_train)
+
+    def backprop(d_logits):
+        bp_context(bp_head(d_logits))
+        return X
+
+    return logits, backprop
+
+
+def nil_softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities of the candidates of one mention, with a NIL slot of logit 0 in the denominator (so a single
+    candidate can still score low, and scores compare across mentions: the NIL threshold applies to them)."""
+    top = max(float(logits.max()), 0.0) if len(logits) else 0.0
+    e = np.exp(logits - top)
+    return e / (e.sum() + np.exp(-top))
+
+
+class SeedEntityLinker(ScoredEntityLinker):
+    """The seed's linker (`wikiel.SeedLinker.v1`): a learned scorer per candidate, trained with a softmax over
+    the mention's candidates and a NIL slot (a mention whose gold entity is not a candidate learns NIL).
+    `span._.kb_score` is the chosen candidate's probability; the NIL threshold, the entity types of output
+    spans and the abbreviation component work as with `wikiel_entity_linker`. The candidate-type table is
+    `entity_types` (qid -> type), read at initialize from build-kb's entities.jsonl (`entity_types` path)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cfg.setdefault("types", [UNK_TYPE])
+        self._type_ids: Dict[str, int] = {}
+
+    @property
+    def types(self) -> List[str]:
+        return list(self.cfg["types"])
+
+    def type_id(self, label: str) -> int:
+        if len(self._type_ids) != len(self.cfg["types"]):
+            self._type_ids = {t: i for i, t in enumerate(self.cfg["types"])}
+            self._type_ids[UNK_TYPE] = 0
+        return self._type_ids.get(label, 0)
+
+    def encode(self, window_docs: List[Doc]) -> np.ndarray:
+        return self.model.ops.to_numpy(self.model.get_ref("encoder").predict(window_docs))
+
+    def features(self, candidates: list, mention_type: int) -> np.ndarray:
+        """[entity vector, prior, log prior, type match] of each candidate."""
+        n = len(candidates)
+        out = np.zeros((n, self.kb.entity_vector_length + 3), dtype="float32")
+        if not n:
+            return out
+        out[:, :-3] = [c.entity_vector for c in candidates]
+        priors = np.asarray([c.prior_prob if self.incl_prior else 0.0 for c in candidates], dtype="float32")
+        out[:, -3] = priors
+        out[:, -2] = np.log(np.maximum(priors, 1e-4))
+        if mention_type:
+            types = self.entity_types
+            out[:, -1] = [self.type_id(types.get(c.entity_, UNK_TYPE)) == mention_type for c in candidates]
+        return out
+
+    def _candidates(self, ents: List[Span]) -> List[list]:
+        if self.candidates_batch_size > 1:
+            found = [list(c) for c in self.get_candidates_batch(self.kb, ents)]
+        else:
+            found = [list(self.get_candidates(self.kb, ent)) for ent in ents]
+        return [sorted(c, key=lambda c: c.entity_) for c in found]
+
+    def _batch(self, mentions: List[Tuple[list, int]]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Type ids, candidate owners and candidate features of (candidates, type id) per mention."""
+        types = np.asarray([t for _, t in mentions], dtype="int64")
+        owners = np.asarray([i for i, (cands, _) in enumerate(mentions) for _ in cands], dtype="int64")
+        width = self.kb.entity_vector_length + 3
+        feats = [self.features(cands, t) for cands, t in mentions if cands]
+        features = np.vstack(feats) if feats else np.zeros((0, width), dtype="float32")
+        return types, owners, features
+
+    def score_candidates(self, candidates: list, encoding: Optional[np.ndarray], label: str = "") -> np.ndarray:
+        """The probability of each candidate (softmax with the NIL slot) for a mention of type `label`."""
+        if not candidates or encoding is None:
+            return np.zeros(len(candidates), dtype="float32")
+        types, owners, features = self._batch([(candidates, self.type_id(label))])
+        logits, _ = seed_head(self.model, np.asarray(encoding)[None, :], types, owners, features, False)
+        return nil_softmax(self.model.ops.to_numpy(logits)[:, 0])
+
+    def predict(  # type: ignore[override]  # (QID, score) pairs, as ScoredEntityLinker
+        self, docs: Iterable[Doc]
+    ) -> List[Tuple[str, Optional[float]]]:
+        self.validate_kb()
+        docs = [docs] if isinstance(docs, Doc) else list(docs)
+        encodings = [enc for doc_encodings in self.context_encodings(docs) for enc in doc_encodings]
+        ents = [ent for doc in docs for ent in doc.ents]
+        keep = [i for i, ent in enumerate(ents) if ent.label_ not in self.labels_discard]
+        found = dict(zip(keep, self._candidates([ents[i] for i in keep])))
+        candidates = [found.get(i, []) for i in range(len(ents))]
+        mentions = [(c, self.type_id(ent.label_)) for c, ent in zip(candidates, ents)]
+        out: List[Tuple[str, Optional[float]]] = [(NIL, None)] * len(ents)
+        if not any(candidates):
+            return out
+        width = self.model.attrs["context_width"]
+        context = np.stack([e if e is not None else np.zeros(width, dtype="float32") for e in encodings])
+        types, owners, features = self._batch(mentions)
+        logits = self.model.ops.to_numpy(seed_head(self.model, context, types, owners, features, False)[0])[:, 0]
+        threshold = self.nil_threshold
+        start = 0
+        for i, cands in enumerate(candidates):
+            if not cands:
+                continue
+            probs = nil_softmax(logits[start : start + len(cands)])
+            start += len(cands)
+            best = int(np.argmax(probs))
+            score = float(probs[best])
+            out[i] = (cands[best].entity_ if threshold is None or score >= threshold else NIL, score)
+        return out
+
+    def initialize(  # one more keyword than EntityLinker.initialize: the entity types
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp=None,
+        kb_loader=None,
+        entity_types=None,
+    ) -> None:
+        """Load the KB, the candidate-type table (`entity_types`: a path to build-kb's entities.jsonl, {"qid",
+        "type"} per line) and the type vocabulary (UNK, then the KB's types), and size the model. (The settings are
+        not annotated: spaCy validates them with pydantic, which cannot resolve this module's string annotations.)"""
+        validate_get_examples(get_examples, "SeedEntityLinker.initialize")
+        if kb_loader is not None:
+            self.set_kb(kb_loader)
+        self.validate_kb()
+        if entity_types is not None:
+            with open(entity_types, "rb") as f:
+                rows = (srsly.json_loads(line) for line in f if line.strip())
+                self.entity_types = {str(r.get("qid", r.get("id"))): str(r["type"]) for r in rows if r.get("type")}
+        examples = list(self._ensure_ents(islice(get_examples(), 10)))
+        labels = {e.label_ for eg in examples for e in eg.reference.ents} - {MENTION_LABEL, UNK_TYPE, ""}
+        kb_types = set(self.entity_types.values()) - {MENTION_LABEL, UNK_TYPE, ""}
+        self.cfg["types"] = [UNK_TYPE] + sorted(kb_types or labels)
+        self._type_ids = {}
+        self.model.get_ref("type_embed").set_dim("nV", len(self.cfg["types"]))
+        docs = [eg.predicted for eg in examples]
+        if not any(doc.ents for doc in docs):  # the encoder sizes itself on one mention
+            docs[0].ents = [Span(docs[0], 0, 1, label=MENTION_LABEL)]
+        mentions = [
+            (cands, self.type_id(ent.label_))
+            for doc in docs
+            for ent, cands in zip(doc.ents, self._candidates(list(doc.ents)))
+        ]
+        self.model.initialize(X=(docs, *self._batch(mentions)))
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Cross-entropy of the softmax over each mention's candidates and the NIL slot (the target: the gold
+        entity, or NIL when it is not a candidate); mentions without candidates or gold id add nothing."""
+        self.validate_kb()
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        examples = list(self._ensure_ents(examples))
+        if not examples:
+            return losses
+        validate_examples(examples, "SeedEntityLinker.update")
+        type_dropout = float(self.model.attrs["type_dropout"])
+        docs, mentions, targets = [], [], []
+        for eg in examples:
+            kb_ids = eg.get_aligned("ENT_KB_ID", as_string=True)
+            doc = eg.predicted
+            docs.append(doc)
+            ents = list(doc.ents)
+            for ent, cands in zip(ents, self._candidates(ents)):
+                gold = kb_ids[ent.start]
+                if not gold or ent.label_ in self.labels_discard:
+                    cands = []
+                t = self.type_id(ent.label_)
+                if t and type_dropout and np.random.random() < type_dropout:
+                    t = 0
+                mentions.append((cands, t))
+                ids = [c.entity_ for c in cands]
+                targets.append(ids.index(gold) if gold in ids else -1)
+        if not any(cands for cands, _ in mentions):
+            return losses
+        set_dropout_rate(self.model, drop)
+        logits, backprop = self.model.begin_update((docs, *self._batch(mentions)))
+        flat = self.model.ops.to_numpy(logits)[:, 0]
+        d_logits = np.zeros_like(flat)
+        loss, n, start = 0.0, 0, 0
+        for (cands, _), target in zip(mentions, targets):
+            if not cands:
+                continue
+            end = start + len(cands)
+            probs = nil_softmax(flat[start:end])
+            p_target = probs[target] if target >= 0 else 1.0 - probs.sum()
+            loss -= float(np.log(max(p_target, 1e-12)))
+            d_logits[start:end] = probs
+            if target >= 0:
+                d_logits[start + target] -= 1.0
+            start = end
+            n += 1
+        backprop(self.model.ops.asarray2f(d_logits[:, None] / n, dtype="float32"))
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss / n
+        return losses
+
+
+@Language.factory(
+    "wikiel_seed_linker",
+    requires=_EL_DEFAULTS.requires,
+    assigns=_EL_DEFAULTS.assigns,
+    default_config={
+        **dict(_EL_DEFAULTS.default_config),
+        "model": {**dict(_EL_DEFAULTS.default_config["model"]), "@architectures": SEED_ARCHITECTURE},
+    },
+    default_score_weights=dict(_EL_DEFAULTS.default_score_weights),
+)
+def make_seed_entity_linker(
+    nlp: Language,
+    name: str,
+    model,
+    *,
+    labels_discard,
+    n_sents,
+    incl_prior,
+    incl_context,
+    entity_vector_length,
+    get_candidates,
+    get_candidates_batch,
+    generate_empty_kb,
+    overwrite,
+    scorer,
+    use_gold_ents,
+    candidates_batch_size,
+    threshold,
+) -> SeedEntityLinker:
+    return SeedEntityLinker(
+        nlp.vocab,
+        model,
+        name,
+        labels_discard=labels_discard,
+        n_sents=n_sents,
+        incl_prior=incl_prior,
+        incl_context=incl_context,
+        entity_vector_length=entity_vector_length,
+        get_candidates=get_candidates,
+        get_candidates_batch=get_candidates_batch,
+        generate_empty_kb=generate_empty_kb,
+        overwrite=overwrite,
+        scorer=scorer,
+        use_gold_ents=use_gold_ents,
+        candidates_batch_size=candidates_batch_size,
+        threshold=threshold,
+    )

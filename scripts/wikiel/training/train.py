@@ -48,7 +48,12 @@ def train_pipeline(
     output_dir = Path(output_dir)
     require_config(config)
     require_inputs(
-        {"extract-mentions:train": train_path, "extract-mentions:dev": dev_path, "build-kb:kb": Path(kb_dir) / "kb"}
+        {
+            "extract-mentions:train": train_path,
+            "extract-mentions:dev": dev_path,
+            "build-kb:kb": Path(kb_dir) / "kb",
+            "build-kb:entities": Path(kb_dir) / "entities.jsonl",
+        }
     )
     stats = StepStats("train")
     settings: Dict[str, Any] = {
@@ -56,6 +61,7 @@ def train_pipeline(
         "paths.dev": str(dev_path),
         "paths.kb": str(Path(kb_dir) / "kb"),
         "paths.vectors": vectors,
+        "paths.entity_types": str(Path(kb_dir) / "entities.jsonl"),  # the seed's candidate types (nel-seed.cfg)
         "nlp.lang": lang,
         "components.entity_linker.model.tok2vec.pretrained_vectors": vectors is not None,
     }
