@@ -258,9 +258,8 @@ class ScoredEntityLinker(EntityLinker):
                 i += 1
                 if not overwrite and ent.kb_id:
                     kb_id = ent.kb_id_
-                label = ent.label_
-                if label == MENTION_LABEL and kb_id in self.entity_types:
-                    label = self.entity_types[kb_id]
+                # a linked span carries its entity's type (a typed detector's guess may differ); NIL keeps the guess
+                label = self.entity_types.get(kb_id, ent.label_)
                 new_ents.append(Span(doc, ent.start, ent.end, label=label, kb_id=kb_id))
                 scores.append(score)
             doc.ents = new_ents
