@@ -785,7 +785,7 @@ def build_linker_command(
     ),
     detector_model: Optional[Path] = typer.Option(None, help="train-detector's model (training/ner/model-best)"),
     typed_aliases: str = typer.Option(
-        str(defaults.TYPED_ALIASES).lower(),
+        defaults.TYPED_ALIASES,
         "--typed-aliases",
         metavar="true|false",
         help="true: alias matches the ner did not find get their alias's KB type (most prior mass); false: ENTITY",
