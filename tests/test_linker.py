@@ -304,7 +304,7 @@ def test_detector_spans_labelled_with_kb_types_and_untyped_handling(tmp_path):
     rows[1]["links"].append([39, 45, "Q3"])
     (wikipedia / "articles.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (wikipedia / "redirects.tsv").write_text("Hilton\tQ2\n")
-    types = link_types(kb_dir, wikipedia)
+    types = link_types(kb_dir)
     redirects = {"Hilton": "Q2"}
     docs = {}
     for untyped in UNTYPED:

@@ -151,12 +151,14 @@ def learning_curve(
     train_docs = read_docs(train_path, nlp)
     dev_mentions = count_mentions(read_docs(dev_path, nlp))
     available = count_mentions(train_docs)
+    point_sizes = curve_sizes(sizes, available)
+    processes = min(n_process, len(point_sizes))
     (output_dir / "logs").mkdir(parents=True, exist_ok=True)
     with training_scratch(output_dir) as tmp:
 
         def points() -> Iterator[Point]:
             """Each point's subset, written when its training is about to be submitted, largest first."""
-            for n in sorted(curve_sizes(sizes, available), reverse=True):
+            for n in sorted(point_sizes, reverse=True):
                 subset = subset_docs(train_docs, n, seed=seed)
                 write_docs(subset, tmp / f"train-{n}.spacy")
                 yield Point(
@@ -174,7 +176,7 @@ def learning_curve(
                 )
 
         done: List[Dict] = []
-        with executor(min(n_process, len(curve_sizes(sizes, available)))) as ex:
+        with executor(processes) as ex:
             for point in ex.map_in_order(train_point, points(), describe=lambda p: f"curve point {p.mentions}"):
                 done.append(point)
                 print(
@@ -190,7 +192,7 @@ def learning_curve(
         "dev_mentions": dev_mentions,
         "train_mentions_available": available,
         "epochs": epochs,
-        "processes": min(n_process, len(points_out)),
+        "processes": processes,
         "baselines": baselines,
         "points": points_out,
     }
@@ -200,7 +202,7 @@ def learning_curve(
     plot_curve(result, output_dir / "curve.png")
     stats["points"] = len(points_out)
     stats["train_mentions_available"] = available
-    stats["processes"] = min(n_process, len(points_out))
+    stats["processes"] = processes
     # what one process training a point reached (this process's own peak is the step's peak_memory_mb); at most
     # `processes` of them run at once
     stats["point_peak_memory_mb"] = max(p["worker_peak_memory_mb"] for p in done)

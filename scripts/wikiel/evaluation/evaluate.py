@@ -69,7 +69,11 @@ def score_mentions(
     cosine = not isinstance(el, SeedEntityLinker)
     rng = random.Random(seed)
     random.seed(seed)  # the EntityLinker shuffles candidates before its argmax
-    methods = METHODS if pipeline else [m for m in METHODS if m != "pipeline"]
+    # the methods scored: spaCy's own prediction only when asked (a seed linker's own one always), the cosine
+    # methods only for a linker that has them
+    methods = [
+        m for m in METHODS if (m != "pipeline" or pipeline or not cosine) and (cosine or m not in CONTEXT_METHODS)
+    ]
     results: List[MentionResult] = []
     for refs in minibatch(docs, batch_size):
         predicted = [_predicted_doc(nlp, ref, mention_types) for ref in refs]
@@ -82,8 +86,8 @@ def score_mentions(
                 pipeline_ids = [None] * len(doc.ents)
             for ent, ref_ent, enc, pipeline_id in zip(doc.ents, ref.ents, encodings, pipeline_ids):
                 candidates = sorted(el.get_candidates(el.kb, ent), key=lambda c: c.entity_)
-                picks: Dict[str, Optional[str]] = {m: None for m in methods if cosine or m not in CONTEXT_METHODS}
-                if "pipeline" in picks or not cosine:
+                picks: Dict[str, Optional[str]] = {m: None for m in methods}
+                if "pipeline" in picks:
                     picks["pipeline"] = pipeline_id if pipeline_id != el.NIL else None
                 if candidates:
                     assert enc is not None  # the linker encodes the context of every mention (incl_context)

@@ -130,8 +130,7 @@ def gold_paragraphs(
         spans = []
         for start, end, target in links:
             qid = titles.get(resolve(target, redirects))
-            label = (entities[qid]["type"] or MENTION_LABEL) if qid else MENTION_LABEL
-            span = doc.char_span(start, end, label=label, kb_id=qid) if qid else None
+            span = doc.char_span(start, end, label=entities[qid]["type"] or MENTION_LABEL, kb_id=qid) if qid else None
             if span is not None:
                 spans.append(span)
         doc.ents = spacy.util.filter_spans(spans)
@@ -177,16 +176,15 @@ def typed_scores(found: List[Dict[Tuple[int, int], str]], gold_docs: List[Doc]) 
     """Typed detection against the gold ents: P/R/F1 of (start, end, label) (an untyped MENTION_LABEL span is never
     right), and the type accuracy of the spans detected right (start and end) whose gold entity has a type."""
     gold = [{(e.start, e.end): e.label_ for e in doc.ents} for doc in gold_docs]
-    tp = right_span = right_type = typed = 0
+    right_span = right_type = typed = 0
     for f, g in zip(found, gold):
         for span, label in f.items():
             if span in g and g[span] != MENTION_LABEL:
                 right_span += 1
                 typed += label != MENTION_LABEL
-                right_type += label == g[span]
-        tp += sum(1 for span, label in f.items() if g.get(span) == label and label != MENTION_LABEL)
+                right_type += label == g[span]  # a typed true positive: span and type right
     return {
-        "typed": prf(tp, sum(len(f) for f in found), sum(len(g) for g in gold)),
+        "typed": prf(right_type, sum(len(f) for f in found), sum(len(g) for g in gold)),
         "type_accuracy": round(right_type / right_span, 4) if right_span else 0.0,
         "typed_share": round(typed / right_span, 4) if right_span else 0.0,
     }
@@ -332,22 +330,25 @@ def build_linker(
         tables["ner"] = [{"threshold": None, **span_prf(ner_spans, gold_docs)}]
         tables["both"] = union_table(alias, ner_spans, gold_docs, DETECTION_THRESHOLDS)
     best = {name: best_row(rows) for name, rows in tables.items()}
-    # typed detection and type accuracy of each detector at its best threshold
-    # (alias matches untyped, and typed by their alias's KB type: the same spans)
-    for types, key in (({}, ""), (kb_types, "kb_types")):
+    # typed detection and type accuracy of each detector at its best threshold, with alias matches untyped and
+    # typed by their alias's KB type (the same spans)
+
+    def detections(types: Dict[str, str]) -> Dict[str, List[Dict[Tuple[int, int], str]]]:
         alias.set_types(types)
         alias.threshold = best["alias"]["threshold"]
         found = {"alias": alias_detections(alias, gold_docs)}
         if detector != "alias":
             alias.threshold = best["both"]["threshold"]
             found["both"] = union_detections(alias, ner_spans, gold_docs)
-            if not key:
-                found["ner"] = ner_spans
-        for name, spans in found.items():
-            if key:
-                best[name][key] = typed_scores(spans, gold_docs)
-            else:
-                best[name] = {**best[name], **typed_scores(spans, gold_docs)}
+        return found
+
+    untyped_aliases = detections({})
+    if detector != "alias":
+        untyped_aliases["ner"] = ner_spans
+    for name, spans in untyped_aliases.items():
+        best[name] = {**best[name], **typed_scores(spans, gold_docs)}
+    for name, spans in detections(kb_types).items():
+        best[name]["kb_types"] = typed_scores(spans, gold_docs)
     chosen = max(best, key=lambda name: best[name]["f1"]) if detector == "auto" else detector
     stats["detectors"] = best
     stats["typed_aliases"] = typed_aliases

@@ -37,7 +37,7 @@ LABELS = ("typed", "single")
 UNTYPED = ("generic", "missing", "omit")
 
 
-def link_types(kb_dir: Path, wikipedia_dir: Path) -> Dict[str, str]:
+def link_types(kb_dir: Path) -> Dict[str, str]:
     """Link target (title, or a custom KB's id, redirects followed by the caller) -> coarse type of its KB entity."""
     entities = read_kb_entities(Path(kb_dir) / "entities.jsonl")
     return {target: entities[qid]["type"] for target, qid in title_index(entities).items() if entities[qid]["type"]}
@@ -122,7 +122,7 @@ def train_detector(
         inputs.update({"build-kb:entities": entities, "parse-wikipedia:redirects": redirects_path})
     require_inputs(inputs)
     stats = StepStats("train-detector")
-    types = link_types(kb_dir, wikipedia_dir) if labels == "typed" else None
+    types = link_types(kb_dir) if labels == "typed" else None
     redirects = read_redirects(redirects_path) if labels == "typed" else None
     stats["labels"] = labels
     stats["untyped"] = untyped
