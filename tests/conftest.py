@@ -7,6 +7,7 @@ Tests marked `slow` run whole steps or the workflow end to end (`pytest -m "not 
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List
 
@@ -102,6 +103,16 @@ def cluster() -> Iterator[str]:
         ) as local_cluster,
     ):
         yield local_cluster.scheduler_address
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll `condition` until it holds (True) or `timeout` seconds, a guard against a hang, have passed (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
 
 
 def process_report(pids: List[int]) -> str:

@@ -9,14 +9,13 @@ only generous guards against a hang."""
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import orjson
 import pytest
 
-from conftest import WIKIEL, process_report
+from conftest import WIKIEL, process_report, wait_for
 from wikiel.sources.fetch import write_manifest
 from wikiel.util import STEP_MANIFEST, TEST_HOLD_ENV
 
@@ -91,16 +90,6 @@ def kill(proc: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     proc.wait(timeout=30)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = GUARD) -> bool:
-    """Poll `condition` until it holds (True) or `timeout` seconds, a guard against a hang, have passed (False)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.002)
-    return True
 
 
 def _paths_under(root: Path) -> List[Path]:
@@ -178,7 +167,7 @@ def interrupted(request, references, tmp_path_factory):
     for k in KILL_AT_TEMPORARIES:
         left = set(temporary_files(cwd))  # by the killed runs
         proc = start(args, cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_for(lambda: len(set(temporary_files(cwd)) - left) >= k or proc.poll() is not None):  # noqa: B023
+        if not wait_for(lambda: len(set(temporary_files(cwd)) - left) >= k or proc.poll() is not None, GUARD):  # noqa: B023
             pytest.fail(f"{step}: no temporary path {k} within {GUARD} s:\n{report(proc)}")
         kill(proc)
         found += [f"killed at temporary path {k}: {name}" for name in incomplete(out, references[step])]
@@ -186,7 +175,7 @@ def interrupted(request, references, tmp_path_factory):
         hold = cwd.parent / f"{cwd.name}-hold"
         env = {**os.environ, TEST_HOLD_ENV: str(hold)}
         proc = start(args, cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        if not wait_for(lambda: bool(held_workers(hold)) or proc.poll() is not None):
+        if not wait_for(lambda: bool(held_workers(hold)) or proc.poll() is not None, GUARD):
             pytest.fail(f"{step}: its workers were not held within {GUARD} s:\n{report(proc)}")
         assert proc.poll() is None, "the step ended with its workers held"
         kill(proc)
@@ -282,7 +271,8 @@ def test_signal_stops_step_quietly_without_orphans(
     try:
         # The workers wait at the hold, and the main process has opened its outputs: the step is mid-way.
         started = wait_for(
-            lambda: (len(held_workers(hold)) >= n_workers and bool(temporary_files(work))) or proc.poll() is not None
+            lambda: (len(held_workers(hold)) >= n_workers and bool(temporary_files(work))) or proc.poll() is not None,
+            GUARD,
         )
         if not started or proc.poll() is not None:
             pytest.fail(f"the step did not get mid-way: {log.read_text()[-2000:]}\n{report(proc)}")

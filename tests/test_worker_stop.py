@@ -12,13 +12,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import Any, Callable, ContextManager, List
+from typing import Any, ContextManager, List
 
 import pytest
 
-from conftest import process_report
+from conftest import process_report, wait_for
 from wikiel.parallel import PieceError, executor
 from wikiel.sources.wikidata import _decoded
 from wikiel.util import TEST_HOLD_ENV
@@ -34,15 +33,6 @@ GUARD = 60  # seconds: only a failure guard against a hang, never what a test wa
 class Stop(BaseException):
     """What the test raises (or its SIGTERM handler) to make the code under test stop its workers: not an Exception,
     as KeyboardInterrupt and util.Terminated are not (Pool() cleans up after an Exception, not after those)."""
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = GUARD) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.002)
-    return True
 
 
 def held(hold: Path) -> List[int]:
@@ -91,11 +81,11 @@ def test_workers_stop_when_the_parents_sigterm_merges_into_a_pending_one(start, 
 
     with pytest.raises(Stop):
         with start(tmp_path):
-            assert wait_for(lambda: len(held(hold)) == n_workers), "the workers did not start"
+            assert wait_for(lambda: len(held(hold)) == n_workers, GUARD), "the workers did not start"
             workers[:] = held(hold)
             for pid in workers:
                 real_kill(pid, signal.SIGSTOP)
-            assert wait_for(lambda: all(stopped(pid) for pid in workers))
+            assert wait_for(lambda: all(stopped(pid) for pid in workers), GUARD)
             # another process's SIGTERM, as `kill -- -PGID` sends: pending while the workers are stopped
             code = "import os, sys; [os.kill(int(pid), 15) for pid in sys.argv[1:]]"
             subprocess.run([sys.executable, "-c", code, *map(str, workers)], check=True)
@@ -193,7 +183,7 @@ def test_signal_taken_by_another_thread_still_stops_the_wait_for_workers(wait, n
         return asleep[-5:] == [True] * 5
 
     def signal_from_another_thread() -> None:
-        if wait_for(lambda: len(held(hold)) == n_workers) and wait_for(main_waits):
+        if wait_for(lambda: len(held(hold)) == n_workers, GUARD) and wait_for(main_waits, GUARD):
             signal.raise_signal(signal.SIGTERM)  # raise(): to this thread, whose C handler takes it
 
     def on_sigterm(signum: int, frame: Any) -> None:
