@@ -13,11 +13,13 @@ from typing import Any, Dict, List, Tuple
 import pytest
 import srsly
 import typer
+from tqdm import tqdm
 from typer.testing import CliRunner
 
 from conftest import ROOT, run_cli
 from wikiel import cli, defaults
 from wikiel.cli import BOUNDS, CURVE_SIZE_BOUND, Bound, app
+from wikiel.util import fail
 
 PROJECT = srsly.read_yaml(ROOT / "project.yml")
 VARS: Dict[str, Any] = PROJECT["vars"]
@@ -279,3 +281,19 @@ def test_values_at_the_bounds_are_accepted(option, value, tmp_path):
     )
     assert result.exit_code == 1
     assert "must be" not in result.output and "no.xml" in result.output, result.output
+
+
+def test_error_line_starts_a_line_of_its_own_after_a_progress_bar_left_open(capsys):
+    """A signal that stops a step while a bar is created (after its first drawing, before its `with`) leaves the
+    bar's line without an end: the ERROR line must still stand alone (test_interrupts once saw
+    'pages: 0 pages [...]ERROR: terminated'); a bar cut earlier in its creation must not break fail()."""
+    half_built = tqdm.__new__(tqdm)  # cut before __init__ ran: registered, no attributes yet
+    bar = tqdm(desc="pages", unit=" pages", file=sys.stderr, mininterval=0)
+    bar.refresh()
+    with pytest.raises(SystemExit) as exited:
+        fail("terminated", 143)
+    assert exited.value.code == 143
+    lines = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    assert [line for line in lines if "ERROR" in line] == ["ERROR: terminated"]
+    bar.close()
+    del half_built

@@ -788,7 +788,12 @@ def signals_deferred() -> Iterator[None]:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one clear error line and exit non-zero (used by the CLIs)."""
+    """Print one clear error line and exit non-zero (used by the CLIs). The line starts a line of its own: a signal
+    that stops a step while a progress bar is being created (after its first drawing, before its `with` could close
+    it) leaves the bar's line without an end. Such a bar is half-built (closing it may fail), so its line is ended
+    instead: a bar that may have drawn (it has its printer) and was not closed (not disabled)."""
+    if any(hasattr(bar, "sp") and not getattr(bar, "disable", True) for bar in list(getattr(tqdm, "_instances", ()))):
+        print(file=sys.stderr)
     print(f"ERROR: {message}", file=sys.stderr)
     raise SystemExit(code)
 
