@@ -25,6 +25,9 @@ def project(tmp_path_factory):
         "curve_sizes": "50,100",
         "curve_epochs": 1,
         "n_process": 1,
+        # floret on the excerpt's whole text (~6 MB) took most of this run: the vectors are not what it tests
+        "vector_dim": 16,
+        "max_vector_text_mb": 1,
     }
     return run_project_copy(tmp_path_factory.mktemp("excerpts"), overrides, timeout=1200)
 
