@@ -54,6 +54,15 @@ def test_max_aliases_keeps_most_frequent():
     assert sorted(aliases) == ["b", "c"]
 
 
+def test_max_aliases_keeps_entity_labels_before_frequent_anchors():
+    settings = PruneSettings(min_pair=1, max_aliases=2, structured_count=1)
+    pairs = {"the city": {"Q1": 50}, "city 1": {"Q1": 20}, "Paris": {"Q1": 3}}
+    structured = {"Paris": {"Q1"}, "Lutetia": {"Q1"}}
+    aliases = select_aliases(pairs, structured, settings, labels=["Paris"])
+    assert sorted(aliases) == ["Paris", "the city"]  # the label, then the most linked anchor
+    assert sorted(select_aliases(pairs, structured, settings)) == ["city 1", "the city"]  # without labels: counts
+
+
 def test_resolve_follows_redirect_chains_and_stops_on_cycles():
     redirects = {"A": "B", "B": "C", "X": "Y", "Y": "X"}
     assert resolve("A", redirects) == "C"

@@ -103,13 +103,19 @@ def qid_number(qid: str) -> int:
 
 
 def select_aliases(
-    pair_counts: Dict[str, Dict[str, int]], structured: Dict[str, set], settings: PruneSettings
+    pair_counts: Dict[str, Dict[str, int]],
+    structured: Dict[str, set],
+    settings: PruneSettings,
+    labels: Iterable[str] = (),
 ) -> Dict[str, List[Tuple[str, float]]]:
     """alias -> [(qid, prior)] sorted by prior, after the pair, per-alias and total-alias limits.
 
     `pair_counts[alias][qid]` are anchor link counts to KB entities; `structured[alias]` the QIDs that carry the alias
-    as a label, Wikidata alias or redirect. Priors are count / all counts of the alias among kept pairs.
+    as a label, Wikidata alias or redirect. Priors are count / all counts of the alias among kept pairs. At the
+    max_aliases cap, `labels` (the KB entities' own labels) are kept before any other alias, then the most linked:
+    a frequent anchor variant never pushes out the name an entity is known by.
     """
+    label_set = set(labels)
     aliases: Dict[str, List[Tuple[str, int]]] = {}
     names = set(pair_counts) | set(structured)
     for alias in names:
@@ -122,7 +128,9 @@ def select_aliases(
             continue
         pairs.sort(key=lambda p: (-p[1], qid_number(p[0]), p[0]))
         aliases[alias] = pairs[: settings.max_per_alias]
-    ranked = sorted(aliases, key=lambda a: (-sum(c for _, c in aliases[a]), a))[: settings.max_aliases]
+    ranked = sorted(aliases, key=lambda a: (a not in label_set, -sum(c for _, c in aliases[a]), a))[
+        : settings.max_aliases
+    ]
     out: Dict[str, List[Tuple[str, float]]] = {}
     for alias in sorted(ranked):
         pairs = aliases[alias]
@@ -385,7 +393,9 @@ def build_kb(
         stats.counts.update(extra_counts)
     title_to_qid = {e.title: e.qid for e in entities}
     pairs, n_rows = collect_pairs(wikipedia_dir / "link_counts.tsv", redirects, title_to_qid)
-    aliases = select_aliases(pairs, structured_aliases(entities, redirects, title_to_qid), settings)
+    aliases = select_aliases(
+        pairs, structured_aliases(entities, redirects, title_to_qid), settings, labels=(e.label for e in entities)
+    )
     stats["link_count_rows"] = n_rows
     if not aliases or not any(aliases.values()):
         raise OutputError(

@@ -76,7 +76,9 @@ def link_baselines(world: World, n_train: int, n_dev: int, settings: PruneSettin
         if e.qid in kept:
             for alias in [e.name, *e.aliases]:
                 structured[alias].add(e.qid)
-    aliases = select_aliases(pair_counts, structured, settings)
+    aliases = select_aliases(
+        pair_counts, structured, settings, labels=(e.name for e in world.entities if e.qid in kept)
+    )
     dev = sample_links(world, [t % n_topics for t in range(n_topics)], max(1, n_dev // n_topics))
     prior = oracle = n = 0
     rand = 0.0
