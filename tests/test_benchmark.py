@@ -7,6 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import orjson
 import pytest
 
 from conftest import WIKIEL
@@ -35,6 +36,7 @@ from wikiel.bench.benchmark import (
     wikipedia_projection,
     write_realistic_wikidata,
 )
+from wikiel.bench.speed import dev_texts
 from wikiel.sources.wikidata import KEY_SEARCH, parse_wikidata
 from wikiel.sources.wikipedia import stream_starts
 
@@ -322,3 +324,16 @@ def test_realistic_decoders(tmp_path):
     assert list(measured.decompress_seconds) == ["rapidgzip x2", "rapidgzip x1", "gzip"]
     assert measured.decompressed_bytes == len(data)
     assert list(measure_decoders(bz, realistic_decoders(bz, 2), 1).decompress_seconds) == ["indexed_bzip2 x2"]
+
+
+def test_inference_texts_are_dev_paragraphs_or_whole_dev_articles(tmp_path):
+    articles = tmp_path / "articles.jsonl"
+    rows = [
+        {"title": "A", "split": "train", "text": "Train one.\n\nTrain two.", "links": []},
+        {"title": "B", "split": "dev", "text": "Dev one.\n\nDev two.", "links": []},
+        {"title": "C", "split": "dev", "text": "Dev three.", "links": []},
+    ]
+    articles.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    assert dev_texts(articles, 10) == ["Dev one.", "Dev two.", "Dev three."]
+    assert dev_texts(articles, 10, whole_articles=True) == ["Dev one.\n\nDev two.", "Dev three."]
+    assert dev_texts(articles, 1, whole_articles=True) == ["Dev one.\n\nDev two."]

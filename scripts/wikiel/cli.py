@@ -1079,12 +1079,13 @@ def step_stats_command(
 def bench_inference_command(
     pipeline: str = typer.Argument(..., help="pipeline directory or installed package"),
     articles: Path = typer.Argument(..., help="parse-wikipedia's articles.jsonl (its dev paragraphs are linked)"),
-    docs: int = typer.Option(defaults.BENCH_INFERENCE_DOCS, help="dev paragraphs to link"),
+    docs: int = typer.Option(defaults.BENCH_INFERENCE_DOCS, help="dev paragraphs (or articles) to link"),
+    whole_articles: bool = typer.Option(False, help="one doc per dev article instead of one per paragraph"),
 ) -> None:
-    """Inference speed of a built linker on dev paragraphs (one process, CPU)."""
+    """Inference speed of a built linker on dev paragraphs or articles (one process, CPU)."""
     with cli_errors():
         require_inputs({"parse-wikipedia:articles": articles})
-        result = measure_inference(load_linker(pipeline), dev_texts(articles, docs))
+        result = measure_inference(load_linker(pipeline), dev_texts(articles, docs, whole_articles))
         print("| what | docs | mentions | docs/s | mentions/s | K chars/s |\n|---|---|---|---|---|---|")
         for row in inference_rows(result):
             print("| " + " | ".join(row) + " |")

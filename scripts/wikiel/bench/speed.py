@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, cast
 
+import orjson
 from spacy.language import Language
 from spacy.pipeline import EntityLinker
 from spacy.tokens import Span
@@ -15,9 +16,19 @@ from wikiel.kb.tables import article_paragraphs
 from wikiel.pipeline.components import MENTION_LABEL
 
 
-def dev_texts(articles_path: Path, max_docs: int) -> List[str]:
-    """The first `max_docs` dev paragraphs (one doc each)."""
+def dev_texts(articles_path: Path, max_docs: int, whole_articles: bool = False) -> List[str]:
+    """The first `max_docs` dev paragraphs (one doc each), or with `whole_articles` the first `max_docs` dev articles
+    (one doc each: the many mentions per doc of real documents)."""
     texts = []
+    if whole_articles:
+        with open(articles_path, "rb") as f:
+            for line in f:
+                article = orjson.loads(line)
+                if article["split"] == "dev" and article["text"]:
+                    texts.append(article["text"])
+                    if len(texts) >= max_docs:
+                        break
+        return texts
     for text, _ in article_paragraphs(articles_path, "dev"):
         texts.append(text)
         if len(texts) >= max_docs:
