@@ -7,6 +7,7 @@ import numpy as np
 import orjson
 import pytest
 import spacy
+from spacy.attrs import NORM
 from spacy.kb import InMemoryLookupKB
 from spacy.language import Language
 from spacy.tokens import DocBin, Span
@@ -27,7 +28,14 @@ from wikiel.linker.build import (
 )
 from wikiel.linker.link import link_file, mention_detectors, split_text
 from wikiel.pipeline import components as el_components  # noqa: F401
-from wikiel.pipeline.components import MENTION_LABEL, NIL, MentionDetector, ScoredEntityLinker, as_scored_linker
+from wikiel.pipeline.components import (
+    MENTION_LABEL,
+    NIL,
+    MentionDetector,
+    ScoredEntityLinker,
+    as_scored_linker,
+    window_doc,
+)
 from wikiel.training.detector import UNTYPED, link_types, train_detector, write_span_docs
 from wikiel.util import InputError
 
@@ -131,6 +139,26 @@ def test_scored_linker_batches_context_per_sentence():
     assert np.array_equal(enc[0], enc[1]) and not np.array_equal(enc[0], enc[2])
     single = el.model.predict([doc[0:5].as_doc()])[0]
     assert np.allclose(enc[0], single, atol=1e-6)
+
+
+def test_window_doc_gives_the_encoder_what_span_as_doc_gives():
+    nlp = tiny_pipeline("wikiel_entity_linker")
+    el = nlp.get_pipe("entity_linker")
+    # "n't" has the tokenizer's norm "not"; the entity 4-6 crosses the end of the window 0-5; 7-9 is past it
+    doc = with_gold_spans(nlp, "Paris don't go. Berlin and Paris Hilton left.", [(0, 1), (4, 6), (7, 9)])
+    ents = list(doc.ents)
+    norms = doc.to_array([NORM])
+    for start, end in [(0, 5), (5, 11), (0, 11)]:
+        window = window_doc(doc, start, end, norms, ents, [e.start for e in ents])
+        expected = doc[start:end].as_doc()
+        assert [t.text_with_ws for t in window] == [t.text_with_ws for t in expected]
+        assert [t.norm_ for t in window] == [t.norm_ for t in expected]
+        assert [t.is_sent_start for t in window] == [t.is_sent_start for t in expected]
+        assert [(e.start, e.end, e.label_) for e in window.ents] == [(e.start, e.end, e.label_) for e in expected.ents]
+        if window.ents:
+            assert np.allclose(el.model.predict([window]), el.model.predict([expected]), atol=1e-6)
+    assert "not" in [t.norm_ for t in window_doc(doc, 0, 5, norms, ents, [e.start for e in ents])]
+    assert [e.text for e in window_doc(doc, 0, 5, norms, ents, [e.start for e in ents]).ents] == ["Paris"]
 
 
 # ---- link probability and threshold tuning -----------------------------------------------------------------
