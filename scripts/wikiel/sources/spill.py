@@ -63,6 +63,8 @@ class _SpillingTable:
     def items(self) -> Iterator[Row]:
         """Every (key, value), sorted by key, equal keys combined. Call it once, after the last update."""
         rows, self.data = sorted(self.data.items(), key=itemgetter(0)), {}
+        if not self.runs:  # nothing spilled: the keys are distinct, nothing to merge or combine
+            return iter(rows)
         return self._merge(self.runs, rows)
 
     def _write_run(self, rows: Iterable[Row]) -> None:

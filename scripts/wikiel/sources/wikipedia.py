@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (
     IO,
+    Any,
     Callable,
     Dict,
     Generator,
@@ -985,8 +986,14 @@ def parse_wikipedia(
         inlinks = SpillingCounter(Path(spill_dir), "inlinks", settings.max_counter_entries)
 
         def link_rows() -> Iterator[Tuple[str, int]]:
+            add, counts = inlinks.add, inlinks.data
             for anchor_target, count in links.items():
-                inlinks.add(anchor_target.split("\t", 1)[1], count)
+                target = anchor_target[anchor_target.index("\t") + 1 :]
+                if target in counts:  # a target seen before: no new key, nothing to spill
+                    counts[target] += count
+                else:
+                    add(target, count)
+                    counts = inlinks.data  # a spill starts a new dict
                 yield anchor_target, count
 
         stats["anchor_target_pairs"] = _write_tsv(output_dir / "link_counts.tsv", link_rows())
@@ -1041,13 +1048,13 @@ def _tsv_safe(value: str) -> bool:
     return bool(value) and not _TSV_UNSAFE.search(value)
 
 
-def _write_tsv(path: Path, rows: Iterable[tuple]) -> int:
-    """Write rows as TSV; returns their number."""
-    n = 0
+def _write_tsv(path: Path, rows: Iterable[Tuple[str, Any]]) -> int:
+    """Write (key, value) rows as TSV lines; returns their number."""
+    n, it = 0, iter(rows)
     with atomic_open(path, "w") as f:
-        for row in rows:
-            f.write("\t".join(map(str, row)) + "\n")
-            n += 1
+        for batch in iter(lambda: list(itertools.islice(it, 4096)), []):
+            f.write("".join([f"{key}\t{value}\n" for key, value in batch]))
+            n += len(batch)
     return n
 
 
