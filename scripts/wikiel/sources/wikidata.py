@@ -23,17 +23,20 @@ How the work is split (the output is byte for byte the same whatever the split, 
   so that the rest of an entity is skipped without building Python objects for it: ~0.06 CPU s per 200 MB of
   realistic records, against ~0.15 for orjson parsing them whole. orjson still parses the lines the structs do
   not take (API responses, lists of entities, fields of another shape, bad lines), so the output is the same.
-- Decoding: gzip by ISA-L (isal.igzip, ~0.17 CPU s per 200 MB of realistic records, against ~0.33 for rapidgzip
-  on one thread and ~0.43 for Python's gzip) in a decoder thread of this process (`_GzipDecoder`), which lets go
-  of the GIL while it inflates and feeds a bounded queue of 1 MB chunks: decoding runs on one core while the main
-  thread pre-filters and parses on another (~0.15 CPU s together). bz2 by indexed_bzip2, with n_process > 1 in a
-  decoder process of its own that feeds this process through a pipe.
+- Decoding: gzip by ISA-L (isal.igzip, ~0.18 CPU s per 200 MB of realistic records, against ~0.33 for rapidgzip
+  on one thread and ~0.44 for Python's gzip) in a decoder thread of this process (`_GzipDecoder`) that feeds a
+  bounded queue of 1 MB chunks. Measured with isal 1.9: ISA-L keeps the GIL while it inflates, so the thread
+  overlaps the main thread's pre-filter and parse (~0.12 CPU s) only where either waits (file reads, output
+  writes): the step takes about the sum, ~0.30 s, i.e. ~0.6 of igzip's rate. A decoder process with ISA-L (no GIL
+  shared) was slower on 2 cores (0.38 s: the pipe's copies), and so was parsing in a pool of 2 workers (0.41 s:
+  pickling and start-up). bz2 by indexed_bzip2, with n_process > 1 in a decoder process of its own that feeds this
+  process through a pipe.
 - Pieces (`Piece`, run by `parse_piece` through `wikiel.parallel.executor`: in this process, in n_process worker
   processes, or on the Dask cluster at `scheduler`): a plain file is cut into byte ranges that the workers read and
   pre-filter themselves (a range owns the lines that start in it, so ranges cut anywhere give every line once). A
   compressed file is decompressed and pre-filtered on this machine; the lines that pass (14% of the realistic
-  records' bytes) go in pieces of ~4 MB to n_process - 1 workers (with 2 processes: to this process, the decoder
-  having the other core), or to the cluster's workers.
+  records' bytes) go in pieces of ~4 MB to n_process - 1 workers (with 2 processes: to this process), or to the
+  cluster's workers.
 - Why compressed dumps are not cut into byte ranges for the workers to decompress themselves: for gzip that needs a
   rapidgzip index, and building one is a full decoding pass (measured: 0.70 CPU s per 300 MB, what decoding for the
   parse costs) and 5.5% of the compressed size (~6 GB for the 115 GiB dump) on the shared filesystem; after it the
@@ -775,12 +778,13 @@ def _in_process(path: Path, threads: int) -> Iterator[Tuple[IO[bytes], Optional[
 
 class _GzipDecoder:
     """A gzip file decoded by ISA-L (isal.igzip: ~2x rapidgzip on one thread, ~2.5x Python's gzip) in a thread of
-    its own, which feeds a bounded queue of decompressed chunks (DECODED_QUEUE_CHUNKS of DECODED_CHUNK_BYTES): the
-    decoding, which lets go of the GIL, runs on one core while this process's main thread pre-filters and parses on
-    another. Each item of the queue is (chunk, compressed position after it), b"" at the end, or the decoding error
-    (an OSError or EOFError, `compressed_offset` set), after which the thread stops. `start()` starts the thread
-    with Ctrl-C and SIGTERM blocked in it (signals_deferred): they go to the main thread, which waits on the queue in
-    slices (check_signals). `close()` stops the thread (it may be waiting to put a chunk) and closes the file."""
+    its own, which feeds a bounded queue of decompressed chunks (DECODED_QUEUE_CHUNKS of DECODED_CHUNK_BYTES), so
+    that the main thread, pre-filtering and parsing, takes them as they come (ISA-L keeps the GIL while inflating:
+    the two threads overlap where either waits, see the module's docstring). Each item of the queue is (chunk,
+    compressed position after it), b"" at the end, or the decoding error (an OSError or EOFError, `compressed_offset`
+    set), after which the thread stops. `start()` starts the thread with Ctrl-C and SIGTERM blocked in it
+    (signals_deferred): they go to the main thread, which waits on the queue in slices (check_signals). `close()`
+    stops the thread (it may be waiting to put a chunk) and closes the file."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -1155,8 +1159,9 @@ def parse_wikidata(
     paths = [Path(p) for p in inputs]
     output_dir = Path(output_dir)
     stats = StepStats("parse-wikidata")
-    # Compressed input with n_process > 1: a decoder process decompresses, this process pre-filters, and n_process - 1
-    # workers parse (on 2 cores: decoder and this process, parsing too, each take ~half the CPU time).
+    # Compressed input with n_process > 1: a decoder (a thread for gzip, a process for bz2) decompresses, this process
+    # pre-filters, and n_process - 1 workers parse (with 2: this process parses too; a pool of workers was measured
+    # slower for gzip, see the module's docstring).
     compressed = any(compression_of(p) != "plain" for p in paths)
     workers = n_process - 1 if compressed and n_process > 1 else n_process
     with (
