@@ -134,7 +134,6 @@ SCAN_BYTES = 1 << 20  # decompressed bytes read and pre-filtered at a time
 PIPE_BYTES = 1 << 20  # the decoder process's pipe (bz2)
 DECODED_CHUNK_BYTES = 1 << 20  # the gzip decoder thread's chunks
 DECODED_QUEUE_CHUNKS = 16  # and how many of them wait at most for the pre-filter (16 MB)
-COMPRESSED_READ_BYTES = 1 << 20  # what the gzip decoder reads of the file at a time
 DECODER_WAIT_SECONDS = 60  # for the decoder's last word once its pipe is closed
 DOCUMENT_LIMIT = 256 << 20  # a file that is not line-delimited is parsed whole up to this size
 PROGRESS_BYTES = 16 << 20  # update the progress bar after reading this many bytes
@@ -794,7 +793,7 @@ class _GzipDecoder:
         self.position = 0  # compressed bytes read for the chunks taken so far
         self.ended = False
         self.raw = open(path, "rb", buffering=0)  # closed by close()
-        self.gzip = igzip._IGzipReader(self.raw, COMPRESSED_READ_BYTES)
+        self.gzip = igzip.IGzipFile(fileobj=self.raw, mode="rb")  # reads the file 512 KB at a time
         self.thread = threading.Thread(target=self._decode, name=f"gzip decoder {path.name}", daemon=True)
 
     def start(self) -> None:
@@ -850,10 +849,12 @@ class _GzipDecoder:
         with contextlib.suppress(queue.Empty):
             while True:  # room for a put the thread may be waiting on: it then sees `stopping`
                 self.queue.get_nowait()
-        if self.thread.ident is not None:  # started
-            self.thread.join()
-        self.gzip.close()
-        self.raw.close()
+        try:
+            if self.thread.ident is not None:  # started
+                self.thread.join()
+        finally:  # (a thread still running, cut from join() by a signal, then fails on the closed file, and ends)
+            self.gzip.close()
+            self.raw.close()
 
 
 ISAL_ERROR = cast(type, igzip_lib.IsalError)  # ISA-L's decoding error (its stub declares it an instance)
