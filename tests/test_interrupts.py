@@ -6,6 +6,8 @@ No test here waits on a sleep racing a process: the moments at which steps are k
 temporary output appearing, the workers held by WIKIEL_TEST_HOLD, see wikiel.util.TEST_HOLD_ENV), and timeouts are
 only generous guards against a hang."""
 
+import bz2
+import gzip
 import os
 import signal
 import subprocess
@@ -149,9 +151,10 @@ def references(make_world, tmp_path_factory) -> Dict[str, Path]:
     return found
 
 
-def held_workers(hold: Path) -> List[int]:
-    """Pids of the workers waiting at TEST_HOLD_ENV=hold (each creates `hold.worker-PID` once it waits)."""
-    return sorted(int(p.name.rsplit("-", 1)[1]) for p in hold.parent.glob(f"{hold.name}.worker-*"))
+def held_workers(hold: Path, kind: str = "worker") -> List[int]:
+    """Pids of the workers waiting at TEST_HOLD_ENV=hold (each creates `hold.worker-PID` once it waits); with kind
+    "decoder", of the processes whose gzip decoder thread waits there (`hold.decoder-PID`)."""
+    return sorted(int(p.name.rsplit("-", 1)[1]) for p in hold.parent.glob(f"{hold.name}.{kind}-*"))
 
 
 @pytest.fixture(scope="module", params=STEPS)
@@ -175,7 +178,8 @@ def interrupted(request, references, tmp_path_factory):
         hold = cwd.parent / f"{cwd.name}-hold"
         env = {**os.environ, TEST_HOLD_ENV: str(hold)}
         proc = start(args, cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        if not wait_for(lambda: bool(held_workers(hold)) or proc.poll() is not None, GUARD):
+        held = lambda: bool(held_workers(hold) or held_workers(hold, "decoder"))  # noqa: E731
+        if not wait_for(lambda: held() or proc.poll() is not None, GUARD):
             pytest.fail(f"{step}: its workers were not held within {GUARD} s:\n{report(proc)}")
         assert proc.poll() is None, "the step ended with its workers held"
         kill(proc)
@@ -243,35 +247,50 @@ SIGNALS = [
     # `timeout`, `kill -- -PGID`, systemd stopping a service: every process of the group.
     pytest.param(signal.SIGTERM, True, 143, "terminated", id="sigterm-group"),
 ]
-STEPS_WITH_WORKERS = [
-    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], 1, id="parse-wikidata"),  # main reads, 1 worker parses
+STEPS_WITH_WORKERS = [  # the step, its options, its worker processes and its gzip decoder threads
+    # gz: a decoder thread decodes, the main process pre-filters and parses (1 worker: in the main process)
+    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], 0, 1, id="parse-wikidata"),
+    # bz2: a decoder process
+    pytest.param("parse-wikidata", ["--dump", "{wikidata_bz2}"], 1, 0, id="parse-wikidata-bz2"),
     pytest.param(
         "parse-wikipedia",
         ["--dump", "{wikipedia}", "--index", "{wikipedia_index}"],
         2,
+        0,
         id="parse-wikipedia-multistream",
     ),
-    pytest.param("parse-wikipedia", ["--dump", "{wikipedia}"], 2, id="parse-wikipedia"),
+    pytest.param("parse-wikipedia", ["--dump", "{wikipedia}"], 2, 0, id="parse-wikipedia"),
 ]
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to find the worker processes")
-@pytest.mark.parametrize("script, options, n_workers", STEPS_WITH_WORKERS)
+@pytest.mark.parametrize("script, options, n_workers, n_decoders", STEPS_WITH_WORKERS)
 @pytest.mark.parametrize("signum, to_group, code, word", SIGNALS)
 def test_signal_stops_step_quietly_without_orphans(
-    script, options, n_workers, signum, to_group, code, word, make_world, tmp_path
+    script, options, n_workers, n_decoders, signum, to_group, code, word, make_world, tmp_path
 ):
-    """The step is signalled while its workers are held (WIKIEL_TEST_HOLD), so it cannot have finished before."""
+    """The step is signalled while its workers (or its decoder thread) are held (WIKIEL_TEST_HOLD), so it cannot have
+    finished before."""
     files = make_world(seed=0)
     work, hold, log = tmp_path / "work", tmp_path / "hold", tmp_path / "stderr"
     work.mkdir()
+    if "{wikidata_bz2}" in options:
+        files["wikidata_bz2"] = tmp_path / "wikidata.json.bz2"
+        files["wikidata_bz2"].write_bytes(bz2.compress(gzip.decompress(files["wikidata"].read_bytes())))
     args = [*WIKIEL, script, "out", *[o.format(**files) for o in options], "--n-process", "2"]
     with open(log, "w") as stderr:
         proc = start(args, work, stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, TEST_HOLD_ENV: str(hold)})
     try:
         # The workers wait at the hold, and the main process has opened its outputs: the step is mid-way.
         started = wait_for(
-            lambda: (len(held_workers(hold)) >= n_workers and bool(temporary_files(work))) or proc.poll() is not None,
+            lambda: (
+                (
+                    len(held_workers(hold)) >= n_workers
+                    and len(held_workers(hold, "decoder")) >= n_decoders
+                    and bool(temporary_files(work))
+                )
+                or proc.poll() is not None
+            ),
             GUARD,
         )
         if not started or proc.poll() is not None:

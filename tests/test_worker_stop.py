@@ -4,6 +4,7 @@ the workers start. Each case is made certain, not raced: the workers are held (W
 (SIGSTOP) while the signals are sent; a watchdog kills them if they do not end, so that a regression fails with
 what each process was doing instead of hanging the suite."""
 
+import bz2
 import gzip
 import multiprocessing
 import multiprocessing.pool
@@ -19,7 +20,8 @@ import pytest
 
 from conftest import process_report, wait_for
 from wikiel.parallel import PieceError, executor
-from wikiel.sources.wikidata import _decoded
+from wikiel.sources import wikidata
+from wikiel.sources.wikidata import _decoded, _gzip_thread
 from wikiel.util import TEST_HOLD_ENV
 
 pytestmark = pytest.mark.skipif(
@@ -50,9 +52,21 @@ def pool_of_two(tmp_path: Path) -> ContextManager[Any]:
 
 
 def decoder(tmp_path: Path) -> ContextManager[Any]:
+    """parse-wikidata's decoder process (bz2 input)."""
+    path = tmp_path / "dump.json.bz2"
+    path.write_bytes(bz2.compress(b'[\n{"id": "Q1"}\n]\n'))
+    return _decoded(path, 1)
+
+
+def decoder_thread(tmp_path: Path) -> ContextManager[Any]:
+    """parse-wikidata's gzip decoder thread."""
     path = tmp_path / "dump.json.gz"
     path.write_bytes(gzip.compress(b'[\n{"id": "Q1"}\n]\n'))
-    return _decoded(path, 1)
+    return _gzip_thread(path)
+
+
+def held_decoders(hold: Path) -> List[int]:
+    return sorted(int(p.name.rsplit("-", 1)[1]) for p in hold.parent.glob(f"{hold.name}.decoder-*"))
 
 
 @pytest.mark.parametrize("start, n_workers", [(pool_of_two, 2), (decoder, 1)], ids=["pool", "decoder"])
@@ -165,10 +179,20 @@ def wait_on_decoder(tmp_path: Path) -> None:
         stream.read()
 
 
-@pytest.mark.parametrize("wait, n_workers", [(wait_on_pool, 2), (wait_on_decoder, 1)], ids=["pool", "decoder"])
+def wait_on_decoder_thread(tmp_path: Path) -> None:
+    with decoder_thread(tmp_path) as (stream, _):
+        stream.read()
+
+
+@pytest.mark.parametrize(
+    "wait, n_workers",
+    [(wait_on_pool, 2), (wait_on_decoder, 1), (wait_on_decoder_thread, 0)],
+    ids=["pool", "decoder", "decoder-thread"],
+)
 def test_signal_taken_by_another_thread_still_stops_the_wait_for_workers(wait, n_workers, tmp_path, monkeypatch):
     """Any thread of a process that does not block a signal may take it; one that is not the main thread does not
-    wake the main thread from its wait on a result or a pipe (Ctrl-C in tests/test_interrupts.py hung that way)."""
+    wake the main thread from its wait on a result, a pipe or a queue (Ctrl-C in tests/test_interrupts.py hung that
+    way). With n_workers 0, the gzip decoder thread is held, and the main thread waits on its queue."""
     hold = tmp_path / "hold"
     monkeypatch.setenv(TEST_HOLD_ENV, str(hold))  # the workers never start a piece
     finished = threading.Event()
@@ -182,8 +206,11 @@ def test_signal_taken_by_another_thread_still_stops_the_wait_for_workers(wait, n
         asleep.append(Path(f"/proc/self/task/{main}/stat").read_text().rsplit(")", 1)[1].split()[0] == "S")
         return asleep[-5:] == [True] * 5
 
+    def started() -> bool:
+        return len(held(hold)) == n_workers if n_workers else len(held_decoders(hold)) == 1
+
     def signal_from_another_thread() -> None:
-        if wait_for(lambda: len(held(hold)) == n_workers, GUARD) and wait_for(main_waits, GUARD):
+        if wait_for(started, GUARD) and wait_for(main_waits, GUARD):
             signal.raise_signal(signal.SIGTERM)  # raise(): to this thread, whose C handler takes it
 
     def on_sigterm(signum: int, frame: Any) -> None:
@@ -218,3 +245,47 @@ def test_killed_worker_fails_the_step_instead_of_hanging():
     assert not fired, f"waited {GUARD} s for the piece of the killed worker"
     message = str(caught.value)
     assert message.startswith("piece ") and "a worker process ended (killed by SIGKILL" in message, message
+
+
+def test_decoder_thread_stops_when_the_step_stops(tmp_path, monkeypatch):
+    """Leaving the decoder early (an error, Ctrl-C) while its thread is held, or waits for room in a full queue: the
+    thread ends and the file is closed."""
+    hold = tmp_path / "hold"
+    monkeypatch.setenv(TEST_HOLD_ENV, str(hold))
+    with pytest.raises(Stop), decoder_thread(tmp_path):
+        assert wait_for(lambda: len(held_decoders(hold)) == 1, GUARD)
+        raise Stop()
+    monkeypatch.delenv(TEST_HOLD_ENV)
+    path = tmp_path / "big.json.gz"
+    path.write_bytes(gzip.compress(b"x" * (64 << 20)))  # 64 chunks: more than the queue holds
+    decoders: List[Any] = []
+    real = wikidata._GzipDecoder.__init__
+
+    def remember(self: Any, path: Path) -> None:
+        real(self, path)
+        decoders.append(self)
+
+    monkeypatch.setattr(wikidata._GzipDecoder, "__init__", remember)
+    with pytest.raises(Stop), _gzip_thread(path) as (stream, _):
+        stream.read1()
+        assert wait_for(decoders[0].queue.full, GUARD)
+        raise Stop()
+    assert not decoders[0].thread.is_alive() and decoders[0].raw.closed
+    assert not [t for t in threading.enumerate() if t.name.startswith("gzip decoder")]
+
+
+def test_failing_piece_stops_the_decoder_thread(tmp_path):
+    """A piece that fails to decode (corrupt deflate data) ends the thread; its error comes after the data before
+    it, with the compressed offset, and the reader ends there."""
+    good = gzip.compress(b"[\n" + b'{"id": "Q1"},\n' * 200_000)
+    bad = bytearray(gzip.compress(b'{"id": "Q2"},\n' * 100_000 + b"]\n"))
+    bad[len(bad) // 2 : len(bad) // 2 + 64] = bytes(64)  # corrupt deflate data in the second member
+    path = tmp_path / "bad.json.gz"
+    path.write_bytes(good + bytes(bad))
+    taken = 0
+    with pytest.raises(OSError) as caught, _gzip_thread(path) as (stream, position):
+        while chunk := stream.read1():
+            taken += len(chunk)
+    assert taken >= len(b"[\n" + b'{"id": "Q1"},\n' * 200_000)
+    assert len(good) < caught.value.compressed_offset <= path.stat().st_size  # type: ignore[attr-defined]
+    assert not [t for t in threading.enumerate() if t.name.startswith("gzip decoder")]

@@ -17,18 +17,26 @@ How the work is split (the output is byte for byte the same whatever the split, 
   dump fewer than a tenth of the entities do. The keys are searched for in whole decompressed buffers (`scan_lines`),
   so that a line without them costs one newline search, by StringZilla's SIMD search (5-8 GB/s; CPython's
   bytes.find, 1-1.5 GB/s, where it is missing); per 200 MB of realistic records (entities of 12 KB on average, 6%
-  with an enwiki sitelink) the scan takes ~0.04 CPU s (0.31 with bytes.find), the JSON parse of the lines that pass
-  ~0.2. With --n-process 2 the decoder process (~0.40 CPU s: rapidgzip and the pipe) and this process (pre-filter
-  and parse, ~0.40) are then balanced: on 2 free cores the step runs near the rate of rapidgzip alone; on a machine
-  whose other core is busy, at rapidgzip's CPU time over the step's (~0.45).
+  with an enwiki sitelink) the scan takes ~0.04 CPU s (0.31 with bytes.find).
+- The parse of the lines that pass: msgspec structs declare only the fields the step reads (`_FieldReader`: the
+  id, type, the label, description and aliases in `lang`, the P31 and P279 claims and the `<lang>wiki` sitelink),
+  so that the rest of an entity is skipped without building Python objects for it: ~0.06 CPU s per 200 MB of
+  realistic records, against ~0.15 for orjson parsing them whole. orjson still parses the lines the structs do
+  not take (API responses, lists of entities, fields of another shape, bad lines), so the output is the same.
+- Decoding: gzip by ISA-L (isal.igzip, ~0.18 CPU s per 200 MB of realistic records, against ~0.33 for rapidgzip
+  on one thread and ~0.44 for Python's gzip) in a decoder thread of this process (`_GzipDecoder`) that feeds a
+  bounded queue of 1 MB chunks. Measured with isal 1.9: ISA-L keeps the GIL while it inflates, so the thread
+  overlaps the main thread's pre-filter and parse (~0.12 CPU s) only where either waits (file reads, output
+  writes): the step takes about the sum, ~0.30 s, i.e. ~0.6 of igzip's rate. A decoder process with ISA-L (no GIL
+  shared) was slower on 2 cores (0.38 s: the pipe's copies), and so was parsing in a pool of 2 workers (0.41 s:
+  pickling and start-up). bz2 by indexed_bzip2, with n_process > 1 in a decoder process of its own that feeds this
+  process through a pipe.
 - Pieces (`Piece`, run by `parse_piece` through `wikiel.parallel.executor`: in this process, in n_process worker
   processes, or on the Dask cluster at `scheduler`): a plain file is cut into byte ranges that the workers read and
   pre-filter themselves (a range owns the lines that start in it, so ranges cut anywhere give every line once). A
-  compressed file is decompressed on this machine, gzip by rapidgzip (`util.GzipReader`: 0.6 CPU s per 300 MB
-  against 0.8 for Python's gzip), bz2 by indexed_bzip2, with n_process > 1 in a decoder process of its own that
-  feeds this process through a pipe, so that decoding and the pre-filter run at once; the lines that pass (14% of
-  the realistic records' bytes) go in pieces of ~4 MB to n_process - 1 workers (with 2 processes: to this
-  process, which then balances the decoder), or to the cluster's workers.
+  compressed file is decompressed and pre-filtered on this machine; the lines that pass (14% of the realistic
+  records' bytes) go in pieces of ~4 MB to n_process - 1 workers (with 2 processes: to this process), or to the
+  cluster's workers.
 - Why compressed dumps are not cut into byte ranges for the workers to decompress themselves: for gzip that needs a
   rapidgzip index, and building one is a full decoding pass (measured: 0.70 CPU s per 300 MB, what decoding for the
   parse costs) and 5.5% of the compressed size (~6 GB for the 115 GiB dump) on the shared filesystem; after it the
@@ -41,11 +49,15 @@ How the work is split (the output is byte for byte the same whatever the split, 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
+import gzip
 import io
 import multiprocessing
 import os
+import queue
 import select
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +78,9 @@ from typing import (
     cast,
 )
 
+import msgspec
 import orjson
+from isal import igzip, igzip_lib
 from tqdm import tqdm
 
 try:
@@ -77,6 +91,7 @@ except ImportError:  # pragma: no cover - a declared dependency; bytes.find give
 from wikiel import defaults
 from wikiel.parallel import WAIT_SLICE_SECONDS, executor
 from wikiel.util import (
+    TEST_HOLD_ENV,
     InputError,
     OutputError,
     PathLike,
@@ -116,10 +131,9 @@ STATS_FILE = "stats.json"
 PIECE_BYTES = 4 << 20  # a piece: a plain file's byte range, or pre-filtered lines of a compressed file
 SCANNED_PIECE_BYTES = 64 << 20  # and at most this many decompressed bytes scanned for them
 SCAN_BYTES = 1 << 20  # decompressed bytes read and pre-filtered at a time
-PIPE_BYTES = 1 << 20  # the decoder process's pipe
-GZIP_DECODING_SHARE = 2  # gzip decoding threads: n_process / this (measured on 2 cores: rapidgzip with 2 threads
-# takes 2x the CPU time of 1 thread, and the cores are needed for the pre-filter and the parse); bz2 decoding, 5-10x
-# slower, is what binds: indexed_bzip2 gets n_process threads
+PIPE_BYTES = 1 << 20  # the decoder process's pipe (bz2)
+DECODED_CHUNK_BYTES = 1 << 20  # the gzip decoder thread's chunks
+DECODED_QUEUE_CHUNKS = 16  # and how many of them wait at most for the pre-filter (16 MB)
 DECODER_WAIT_SECONDS = 60  # for the decoder's last word once its pipe is closed
 DOCUMENT_LIMIT = 256 << 20  # a file that is not line-delimited is parsed whole up to this size
 PROGRESS_BYTES = 16 << 20  # update the progress bar after reading this many bytes
@@ -263,21 +277,107 @@ def _aliases(entity: dict, lang: str) -> List[str]:
 
 def parse_batch(lines: List[bytes], numbers: List[int], lang: str) -> BatchResult:
     """Parse a batch of input lines: one row per entity, and the numbers of the lines that are not
-    entity JSON."""
+    entity JSON. A line is read by the field reader (`_FieldReader`: only the fields the step needs) and, where that
+    does not take it (not one entity of the usual shape), parsed whole by orjson: the same rows either way."""
     rows: List[EntityRow] = []
     bad: List[int] = []
+    reader = _field_reader(lang)
     with _gc_paused():
         for line, number in zip(lines, numbers):
+            text = _json_text(line)
+            entity = reader.read(text)
+            if entity is not None:
+                rows.append(_row(entity, number, lang))
+                continue
             try:
-                entities = _entities_in(orjson.loads(_json_text(line)))
+                entities = _entities_in(orjson.loads(text))
             except orjson.JSONDecodeError:  # also raised for bytes that are not UTF-8
                 entities = None
             if entities is None:
                 bad.append(number)
                 continue
-            for entity in entities:
-                rows.append(_row(entity, number, lang))
+            for whole in entities:
+                rows.append(_row(whole, number, lang))
     return rows, bad
+
+
+# The field reader: msgspec structs declaring only the fields of an entity that parse-wikidata reads, so that the
+# rest of an entity (most of its bytes: other languages, other claims, other sitelinks) is skipped without building
+# Python objects for it. A field given in an unusual shape (a label that is not an object, ...) fails the struct's
+# validation, and the line is then parsed whole by orjson: the structs only accept what the dict-based code reads the
+# same way. `Any` subtrees (one language's label, one sitelink, the P31 and P279 claims) are small, and the dict-based
+# functions (_examine, claim_targets) read them.
+
+
+class _Claims(msgspec.Struct):
+    P31: Any = None
+    P279: Any = None
+
+
+def _language_struct(name: str, key: str) -> type:
+    """A struct with one field, `value`, read from the JSON key `key` (a language code or a sitelink key)."""
+    return msgspec.defstruct(name, [("value", Any, None)], rename={"value": key})
+
+
+class _FieldReader:
+    """Reads one entity line into the dict of the fields parse-wikidata needs (see above), or None where orjson must
+    parse it whole: not one entity with a string "id" (an API response, a list, a bad line), a field of another
+    shape, or bytes that are not UTF-8 (which orjson rejects; msgspec does not check strings it skips)."""
+
+    def __init__(self, lang: str):
+        self.lang, self.site = lang, site_id(lang)
+        text = _language_struct("_Text", lang)
+        site = _language_struct("_Site", self.site)
+        self.text_type: Any = text
+        self.site_type: Any = site
+        entity = msgspec.defstruct(
+            "_Entity",
+            [
+                ("id", str),
+                ("type", Any, None),
+                ("labels", Union[text, list, None], None),
+                ("descriptions", Union[text, list, None], None),
+                ("aliases", Union[text, list, None], None),
+                ("claims", Union[_Claims, list, None], None),
+                ("sitelinks", Union[site, list, None], None),
+                ("entities", Optional[msgspec.Raw], None),
+            ],
+        )
+        self.decoder = msgspec.json.Decoder(entity)
+
+    def read(self, text: bytes) -> Optional[dict]:
+        try:
+            found: Any = self.decoder.decode(text)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        if found.entities is not None or not (text.isascii() or _is_utf8(text)):
+            return None
+        lang, site = self.lang, self.site
+        claims = found.claims
+        return {
+            "id": found.id,
+            "type": found.type,
+            "labels": {lang: found.labels.value} if isinstance(found.labels, self.text_type) else None,
+            "descriptions": {lang: found.descriptions.value}
+            if isinstance(found.descriptions, self.text_type)
+            else None,
+            "aliases": {lang: found.aliases.value} if isinstance(found.aliases, self.text_type) else None,
+            "claims": {"P31": claims.P31, "P279": claims.P279} if isinstance(claims, _Claims) else None,
+            "sitelinks": {site: found.sitelinks.value} if isinstance(found.sitelinks, self.site_type) else None,
+        }
+
+
+@functools.lru_cache(maxsize=8)
+def _field_reader(lang: str) -> _FieldReader:
+    return _FieldReader(lang)
+
+
+def _is_utf8(text: bytes) -> bool:
+    try:
+        text.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -570,7 +670,11 @@ class _Reader:
     def pieces(self) -> Iterator[Piece]:
         kind = compression_of(self.path)
         fork = "fork" in multiprocessing.get_all_start_methods()
-        opened = _decoded(self.path, self.threads) if kind != "plain" and self.decoder_process and fork else None
+        opened: Optional[Any] = None
+        if kind == "gz":
+            opened = _gzip_thread(self.path)
+        elif kind == "bz2" and self.decoder_process and fork:
+            opened = _decoded(self.path, self.threads)
         with (
             opened or _in_process(self.path, self.threads) as (stream, position),
             tqdm(desc=self.path.name, unit="B", unit_scale=True, mininterval=1.0, disable=not self.progress) as bar,
@@ -622,8 +726,10 @@ class _Reader:
         keys = prefilter_keys(self.lang)
         batch = _Batch(0)
         carry = head  # whole lines, then the start of a line cut by the end of a block
+        # the decoder thread's chunks as they come (no copy into blocks of a fixed size)
+        read = stream.read1 if isinstance(stream, _ChunkStream) else stream.read
         while True:
-            block = stream.read(SCAN_BYTES)
+            block = read(SCAN_BYTES)
             self.read += len(block)
             last = block.rfind(b"\n")
             if last < 0:
@@ -667,6 +773,160 @@ def _in_process(path: Path, threads: int) -> Iterator[Tuple[IO[bytes], Optional[
         else:
             fd = stream.fileno()
             yield stream, lambda: os.lseek(fd, 0, os.SEEK_CUR)
+
+
+class _GzipDecoder:
+    """A gzip file decoded by ISA-L (isal.igzip: ~2x rapidgzip on one thread, ~2.5x Python's gzip) in a thread of
+    its own, which feeds a bounded queue of decompressed chunks (DECODED_QUEUE_CHUNKS of DECODED_CHUNK_BYTES), so
+    that the main thread, pre-filtering and parsing, takes them as they come (ISA-L keeps the GIL while inflating:
+    the two threads overlap where either waits, see the module's docstring). Each item of the queue is (chunk,
+    compressed position after it), b"" at the end, or the decoding error (an OSError or EOFError, `compressed_offset`
+    set), after which the thread stops. `start()` starts the thread with Ctrl-C and SIGTERM blocked in it
+    (signals_deferred): they go to the main thread, which waits on the queue in slices (check_signals). `close()`
+    stops the thread (it may be waiting to put a chunk) and closes the file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.size = os.path.getsize(path)
+        self.queue: queue.Queue[Union[Tuple[bytes, int], BaseException]] = queue.Queue(DECODED_QUEUE_CHUNKS)
+        self.stopping = threading.Event()
+        self.position = 0  # compressed bytes read for the chunks taken so far
+        self.ended = False
+        self.raw = open(path, "rb", buffering=0)  # closed by close()
+        self.gzip = igzip.IGzipFile(fileobj=self.raw, mode="rb")  # reads the file 512 KB at a time
+        self.thread = threading.Thread(target=self._decode, name=f"gzip decoder {path.name}", daemon=True)
+
+    def start(self) -> None:
+        with signals_deferred():  # the thread inherits the blocked mask; a signal meanwhile is handled after
+            self.thread.start()
+
+    def _decode(self) -> None:
+        hold = os.environ.get(TEST_HOLD_ENV)
+        if hold:  # the tests' hold (util.TEST_HOLD_ENV): the step is mid-way and cannot finish until released
+            Path(f"{hold}.decoder-{os.getpid()}").touch()
+            while not os.path.exists(hold) and not self.stopping.wait(0.01):
+                pass
+        try:
+            while not self.stopping.is_set():
+                chunk = self.gzip.read(DECODED_CHUNK_BYTES)
+                if not self._put((chunk, self.raw.tell())) or not chunk:
+                    return
+        except BaseException as err:  # noqa: BLE001 - every failure reaches the main thread, which raises it
+            self._put(_gzip_error(err, self.raw.tell() if not self.raw.closed else self.size))
+
+    def _put(self, item: Union[Tuple[bytes, int], BaseException]) -> bool:
+        """Put an item, waiting in slices for room; False if the decoder is being stopped."""
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=WAIT_SLICE_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next_chunk(self) -> bytes:
+        """The next decompressed chunk, b"" at the end; raises the decoder's error once the data before it is taken."""
+        if self.ended:
+            return b""
+        while True:
+            try:
+                item = self.queue.get(timeout=WAIT_SLICE_SECONDS)
+                break
+            except queue.Empty:
+                check_signals()  # a Ctrl-C or SIGTERM that another thread took: its handler runs now
+                if not self.thread.is_alive() and self.queue.empty():
+                    item = EOFError("the gzip decoder thread stopped before the end of the data")
+                    break
+        if isinstance(item, BaseException):
+            self.ended = True
+            raise item
+        chunk, self.position = item
+        self.ended = not chunk
+        return chunk
+
+    def close(self) -> None:
+        self.stopping.set()
+        with contextlib.suppress(queue.Empty):
+            while True:  # room for a put the thread may be waiting on: it then sees `stopping`
+                self.queue.get_nowait()
+        try:
+            if self.thread.ident is not None:  # started
+                self.thread.join()
+        finally:  # (a thread still running, cut from join() by a signal, then fails on the closed file, and ends)
+            self.gzip.close()
+            self.raw.close()
+
+
+ISAL_ERROR = cast(type, igzip_lib.IsalError)  # ISA-L's decoding error (its stub declares it an instance)
+
+
+def _gzip_error(err: BaseException, offset: int) -> BaseException:
+    """The decoding error as the rest of the step knows it (READ_ERRORS), with its compressed offset: EOFError for
+    data that ends early, gzip.BadGzipFile (an OSError) for corrupt data (ISA-L's own error is neither)."""
+    if isinstance(err, gzip.BadGzipFile) and "CRC" in str(err):
+        err = gzip.BadGzipFile(f"CRC32 mismatch ({err})")
+    elif isinstance(err, ISAL_ERROR):
+        err = gzip.BadGzipFile(f"corrupt deflate data ({err})")
+    elif not isinstance(err, READ_ERRORS):
+        return err
+    cast(Any, err).compressed_offset = offset
+    return err
+
+
+class _ChunkStream:
+    """The decompressed data of a _GzipDecoder as a stream: `read1` returns the chunks as they come, without copying
+    them; `read` and `readline` (for the file's head) join chunks as needed."""
+
+    def __init__(self, next_chunk: Callable[[], bytes]):
+        self.next_chunk = next_chunk
+        self.buffer = b""
+
+    def read1(self, size: int = -1) -> bytes:
+        """Up to `size` bytes (all that is buffered, or the next chunk, when -1); b"" only at the end."""
+        if not self.buffer:
+            self.buffer = self.next_chunk()
+        if 0 <= size < len(self.buffer):
+            data, self.buffer = self.buffer[:size], self.buffer[size:]
+            return data
+        data, self.buffer = self.buffer, b""
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        parts: List[bytes] = []
+        wanted = size
+        while wanted != 0:
+            part = self.read1(wanted)
+            if not part:
+                break
+            parts.append(part)
+            if wanted > 0:
+                wanted -= len(part)
+        return b"".join(parts)
+
+    def readline(self) -> bytes:
+        parts: List[bytes] = []
+        while True:
+            if not self.buffer:
+                self.buffer = self.next_chunk()
+                if not self.buffer:
+                    break
+            end = self.buffer.find(b"\n") + 1
+            if end:
+                parts.append(self.buffer[:end])
+                self.buffer = self.buffer[end:]
+                break
+            parts.append(self.buffer)
+            self.buffer = b""
+        return b"".join(parts)
+
+
+@contextlib.contextmanager
+def _gzip_thread(path: Path) -> Iterator[Tuple[Any, Callable[[], int]]]:
+    """The decompressed stream of a gzip file decoded by a _GzipDecoder thread, and a function giving the compressed
+    position of the data taken so far. The thread and the file are closed however the block ends."""
+    with contextlib.closing(_GzipDecoder(path)) as decoder:
+        decoder.start()
+        yield _ChunkStream(decoder.next_chunk), lambda: decoder.position
 
 
 @contextlib.contextmanager
@@ -900,8 +1160,9 @@ def parse_wikidata(
     paths = [Path(p) for p in inputs]
     output_dir = Path(output_dir)
     stats = StepStats("parse-wikidata")
-    # Compressed input with n_process > 1: a decoder process decompresses, this process pre-filters, and n_process - 1
-    # workers parse (on 2 cores: decoder and this process, parsing too, each take ~half the CPU time).
+    # Compressed input with n_process > 1: a decoder (a thread for gzip, a process for bz2) decompresses, this process
+    # pre-filters, and n_process - 1 workers parse (with 2: this process parses too; a pool of workers was measured
+    # slower for gzip, see the module's docstring).
     compressed = any(compression_of(p) != "plain" for p in paths)
     workers = n_process - 1 if compressed and n_process > 1 else n_process
     with (
@@ -911,8 +1172,7 @@ def parse_wikidata(
     ):
         collector = _Collector(entities_out, subclass_out, max_bad_lines)
         for path in paths:
-            threads = max(1, n_process // GZIP_DECODING_SHARE if compression_of(path) == "gz" else n_process)
-            reader = _Reader(path, lang, threads, piece_bytes, progress, n_process > 1 or bool(scheduler))
+            reader = _Reader(path, lang, max(1, n_process), piece_bytes, progress, n_process > 1 or bool(scheduler))
             collector.start_file()
             # closing(): the progress bar ends before an error propagates, so the error gets a line of its own
             results = cast(
