@@ -192,7 +192,8 @@ def entity_id(value: Any) -> Optional[str]:
 def claim_targets(entity: dict, prop: str) -> List[str]:
     """The entity ids `prop` claims point to, in claim order, deduplicated, deprecated claims left out."""
     targets: List[str] = []
-    for claim in _as_dict(entity.get("claims")).get(prop) or []:
+    claims = _as_dict(entity.get("claims")).get(prop)
+    for claim in claims if isinstance(claims, list) else ():  # a claim group of another shape holds no claims
         if not isinstance(claim, dict) or claim.get("rank") == "deprecated":
             continue
         datavalue = _as_dict(_as_dict(claim.get("mainsnak")).get("datavalue"))
