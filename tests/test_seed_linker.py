@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import spacy
 from spacy.kb import InMemoryLookupKB
-from spacy.tokens import Span
+from spacy.tokens import DocBin, Span
 from spacy.training import Example
 from thinc.api import Config
+from typer.testing import CliRunner
 
 from conftest import ROOT
+from wikiel.cli import app
 from wikiel.evaluation import curve, evaluate
 from wikiel.pipeline.components import (
     MENTION_LABEL,
@@ -368,7 +370,6 @@ def test_seed_similarity_scores_follow_the_entity_vectors():
 
 def test_seed_similarity_option_round_trips_through_config_disk_and_package(tmp_path):
     from test_workflow import WITHOUT_PROJECT
-    from wikiel.cli import package_command
 
     nlp = seed_pipeline(similarity=True, steps=10)
     el = nlp.get_pipe("entity_linker")
@@ -381,7 +382,11 @@ def test_seed_similarity_option_round_trips_through_config_disk_and_package(tmp_
     assert loaded.config["components"]["entity_linker"]["model"]["similarity"] is True
     assert lel.model.has_ref("sim_project") and lel.model.attrs["similarity"] is True
     assert lel.predict([typed(loaded, text, spans)]) == expected
-    package_command(tmp_path / "p", tmp_path / "packages", name="seedsim", version="0.0.1", force=False)
+    # the project's package step, in its own process (spacy package imports the shipped modules a second time,
+    # re-registering the factories in this one)
+    package = [sys.executable, "-m", "wikiel", "package", str(tmp_path / "p"), str(tmp_path / "packages")]
+    proc = subprocess.run(package + ["--name", "seedsim", "--version", "0.0.1"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     tarballs = sorted((tmp_path / "packages").glob("*/dist/*.tar.gz"))
     assert len(tarballs) == 1, tarballs
     target = tmp_path / "site"
@@ -403,3 +408,40 @@ def test_seed_similarity_option_round_trips_through_config_disk_and_package(tmp_
     similarity, has_ref, predicted = json.loads(out.stdout.strip().splitlines()[-1])
     assert similarity is True and has_ref is True
     assert [(kb, pytest.approx(score, abs=1e-5)) for kb, score in predicted] == expected
+
+
+def test_compare_command_covers_several_corpora_with_the_context_ablation(tmp_path):
+    """`wikiel compare` with two corpora (`--corpus NAME=DIR`): one table, a corpus column, the prior-only column
+    (the context ablation) and the context gain, which is the full model minus the prior alone."""
+    nlp = seed_pipeline(similarity=True, steps=10)
+    run = tmp_path / "run"
+    run.mkdir()
+    nlp.to_disk(run / "model-best")
+    (run / "stats.json").write_text(json.dumps({"seconds": 2.0, "counts": {}}))
+    refs = [example(nlp, t, s).reference for t, s in TRAIN]
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        DocBin(docs=refs[:2] if name == "a" else refs).to_disk(tmp_path / name / "dev.spacy")
+        (tmp_path / name / "stats.json").write_text(json.dumps({"counts": {"train": {"mentions": 4}}}))
+    args = ["compare", f"a:seed={run}", f"b:seed={run}", "--corpus", f"a={tmp_path / 'a'}"]
+    args += ["--corpus", f"b={tmp_path / 'b'}", "--output", str(tmp_path / "compare.md")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "compare.json").read_text())
+    assert list(data["corpora"]) == ["a", "b"] and data["corpora"]["b"]["dev_mentions"] == 4
+    for corpus in ("a", "b"):
+        row = data["corpora"][corpus]["runs"]["seed"]
+        prior = evaluate.evaluate_pipeline(spacy.load(run / "model-best"), refs[:2] if corpus == "a" else refs)
+        assert row["prior_only"] == prior["methods"]["prior"]["accuracy"]
+        assert row["context_gain"] == pytest.approx(row["untyped"] - row["prior_only"], abs=1e-4)
+        assert row["similarity"] is True and row["train_seconds_per_1k"] == 500.0
+    table = (tmp_path / "compare.md").read_text()
+    assert "| corpus | linker | gold spans, untyped | prior only (no context) | context gain |" in table
+    assert "| a | seed |" in table and "| b | seed |" in table and "\nb: 4 gold mentions" in table
+    # a run must name its corpus when there are several; an unknown corpus is an error
+    for bad in ([f"seed={run}"], [f"c:seed={run}"]):
+        result = CliRunner().invoke(app, ["compare", *bad, "--corpus", f"a={tmp_path / 'a'}", "--corpus", "b=x"])
+        assert result.exit_code == 1 and "ERROR:" in result.output
+    one = CliRunner().invoke(app, ["compare", f"seed={run}", "--corpus", f"a={tmp_path / 'a'}"])
+    assert one.exit_code == 0, one.output
+    assert "| linker | gold spans, untyped | prior only (no context) | context gain |" in one.output
