@@ -33,6 +33,7 @@ from wikiel.bench.speed import dev_texts, inference_rows, measure_inference
 from wikiel.bench.steps import step_table
 from wikiel.corpus.docs import read_docs
 from wikiel.corpus.mentions import extract_mentions
+from wikiel.evaluation import compare as compare_module
 from wikiel.evaluation import corpus as corpus_evaluation
 from wikiel.evaluation import elevant
 from wikiel.evaluation.curve import learning_curve
@@ -767,6 +768,39 @@ def evaluate_command(
             stats.write(staging / "stats.json")
             print(table)
             print(recall_table)
+
+
+@app.command("compare")
+def compare_command(
+    runs: List[str] = typer.Argument(
+        ..., help="trained linkers as NAME=DIR (a train step's output directory), CORPUS:NAME=DIR with several corpora"
+    ),
+    corpus: List[str] = typer.Option(
+        ..., "--corpus", help="NAME=DIR: an extract-mentions output directory (dev.spacy, stats.json); repeatable"
+    ),
+    type_model: List[str] = typer.Option(
+        [], "--type-model", help="a typed ner scoring ner-predicted types: PATH (every corpus) or CORPUS=PATH"
+    ),
+    output: Optional[Path] = typer.Option(None, help="where the Markdown table goes (its .json beside it)"),
+) -> None:
+    """Trained linkers side by side on the dev gold spans of one or more corpora: accuracy untyped, with the prior
+    alone (the context ablation), with ner-predicted and gold mention types; train seconds and linking speed."""
+    with cli_errors():
+        try:
+            corpora = {name: Path(path) for name, path in compare_module.parse_named(corpus, "--corpus").items()}
+            assigned = compare_module.assign_runs(compare_module.parse_named(runs, "a run"), list(corpora))
+            type_models: Dict[str, Path] = {}
+            for value in type_model:
+                corpus_name, sep, model_path = value.partition("=")
+                if sep and corpus_name in corpora:
+                    type_models[corpus_name] = Path(model_path)
+                else:
+                    type_models.update({c: Path(value) for c in corpora if c not in type_models})
+        except ValueError as err:
+            fail(str(err))
+        require_inputs({f"extract-mentions:{c}": mentions / "dev.spacy" for c, mentions in corpora.items()})
+        result = compare_module.compare(corpora, assigned, type_models)
+        print(compare_module.write_outputs(result, output))
 
 
 @app.command("build-linker")

@@ -392,6 +392,7 @@ def build_seed_linker(
     use_types: bool = True,
     type_dropout: float = 0.1,
     interaction: bool = False,
+    similarity: bool = False,
 ) -> Model:
     """The seed's linker model: scores each (mention, candidate) pair from
     [context encoding (`context_width`, the sentence window pooled from `tok2vec`, as spaCy's EntityLinker.v2);
@@ -402,6 +403,10 @@ def build_seed_linker(
     training mentions whose type is replaced by UNK, so that untyped mentions (alias detection) are seen in training.
     `interaction` (not in the seed's design) adds the elementwise product of a linear projection of the context
     encoding with the entity vector, so the scorer can weigh their agreement as EntityLinker.v2's cosine does.
+    `similarity` (not in the seed's design) adds one feature, the cosine of a learned linear projection of the
+    context encoding (to the entity vector's width) with the candidate's entity vector, and an auxiliary training
+    loss, 1 - that cosine with the gold entity's vector (EntityLinker.v2's loss), that trains the encoder and the
+    projection towards the gold entity's vector besides the softmax over the candidates.
 
     Input: (docs with ents, mention type ids (one per ent), candidate owner (the index of its ent), candidate
     features [entity vector, prior, log prior, type match]); output: one logit per candidate."""
@@ -415,13 +420,22 @@ def build_seed_linker(
         project: Model = Linear(nI=context_width)
         layers.append(project)
         refs["project"] = project
+    if similarity:
+        sim_project: Model = Linear(nI=context_width)
+        layers.append(sim_project)
+        refs["sim_project"] = sim_project
     return Model(
         "wikiel_seed_linker",
         _seed_forward,
         init=_seed_init,
         layers=layers,
         refs={**refs, "tok2vec": tok2vec},
-        attrs={"use_types": use_types, "type_dropout": type_dropout, "context_width": context_width},
+        attrs={
+            "use_types": use_types,
+            "type_dropout": type_dropout,
+            "context_width": context_width,
+            "similarity": similarity,
+        },
     )
 
 
@@ -450,25 +464,58 @@ def _seed_init(model: Model, X=None, Y=None) -> None:
     if not type_embed.has_dim("nV"):
         type_embed.set_dim("nV", 1)
     type_embed.initialize()
+    n_vector = features.shape[1] - 3
     width = model.attrs["context_width"] + features.shape[1]
     if not model.attrs["use_types"]:
         width -= 1
     else:
         width += type_embed.get_dim("nO")
+    for ref in ("project", "sim_project"):
+        if model.has_ref(ref):
+            model.get_ref(ref).set_dim("nO", n_vector)
+            model.get_ref(ref).initialize()
     if model.has_ref("project"):
-        project = model.get_ref("project")
-        project.set_dim("nO", features.shape[1] - 3)
-        project.initialize()
-        width += features.shape[1] - 3
+        width += n_vector
+    if model.has_ref("sim_project"):
+        width += 1
     scorer.layers[0].set_dim("nI", width)
     scorer.initialize()
 
 
-def seed_head(model: Model, context, types, owners, features, is_train: bool):
-    """Logits of the candidates (column vector) from the context encodings of their mentions, and its backprop
-    (d_logits -> d_context)."""
+def row_cosines(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """Cosine of each row of `a` with the same row of `b` (0 where either is zero), and its backprop to `a`
+    (d_cosines -> d_a; `b` is a constant)."""
+    a_norm = np.linalg.norm(a, axis=1)
+    b_norm = np.linalg.norm(b, axis=1)
+    safe_a = np.where(a_norm > 0, a_norm, 1.0)
+    denom = safe_a * np.where(b_norm > 0, b_norm, 1.0)
+    valid = (a_norm > 0) & (b_norm > 0)
+    cos = np.where(valid, (a * b).sum(axis=1) / denom, 0.0).astype("float32")
+
+    def backprop(d_cos: np.ndarray) -> np.ndarray:
+        grad = b / denom[:, None] - cos[:, None] * a / (safe_a**2)[:, None]
+        return (np.where(valid, d_cos, 0.0)[:, None] * grad).astype("float32")
+
+    return cos, backprop
+
+
+def seed_head(
+    model: Model,
+    context,
+    types,
+    owners,
+    features,
+    is_train: bool,
+    gold_vectors: Optional[np.ndarray] = None,
+):
+    """Logits of the candidates (column vector) from the context encodings of their mentions, their backprop
+    (d_logits -> d_context), and the auxiliary similarity loss: with the `similarity` option and `gold_vectors`
+    (the gold entity's vector per mention, a zero row for none), the mean of 1 - cosine(projected context, gold
+    vector) over the mentions that have one, whose gradient the backprop adds (else 0.0)."""
     _, type_embed, scorer = model.layers[:3]
     owners = np.asarray(owners, dtype="int64")
+    context = np.asarray(context, dtype="float32")
+    entity_vectors = features[:, :-3]
     parts = [context[owners]]
     width = context.shape[1]
     bp_types = None
@@ -479,33 +526,54 @@ def seed_head(model: Model, context, types, owners, features, is_train: bool):
         parts.append(features[:, :-1])
     bp_project = None
     if model.has_ref("project"):
-        entity_vectors = features[:, :-3]
         projected, bp_project = model.get_ref("project")(context, is_train)
         parts.append(projected[owners] * entity_vectors)
+    sim_projected, bp_sim_project, bp_sims = None, None, None
+    if model.has_ref("sim_project"):
+        sim_projected, bp_sim_project = model.get_ref("sim_project")(context, is_train)
+        sims, bp_sims = row_cosines(np.asarray(sim_projected)[owners], entity_vectors)
+        parts.append(sims[:, None])
     X = np.hstack(parts).astype("float32")
     logits, bp_scorer = scorer(X, is_train)
+    aux_loss, d_aux = 0.0, None
+    if sim_projected is not None and gold_vectors is not None:
+        has_gold = np.linalg.norm(gold_vectors, axis=1) > 0
+        if has_gold.any():
+            gold_cos, bp_gold = row_cosines(np.asarray(sim_projected), np.asarray(gold_vectors, dtype="float32"))
+            n_gold = int(has_gold.sum())
+            aux_loss = float((1.0 - gold_cos[has_gold]).sum()) / n_gold
+            d_aux = bp_gold(np.where(has_gold, -1.0 / n_gold, 0.0).astype("float32"))
 
     def backprop(d_logits):
         dX = bp_scorer(d_logits)
         d_context = np.zeros(context.shape, dtype="float32")
         np.add.at(d_context, owners, dX[:, :width])
+        col = width + (type_embed.get_dim("nO") + features.shape[1] if bp_types is not None else features.shape[1] - 1)
         if bp_types is not None:
             d_types = np.zeros((len(types), type_embed.get_dim("nO")), dtype="float32")
             np.add.at(d_types, owners, dX[:, width : width + type_embed.get_dim("nO")])
             bp_types(d_types)
         if bp_project is not None:
-            d_projected = np.zeros((len(context), entity_vectors.shape[1]), dtype="float32")
-            np.add.at(d_projected, owners, dX[:, -entity_vectors.shape[1] :] * entity_vectors)
+            n_vector = entity_vectors.shape[1]
+            d_projected = np.zeros((len(context), n_vector), dtype="float32")
+            np.add.at(d_projected, owners, dX[:, col : col + n_vector] * entity_vectors)
             d_context += bp_project(d_projected)
+            col += n_vector
+        if bp_sim_project is not None and bp_sims is not None:
+            d_sim = np.zeros((len(context), entity_vectors.shape[1]), dtype="float32")
+            np.add.at(d_sim, owners, bp_sims(dX[:, col]))
+            if d_aux is not None:
+                d_sim += d_aux
+            d_context += bp_sim_project(d_sim)
         return d_context
 
-    return logits, backprop
+    return logits, backprop, aux_loss
 
 
 def _seed_forward(model: Model, X, is_train: bool):
     docs, types, owners, features = X
     context, bp_context = model.layers[0](docs, is_train)
-    logits, bp_head = seed_head(model, context, types, owners, features, is_train)
+    logits, bp_head, _ = seed_head(model, context, types, owners, features, is_train)
 
     def backprop(d_logits):
         bp_context(bp_head(d_logits))
@@ -583,7 +651,7 @@ class SeedEntityLinker(ScoredEntityLinker):
         if not candidates or encoding is None:
             return np.zeros(len(candidates), dtype="float32")
         types, owners, features = self._batch([(candidates, self.type_id(label))])
-        logits, _ = seed_head(self.model, np.asarray(encoding)[None, :], types, owners, features, False)
+        logits = seed_head(self.model, np.asarray(encoding)[None, :], types, owners, features, False)[0]
         return nil_softmax(self.model.ops.to_numpy(logits)[:, 0])
 
     def predict(  # type: ignore[override]  # (QID, score) pairs, as ScoredEntityLinker
@@ -660,7 +728,9 @@ class SeedEntityLinker(ScoredEntityLinker):
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
         """Cross-entropy of the softmax over each mention's candidates and the NIL slot (the target: the gold
-        entity, or NIL when it is not a candidate); mentions without candidates or gold id add nothing."""
+        entity, or NIL when it is not a candidate); mentions without candidates or gold id add nothing. With the
+        `similarity` option, plus the mean 1 - cosine of the projected context encoding with the gold entity's
+        vector over the mentions whose gold entity is in the KB (candidate or not)."""
         self.validate_kb()
         losses = {} if losses is None else losses
         losses.setdefault(self.name, 0.0)
@@ -669,7 +739,8 @@ class SeedEntityLinker(ScoredEntityLinker):
             return losses
         validate_examples(examples, "SeedEntityLinker.update")
         type_dropout = float(self.model.attrs["type_dropout"])
-        docs, mentions, targets = [], [], []
+        similarity = self.model.has_ref("sim_project")
+        docs, mentions, targets, golds = [], [], [], []
         for eg in examples:
             kb_ids = eg.get_aligned("ENT_KB_ID", as_string=True)
             doc = eg.predicted
@@ -685,10 +756,15 @@ class SeedEntityLinker(ScoredEntityLinker):
                 mentions.append((cands, t))
                 ids = [c.entity_ for c in cands]
                 targets.append(ids.index(gold) if gold in ids else -1)
+                golds.append(gold if similarity and gold and ent.label_ not in self.labels_discard else "")
         if not any(cands for cands, _ in mentions):
             return losses
         set_dropout_rate(self.model, drop)
-        logits, backprop = self.model.begin_update((docs, *self._batch(mentions)))
+        context, bp_context = self.model.get_ref("encoder").begin_update(docs)
+        gold_vectors = self.gold_vectors(golds) if similarity else None
+        logits, bp_head, aux_loss = seed_head(
+            self.model, self.model.ops.to_numpy(context), *self._batch(mentions), True, gold_vectors
+        )
         flat = self.model.ops.to_numpy(logits)[:, 0]
         d_logits = np.zeros_like(flat)
         loss, n, start = 0.0, 0, 0
@@ -704,11 +780,20 @@ class SeedEntityLinker(ScoredEntityLinker):
                 d_logits[start + target] -= 1.0
             start = end
             n += 1
-        backprop(self.model.ops.asarray2f(d_logits[:, None] / n, dtype="float32"))
+        d_context = bp_head(self.model.ops.asarray2f(d_logits[:, None] / n, dtype="float32"))
+        bp_context(self.model.ops.asarray2f(d_context))
         if sgd is not None:
             self.finish_update(sgd)
-        losses[self.name] += loss / n
+        losses[self.name] += loss / n + aux_loss
         return losses
+
+    def gold_vectors(self, golds: List[str]) -> np.ndarray:
+        """The KB vector of each gold entity id (a zero row for "" or an entity that is not in the KB)."""
+        out = np.zeros((len(golds), self.kb.entity_vector_length), dtype="float32")
+        for i, qid in enumerate(golds):
+            if qid and self.kb.contains_entity(qid):
+                out[i] = self.kb.get_vector(qid)
+        return out
 
 
 @Language.factory(
