@@ -39,7 +39,7 @@ SCHEDULER = ""  # parse steps: a Dask scheduler address (tcp://host:8786) or sch
 # ---- the synthetic world ----------------------------------------------------------------------------------------
 WORLD_ENTITIES = 8000
 WORLD_ARTICLES = 2000
-WORLD_ZIPF = 0.85  # popularity exponent; the full-size rehearsal uses a flatter 0.3
+WORLD_ZIPF = 0.85  # popularity exponent of the generated world (either shape)
 WORLD_SHAPE = "small"  # small (the default world) | wikipedia (Wikipedia-like ambiguity and popularity at any size)
 
 # ---- parsing ------------------------------------------------------------------------------------------------------
