@@ -4,36 +4,26 @@ EntityLinker prediction on the same mentions for comparison (it runs its model o
 from __future__ import annotations
 
 import time
+from itertools import islice
 from pathlib import Path
-from typing import Dict, List, cast
+from typing import Dict, Iterable, List, cast
 
-import orjson
 from spacy.language import Language
 from spacy.pipeline import EntityLinker
 from spacy.tokens import Span
 
-from wikiel.kb.tables import article_paragraphs
+from wikiel.kb.tables import article_paragraphs, split_articles
 from wikiel.pipeline.components import MENTION_LABEL
 
 
 def dev_texts(articles_path: Path, max_docs: int, whole_articles: bool = False) -> List[str]:
     """The first `max_docs` dev paragraphs (one doc each), or with `whole_articles` the first `max_docs` dev articles
     (one doc each: the many mentions per doc of real documents)."""
-    texts = []
     if whole_articles:
-        with open(articles_path, "rb") as f:
-            for line in f:
-                article = orjson.loads(line)
-                if article["split"] == "dev" and article["text"]:
-                    texts.append(article["text"])
-                    if len(texts) >= max_docs:
-                        break
-        return texts
-    for text, _ in article_paragraphs(articles_path, "dev"):
-        texts.append(text)
-        if len(texts) >= max_docs:
-            break
-    return texts
+        texts: Iterable[str] = (a["text"] for a in split_articles(articles_path, "dev") if a["text"])
+    else:
+        texts = (text for text, _ in article_paragraphs(articles_path, "dev"))
+    return list(islice(texts, max_docs))
 
 
 def _rate(n_docs: int, n_mentions: int, n_chars: int, seconds: float) -> Dict[str, float]:

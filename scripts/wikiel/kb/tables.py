@@ -80,19 +80,24 @@ def paragraphs(text: str, links: List[list]) -> Iterator[Tuple[str, List[Tuple[i
         start = end + 2
 
 
+def split_articles(articles_path: Path, split: str) -> Iterator[dict]:
+    """The article records (parse-wikipedia's articles.jsonl) of one split, in file order."""
+    with open(articles_path, "rb") as f:
+        for line in f:
+            article = orjson.loads(line)
+            if article["split"] == split:
+                yield article
+
+
 def article_paragraphs(
     articles_path: Path, split: str, max_bytes: int = 0, max_articles: int = 0
 ) -> Iterator[Tuple[str, List[Tuple[int, int, str]]]]:
     """(paragraph text, [(start, end, target)]) of the articles of one split, up to `max_bytes` of text or
     `max_articles` articles (0 = no limit)."""
     n_bytes = n_articles = 0
-    with open(articles_path, "rb") as f:
-        for line in f:
-            article = orjson.loads(line)
-            if article["split"] != split:
-                continue
-            yield from paragraphs(article["text"], article["links"])
-            n_bytes += len(article["text"])
-            n_articles += 1
-            if (max_bytes and n_bytes >= max_bytes) or (max_articles and n_articles >= max_articles):
-                return
+    for article in split_articles(articles_path, split):
+        yield from paragraphs(article["text"], article["links"])
+        n_bytes += len(article["text"])
+        n_articles += 1
+        if (max_bytes and n_bytes >= max_bytes) or (max_articles and n_articles >= max_articles):
+            return

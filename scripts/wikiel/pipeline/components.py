@@ -201,23 +201,24 @@ class ScoredEntityLinker(EntityLinker):
     def context_encodings(self, docs: Sequence[Doc]) -> List[List[Optional[np.ndarray]]]:
         """Per doc, per entity: the encoding of the sentence window holding it (computed once per window)."""
         windows: Dict[Tuple[int, int, int], List[Tuple[int, int]]] = {}
+        doc_ents = [list(doc.ents) for doc in docs]  # Doc.ents builds its spans anew on every access
         for di, doc in enumerate(docs):
-            sentences = list(doc.sents) if len(doc) and doc.ents else []
+            sentences = list(doc.sents) if len(doc) and doc_ents[di] else []
             starts = [s.start for s in sentences]
-            for ei, ent in enumerate(doc.ents):
+            for ei, ent in enumerate(doc_ents[di]):
                 # the sentences holding the entity's first and last tokens (as Span.sents, without its doc scan)
                 first = max(0, bisect_right(starts, ent.start) - 1 - self.n_sents)
                 last = min(len(sentences) - 1, bisect_right(starts, ent.end - 1) - 1 + self.n_sents)
                 key = (di, sentences[first].start, sentences[last].end)
                 windows.setdefault(key, []).append((di, ei))
-        out: List[List[Optional[np.ndarray]]] = [[None] * len(doc.ents) for doc in docs]
+        out: List[List[Optional[np.ndarray]]] = [[None] * len(ents) for ents in doc_ents]
         if not windows or not self.incl_context:
             return out
-        arrays = {}  # per doc with entities: token norms, entities, their starts
-        for di, doc in enumerate(docs):
-            if doc.ents:
-                ents = list(doc.ents)
-                arrays[di] = (doc.to_array([NORM]), ents, [e.start for e in ents])
+        arrays = {  # per doc with entities: token norms, entities, their starts
+            di: (doc.to_array([NORM]), doc_ents[di], [e.start for e in doc_ents[di]])
+            for di, doc in enumerate(docs)
+            if doc_ents[di]
+        }
         window_docs = [window_doc(docs[di], start, end, *arrays[di]) for di, start, end in windows]
         rows = self.encode(window_docs)
         offset = 0
@@ -517,7 +518,6 @@ def seed_head(
     context = np.asarray(context, dtype="float32")
     entity_vectors = features[:, :-3]
     parts = [context[owners]]
-    width = context.shape[1]
     bp_types = None
     if model.attrs["use_types"]:
         embedded, bp_types = type_embed(np.asarray(types, dtype="int64"), is_train)
@@ -525,10 +525,12 @@ def seed_head(
     else:
         parts.append(features[:, :-1])
     bp_project = None
+    project_col = sum(part.shape[1] for part in parts)  # the scorer's input columns of the next part
     if model.has_ref("project"):
         projected, bp_project = model.get_ref("project")(context, is_train)
         parts.append(projected[owners] * entity_vectors)
     sim_projected, bp_sim_project, bp_sims = None, None, None
+    sim_col = sum(part.shape[1] for part in parts)
     if model.has_ref("sim_project"):
         sim_projected, bp_sim_project = model.get_ref("sim_project")(context, is_train)
         sims, bp_sims = row_cosines(np.asarray(sim_projected)[owners], entity_vectors)
@@ -546,22 +548,20 @@ def seed_head(
 
     def backprop(d_logits):
         dX = bp_scorer(d_logits)
+        width, n_vector = context.shape[1], entity_vectors.shape[1]
         d_context = np.zeros(context.shape, dtype="float32")
         np.add.at(d_context, owners, dX[:, :width])
-        col = width + (type_embed.get_dim("nO") + features.shape[1] if bp_types is not None else features.shape[1] - 1)
         if bp_types is not None:
             d_types = np.zeros((len(types), type_embed.get_dim("nO")), dtype="float32")
             np.add.at(d_types, owners, dX[:, width : width + type_embed.get_dim("nO")])
             bp_types(d_types)
         if bp_project is not None:
-            n_vector = entity_vectors.shape[1]
             d_projected = np.zeros((len(context), n_vector), dtype="float32")
-            np.add.at(d_projected, owners, dX[:, col : col + n_vector] * entity_vectors)
+            np.add.at(d_projected, owners, dX[:, project_col : project_col + n_vector] * entity_vectors)
             d_context += bp_project(d_projected)
-            col += n_vector
         if bp_sim_project is not None and bp_sims is not None:
-            d_sim = np.zeros((len(context), entity_vectors.shape[1]), dtype="float32")
-            np.add.at(d_sim, owners, bp_sims(dX[:, col]))
+            d_sim = np.zeros((len(context), n_vector), dtype="float32")
+            np.add.at(d_sim, owners, bp_sims(dX[:, sim_col]))
             if d_aux is not None:
                 d_sim += d_aux
             d_context += bp_sim_project(d_sim)

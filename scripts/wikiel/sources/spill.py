@@ -99,8 +99,12 @@ class SpillingCounter(_SpillingTable):
         self.spill_if_full()
 
     def add(self, key: str, n: int = 1) -> None:
-        self.data[key] = self.data.get(key, 0) + n
-        self.spill_if_full()
+        data = self.data
+        if key in data:  # no new key: nothing to spill
+            data[key] += n
+        else:
+            data[key] = n
+            self.spill_if_full()
 
     def combine(self, values: List[int]) -> int:
         return sum(values)

@@ -986,14 +986,8 @@ def parse_wikipedia(
         inlinks = SpillingCounter(Path(spill_dir), "inlinks", settings.max_counter_entries)
 
         def link_rows() -> Iterator[Tuple[str, int]]:
-            add, counts = inlinks.add, inlinks.data
             for anchor_target, count in links.items():
-                target = anchor_target[anchor_target.index("\t") + 1 :]
-                if target in counts:  # a target seen before: no new key, nothing to spill
-                    counts[target] += count
-                else:
-                    add(target, count)
-                    counts = inlinks.data  # a spill starts a new dict
+                inlinks.add(anchor_target.partition("\t")[2], count)
                 yield anchor_target, count
 
         stats["anchor_target_pairs"] = _write_tsv(output_dir / "link_counts.tsv", link_rows())
