@@ -656,10 +656,10 @@ class _Reader:
     """Cuts one input file into pieces. The file's head is read here: blank lines, then the first line, checked to
     look like entity JSON; a multi-line document (its first line is not JSON on its own) becomes one piece of units.
     A plain file is then cut into byte ranges that the workers read and pre-filter themselves. A compressed file is
-    decompressed (rapidgzip or indexed_bzip2, in a decoder process of its own when `decoder_process`, so that
-    decoding and the pre-filter run at once) and pre-filtered here, on whole blocks, and the lines that pass are
-    shipped in pieces of about `piece_bytes`. A read error ends the pieces and is kept in `failure`, to be raised
-    once the pieces before it are counted."""
+    decompressed (gzip by ISA-L in a decoder thread; bz2 by indexed_bzip2, in a decoder process of its own when
+    `decoder_process`, so that decoding and the pre-filter run at once) and pre-filtered here, on whole blocks, and
+    the lines that pass are shipped in pieces of about `piece_bytes`. A read error ends the pieces and is kept in
+    `failure`, to be raised once the pieces before it are counted."""
 
     def __init__(self, path: Path, lang: str, threads: int, piece_bytes: int, progress: bool, decoder_process: bool):
         self.path, self.lang, self.threads, self.piece_bytes = path, lang, threads, piece_bytes
@@ -763,13 +763,10 @@ class _Reader:
 
 @contextlib.contextmanager
 def _in_process(path: Path, threads: int) -> Iterator[Tuple[IO[bytes], Optional[Callable[[], int]]]]:
-    """The decompressed stream, read here, and a function giving the compressed position (None for bzip2:
-    indexed_bzip2 reads ahead with threads and positioned reads)."""
-    kind = compression_of(path)
+    """The decompressed stream of a plain or bz2 file (gzip goes to _gzip_thread), read here, and a function giving
+    the compressed position (None for bzip2: indexed_bzip2 reads ahead with threads and positioned reads)."""
     with open_dump(path, threads) as stream:
-        if kind == "gz":
-            yield stream, cast(Callable[[], int], cast(Any, stream).raw.compressed_offset)
-        elif kind == "bz2":
+        if compression_of(path) == "bz2":
             yield stream, None
         else:
             fd = stream.fileno()
