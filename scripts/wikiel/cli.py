@@ -789,13 +789,7 @@ def compare_command(
         try:
             corpora = {name: Path(path) for name, path in compare_module.parse_named(corpus, "--corpus").items()}
             assigned = compare_module.assign_runs(compare_module.parse_named(runs, "a run"), list(corpora))
-            type_models: Dict[str, Path] = {}
-            for value in type_model:
-                corpus_name, sep, model_path = value.partition("=")
-                if sep and corpus_name in corpora:
-                    type_models[corpus_name] = Path(model_path)
-                else:
-                    type_models.update({c: Path(value) for c in corpora if c not in type_models})
+            type_models = compare_module.assign_type_models(type_model, list(corpora))
         except ValueError as err:
             fail(str(err))
         require_inputs({f"extract-mentions:{c}": mentions / "dev.spacy" for c, mentions in corpora.items()})

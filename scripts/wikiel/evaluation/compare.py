@@ -95,6 +95,19 @@ def assign_runs(runs: Dict[str, str], corpora: List[str]) -> Dict[str, Dict[str,
     return out
 
 
+def assign_type_models(values: List[str], corpora: List[str]) -> Dict[str, Path]:
+    """Corpus -> typed ner from `--type-model` values: CORPUS=PATH for one corpus, or a PATH for every corpus not
+    given one before it."""
+    out: Dict[str, Path] = {}
+    for value in values:
+        corpus, sep, path = value.partition("=")
+        if sep and corpus in corpora:
+            out[corpus] = Path(path)
+        else:
+            out.update({c: Path(value) for c in corpora if c not in out})
+    return out
+
+
 def compare_corpus(
     mentions_dir: Path, runs: Dict[str, Path], type_model: Optional[Path] = None, subdir: str = "model-best"
 ) -> dict:
