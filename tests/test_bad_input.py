@@ -250,6 +250,33 @@ def test_wikipedia_corrupt_stream_inside_a_multistream_range(world, tmp_path):
     assert line.startswith(f"ERROR: {dump}") and re.search(rf"\b({damaged}|{damaged:,})\b", line), line
 
 
+def test_wikipedia_bytes_between_streams_inside_a_range(world, tmp_path):
+    """Bytes that are no bz2 stream between two streams of a worker's range (the index shifted past them): the
+    workers' decoder (indexed_bzip2) stops before them without failing, which must not drop the streams after them:
+    an error naming the byte where they start, and no other line (such as the decoder's own warning)."""
+    index_lines = bz2.decompress(world["wikipedia_index"].read_bytes()).splitlines()
+    offsets = sorted({int(line.split(b":", 1)[0]) for line in index_lines})
+    junk_at, junk = offsets[2], b"not a bz2 stream"
+    data = world["wikipedia"].read_bytes()
+    dump = write(tmp_path / world["wikipedia"].name, data[:junk_at] + junk + data[junk_at:])
+
+    def shifted(line: bytes) -> bytes:
+        offset, rest = line.split(b":", 1)
+        return b"%d:%s" % (int(offset) + (len(junk) if int(offset) >= junk_at else 0), rest)
+
+    index = write(tmp_path / world["wikipedia_index"].name, bz2.compress(b"\n".join(map(shifted, index_lines))))
+    argv = ["parse-wikipedia", str(tmp_path / "out"), "--dump", str(dump), "--index", str(index), "--n-process", "2"]
+    code = (
+        f"import sys; import wikiel.sources.wikipedia as w; from wikiel.cli import app; "
+        f"w.CHUNK_BYTES = {offsets[4] - offsets[0]}; app({argv!r}, prog_name='wikiel')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    line = error_line(proc)
+    assert line.startswith(f"ERROR: {dump}") and re.search(rf"\b({junk_at}|{junk_at:,})\b", line), line
+    assert "arning" not in proc.stderr, proc.stderr[-3000:]
+    assert not (tmp_path / "out" / "articles.jsonl").exists()
+
+
 def test_wikipedia_xml_cut_mid_page(world, tmp_path):
     xml = world["xml"].read_bytes()
     cut = xml.index(b"<page>", len(xml) // 2) + 200

@@ -767,3 +767,42 @@ def test_link_pairs_skip_what_a_tsv_cannot_hold():
     links = [Link(0, 1, "T", "a"), Link(0, 1, "T\x05", "b"), Link(0, 1, "U", "c\td"), Link(0, 1, "V", "e")]
     assert wikipedia._link_pairs(links) == ["a\tT", "e\tV"]
     assert wikipedia._link_pairs([links[0], links[3]]) == ["a\tT", "e\tV"]
+
+
+_STREAMS = [bz2.compress(b"<page>%d</page>" % i * 500) for i in range(3)]
+
+
+def _fast_decoder_cases():
+    data = b"".join(_STREAMS)
+    return [
+        wikipedia._fast_decompress(data),
+        wikipedia._fast_decompress(data[:-1]),  # cut
+        wikipedia._fast_decompress(_STREAMS[0] + b"junk" + _STREAMS[1]),  # bytes that are no stream
+        wikipedia._fast_decompress(data + b"junk"),
+        wikipedia._fast_decompress(data[10:]),  # not a stream start
+    ]
+
+
+def test_fast_range_decoder_takes_whole_streams_only_and_falls_back_quietly(capfd, tmp_path):
+    """The workers' indexed_bzip2 path (`_fast_decompress`), in a forked process with no other thread (as a pool
+    worker): the data of whole streams, else None (the caller's bz2 pass then reports the damage), with nothing
+    written to stderr. In a process with another thread it is not used (its warnings could not be silenced)."""
+    import multiprocessing
+    import threading
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        results = pool.apply(_fast_decoder_cases)
+    assert results == [b"".join(map(bz2.decompress, _STREAMS)), None, None, None, None]
+    assert capfd.readouterr().err == ""
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert wikipedia._fast_decompress(b"".join(_STREAMS)) is None
+    finally:
+        release.set()
+        other.join()
+    junk = tmp_path / "junk.bz2"
+    junk.write_bytes(_STREAMS[0] + b"junk" + _STREAMS[1])
+    with pytest.raises(InputError, match=f"the bz2 stream at byte {len(_STREAMS[0])} cannot be decompressed"):
+        wikipedia._decompress_range(junk, 0, junk.stat().st_size)

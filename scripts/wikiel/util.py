@@ -709,6 +709,29 @@ class StopFlag:
         return bool(self.value.value)
 
 
+SIGTERM_THREAD = "sigterm"  # a pool worker's thread that takes its SIGTERMs (and never writes anything)
+
+
+@contextlib.contextmanager
+def silenced_stderr() -> Iterator[bool]:
+    """File descriptor 2 on /dev/null within the block, for a library that writes warnings of its own there, if no
+    other thread of this process could write there meanwhile (the only others are a pool worker's SIGTERM_THREAD);
+    yields whether it did (else stderr is left as it is)."""
+    current = threading.current_thread()
+    if any(t is not current and t.name != SIGTERM_THREAD for t in threading.enumerate()):
+        yield False
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield True
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def ignore_interrupts(stop: Optional[StopFlag] = None) -> None:
     """Pool initializer: the main process alone stops the step. Workers ignore Ctrl-C (the main process gets it and
     terminates them) and obey SIGTERM only from the main process (which Pool.terminate() sends), or once `stop` is
@@ -720,7 +743,7 @@ def ignore_interrupts(stop: Optional[StopFlag] = None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler, inherited by fork
     if hasattr(signal, "sigwaitinfo"):  # Linux (elsewhere, SIGTERM kills a worker at once)
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-        threading.Thread(target=_obey_sigterm_from, args=(os.getppid(), stop), name="sigterm", daemon=True).start()
+        threading.Thread(target=_obey_sigterm_from, args=(os.getppid(), stop), name=SIGTERM_THREAD, daemon=True).start()
     else:  # the mask of a process started within signals_deferred()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     hold = os.environ.get(TEST_HOLD_ENV)

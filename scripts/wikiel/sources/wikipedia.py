@@ -55,6 +55,7 @@ from wikiel.sources import languages
 from wikiel.sources.spill import SpillingCounter, SpillingDict
 from wikiel.sources.wikitext import Link, NamespaceInfo, parse_wikitext_columns
 from wikiel.util import (
+    HAVE_INDEXED_BZIP2,
     InputError,
     OutputError,
     PathLike,
@@ -64,9 +65,13 @@ from wikiel.util import (
     normalize_title,
     open_dump,
     read_json,
+    silenced_stderr,
     write_json,
     writes_step,
 )
+
+if HAVE_INDEXED_BZIP2:
+    import indexed_bzip2
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # A Wikimedia project's database name, group 1 the wiki's language: bgwiki, zh_min_nanwiki, enwiktionary
@@ -603,11 +608,18 @@ def _decompress_range(dump: Path, start: int, end: int, scanned: bool = False) -
     """Bytes `start`..`end` of a bz2 file, which must be whole (concatenated) streams, decompressed. Unlike
     bz2.decompress, which ignores whatever follows a damaged stream after the first, all damage is an error.
     `scanned`: the bounds come from `stream_starts`, not from an index; a bound that turns out not to be a stream
-    start raises _NotWholeStreams."""
+    start raises _NotWholeStreams.
+
+    indexed_bzip2 decodes (one thread: ~30% less CPU than Python's bz2 on enwiki's streams); where it fails or
+    stops before the range's last byte (it ignores what follows the last whole stream), Python's bz2 decodes the
+    range again, stream by stream, and names the damage and its byte."""
     with open(dump, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         f.seek(start)
         rest = f.read(end - start)
+    decoded = _fast_decompress(rest)
+    if decoded is not None:
+        return decoded
     hint = HINT_REFETCH if scanned else HINT_INDEX
     parts = []
     while rest:
@@ -631,6 +643,26 @@ def _decompress_range(dump: Path, start: int, end: int, scanned: bool = False) -
             )
         rest = decompressor.unused_data
     return b"".join(parts)
+
+
+def _fast_decompress(data: bytes) -> Optional[bytes]:
+    """`data`, whole bz2 streams, decompressed by indexed_bzip2 on one thread; None where it fails or does not
+    end on the last byte of `data` (bytes that are no stream after one: the caller's bz2 pass says what is wrong),
+    and where its own warning about such bytes, which it writes to the process's stderr, cannot be silenced
+    (`silenced_stderr`: in a local pool's workers it can; not in the main process or a Dask worker's threads)."""
+    if not HAVE_INDEXED_BZIP2 or not data:
+        return None
+    with silenced_stderr() as silenced:
+        if not silenced:
+            return None
+        try:
+            with indexed_bzip2.open(io.BytesIO(data), parallelization=1) as stream:
+                decoded = stream.read()
+                if stream.tell_compressed() != 8 * len(data):
+                    return None
+        except Exception:  # noqa: BLE001 - any failure: the bz2 pass decodes the range again and reports it
+            return None
+    return cast(bytes, decoded)
 
 
 class StreamRange(NamedTuple):
