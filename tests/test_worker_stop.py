@@ -7,7 +7,6 @@ what each process was doing instead of hanging the suite."""
 import bz2
 import gzip
 import multiprocessing
-import multiprocessing.pool
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from typing import Any, ContextManager, List
 import pytest
 
 from conftest import process_report, wait_for
+from wikiel import parallel
 from wikiel.parallel import PieceError, executor
 from wikiel.sources import wikidata
 from wikiel.sources.wikidata import _decoded, _gzip_thread
@@ -114,16 +114,16 @@ def test_signal_while_the_pool_starts_leaves_no_worker_running(monkeypatch):
     """A SIGTERM (or Ctrl-C) that comes once the pool's workers have started, before Pool() has returned: the step
     stops, and its workers with it."""
     before = set(multiprocessing.active_children())  # (the session's Dask cluster, if it runs)
-    start_workers = multiprocessing.pool.Pool._repopulate_pool  # type: ignore[attr-defined]
+    start_workers = parallel._start_workers
 
-    def start_then_signal(pool: Any) -> None:
-        start_workers(pool)
-        signal.raise_signal(signal.SIGTERM)  # the pool's threads have not started yet
+    def start_then_signal(*args: Any) -> None:
+        start_workers(*args)
+        signal.raise_signal(signal.SIGTERM)  # before the executor has returned its pool
 
     def on_sigterm(signum: int, frame: Any) -> None:
         raise Stop()
 
-    monkeypatch.setattr(multiprocessing.pool.Pool, "_repopulate_pool", start_then_signal)
+    monkeypatch.setattr(parallel, "_start_workers", start_then_signal)
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         with pytest.raises(Stop), executor(2):
@@ -231,8 +231,7 @@ def test_signal_taken_by_another_thread_still_stops_the_wait_for_workers(wait, n
 
 
 def test_killed_worker_fails_the_step_instead_of_hanging():
-    """A Pool replaces a worker that was killed, and the piece it was running never ends: the wait for it must not
-    either."""
+    """The piece a killed worker was running never ends: the wait for it must not either."""
     finished = threading.Event()
     previous = signal.signal(signal.SIGUSR1, raise_hung)
     try:
@@ -289,3 +288,60 @@ def test_failing_piece_stops_the_decoder_thread(tmp_path):
     assert taken >= len(b"[\n" + b'{"id": "Q1"},\n' * 200_000)
     assert len(good) < caught.value.compressed_offset <= path.stat().st_size  # type: ignore[attr-defined]
     assert not [t for t in threading.enumerate() if t.name.startswith("gzip decoder")]
+
+
+def die_while_sending_a_big_result(x: int) -> Any:
+    """Piece 1: a 64 MB result, and a thread that kills its worker once the result pipe holds part of it (the main
+    process reads nothing meanwhile: its test asks for no result), i.e. mid-message, as a kill at any moment may."""
+    if x != 1:
+        return x
+    import fcntl
+    import inspect
+    import struct
+    import termios
+
+    frame = inspect.currentframe()
+    assert frame is not None and frame.f_back is not None
+    results = frame.f_back.f_locals["results"]  # the worker's end of its result pipe (parallel._serve)
+
+    def pipe_holds() -> int:
+        return struct.unpack("i", fcntl.ioctl(results.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+    def kill_mid_message() -> None:
+        wait_for(lambda: pipe_holds() >= 32768, GUARD)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=kill_mid_message, daemon=True).start()
+    return b"x" * (64 << 20)
+
+
+def test_worker_killed_mid_result_leaves_no_lock_and_no_hang(tmp_path):
+    """multiprocessing.Pool's workers share a result queue and its lock: one killed while writing a result left the
+    lock held, and Pool.terminate() then waited on it forever (seen once in ~170 abandoned maps under load). Each
+    local worker has pipes of its own: leaving the map after such a kill stops the workers and returns; waiting on
+    the killed worker's piece gives the PieceError of a killed worker."""
+    finished = threading.Event()
+    previous = signal.signal(signal.SIGUSR1, raise_hung)
+    try:
+        fired = main_thread_watchdog(finished)
+        with pytest.raises(Stop), executor(2) as ex:
+            results = ex.map_in_order(die_while_sending_a_big_result, range(2), lambda task: f"piece {task}")
+            assert next(results) == 0
+            workers = [p.pid for p in multiprocessing.active_children() if p.name.startswith("wikiel worker")]
+            assert len(workers) == 2 and wait_for(lambda: any(map(ended, workers)), GUARD)
+            raise Stop()
+        with executor(2) as ex, pytest.raises(PieceError) as caught:
+            list(ex.map_in_order(die_while_sending_a_big_result, range(2), lambda task: f"piece {task}"))
+    finally:
+        finished.set()
+        signal.signal(signal.SIGUSR1, previous)
+    assert not fired, f"waited {GUARD} s on the pool of a worker killed mid-result"
+    assert "a worker process ended (killed by SIGKILL" in str(caught.value), caught.value
+
+
+def ended(pid: int) -> bool:
+    """Whether `pid` has ended (a zombie not yet reaped counts)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+    except FileNotFoundError:
+        return True

@@ -6,14 +6,15 @@ bounded whatever the number of pieces.
         for result in ex.map_in_order(func, tasks, describe=lambda task: f"{task.path} bytes {task.start:,}-..."):
             ...
 
-- `scheduler` "" (the default): this machine. `n_process` <= 1 runs each piece in this process; more runs them in a
-  multiprocessing Pool of `n_process` workers (forked where the platform allows it, so create the executor before
-  any thread starts; initializer `util.ignore_interrupts`: Ctrl-C and SIGTERM stop the main process, which
-  terminates the workers, and the workers obey that SIGTERM even when one sent to the whole process group came
-  just before it, see util.StopFlag). A signal while the pool starts takes effect once it has started
-  (util.signals_deferred). Results are waited for in slices of WAIT_SLICE_SECONDS: a signal that another thread
-  took is handled then (util.check_signals), and a worker that was killed (out of memory) fails the step with a
-  PieceError instead of leaving its piece, and the step, waiting forever.
+- `scheduler` "" (the default): this machine. `n_process` <= 1 runs each piece in this process; more runs them in
+  `n_process` worker processes, each with a pipe of its own for its pieces and one for its results (`_LocalPool`;
+  not multiprocessing.Pool, whose terminate() can hang, see there), forked where the platform allows it (so create
+  the executor before any thread starts). Each worker first runs `util.ignore_interrupts`: Ctrl-C and SIGTERM stop
+  the main process, which terminates the workers, and the workers obey that SIGTERM even when one sent to the whole
+  process group came just before it (util.StopFlag). A signal while the workers start takes effect once they have
+  started (util.signals_deferred). Pieces are sent and results waited for in slices of WAIT_SLICE_SECONDS: a signal
+  that another thread took is handled then (util.check_signals), and a worker that was killed (out of memory) fails
+  the step with a PieceError instead of leaving its piece, and the step, waiting forever.
 - `scheduler` a Dask scheduler address (`tcp://host:8786`, or `host:8786`) or the JSON file written by
   `dask scheduler --scheduler-file`: the pieces run on that cluster's workers (`distributed.Client`). The workers
   must have the same wikiel installed (checked when connecting: same version and same source files, else one
@@ -26,11 +27,11 @@ cluster's worker threads with a scheduler (`n_process` is then not used); at mos
 pieces are submitted and not yet consumed at any time, and `tasks` is pulled lazily, one piece per result consumed.
 Connecting waits up to DASK_TIMEOUT_SECONDS for the scheduler and for its first worker.
 
-Errors (the same in this process, a Pool or on Dask): an InputError raised by a piece reaches the caller as it is
-(it pickles, with its path, line, offset and hint). Any other exception of a piece (including OSError and a Dask
-worker that died running it) becomes a PieceError, an InputError whose "file" is `describe(task)` (e.g.
+Errors (the same in this process, the local workers or on Dask): an InputError raised by a piece reaches the caller
+as it is (it pickles, with its path, line, offset and hint). Any other exception of a piece (including OSError and a
+Dask worker that died running it) becomes a PieceError, an InputError whose "file" is `describe(task)` (e.g.
 "dump.xml.bz2 bytes 1,234-5,678"), chained to the original. Leaving `map_in_order` early (an exception, the generator
-closed) cancels the pieces in flight: Dask futures are cancelled at once; a local pool's workers are terminated when
+closed) cancels the pieces in flight: Dask futures are cancelled at once; the local workers are terminated when
 the executor exits, which leaves no process behind in either case.
 """
 
@@ -40,9 +41,13 @@ import collections
 import contextlib
 import hashlib
 import multiprocessing
-import multiprocessing.pool
+import multiprocessing.connection
 import os
+import pickle
+import select
 import signal
+import struct
+from multiprocessing import reduction
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
@@ -153,26 +158,181 @@ class WorkerDied(RuntimeError):
     """A worker process of a local pool ended while the pool ran (killed: out of memory, `kill -9`)."""
 
 
+class _Handle:
+    """A piece submitted to a _LocalPool: its result (or exception) once a worker has sent it back."""
+
+    __slots__ = ("done", "ok", "value")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.ok = False
+        self.value: Any = None
+
+
+class _Slot:
+    """A worker process and this process's ends of its two pipes: pieces to it (written here without blocking, see
+    `_LocalPool._send`), results from it."""
+
+    def __init__(self, process: Any, tasks: Any, results: Any):
+        self.process = process
+        self.tasks = tasks
+        self.results = results
+        self.handle: Optional[_Handle] = None  # the piece it runs
+        os.set_blocking(tasks.fileno(), False)
+
+
+_FRAME = struct.Struct("<Q")  # a piece on a task pipe: its pickle's length, then the pickle
+
+
+def _read_exactly(fd: int, n: int) -> Optional[bytes]:
+    """`n` bytes from a blocking file descriptor; None at its end."""
+    parts = []
+    while n:
+        part = os.read(fd, min(n, 1 << 20))
+        if not part:
+            return None
+        parts.append(part)
+        n -= len(part)
+    return b"".join(parts)
+
+
+def _serve(tasks: Any, results: Any, others: List[Any], stop: StopFlag) -> None:
+    """A local pool's worker: pieces (func, task) from its task pipe, (True, result) or (False, exception) back on
+    its result pipe, until None or the task pipe's end (the main process has gone). `others`: the main process's ends
+    of the pipes of the workers started before it (inherited by fork), closed here."""
+    for other in others:
+        other.close()
+    ignore_interrupts(stop)
+    while True:
+        header = _read_exactly(tasks.fileno(), _FRAME.size)
+        data = _read_exactly(tasks.fileno(), _FRAME.unpack(header)[0]) if header else None
+        if data is None:
+            return
+        message = pickle.loads(data)
+        if message is None:
+            return
+        func, task = message
+        try:
+            reply = (True, func(task))
+        except BaseException as err:  # noqa: BLE001 - every failure goes back to the main process, which raises it
+            reply = (False, err)
+        try:
+            results.send(reply)
+        except Exception as err:  # noqa: BLE001 - the result or its exception does not pickle (nothing was sent)
+            what = "result" if reply[0] else "error"
+            results.send((False, RuntimeError(f"the piece's {what} cannot be sent back: {err}")))
+
+
+def _start_workers(context: Any, n_process: int, stop: StopFlag, slots: List[_Slot]) -> None:
+    """Start the workers, each with two pipes of its own, appending them to `slots` as they start."""
+    for number in range(n_process):
+        their_tasks, our_tasks = context.Pipe(duplex=False)
+        our_results, their_results = context.Pipe(duplex=False)
+        others = [conn for slot in slots for conn in (slot.tasks, slot.results)]
+        process = context.Process(
+            target=_serve,
+            args=(their_tasks, their_results, others, stop),
+            name=f"wikiel worker {number + 1}",
+            daemon=True,
+        )
+        process.start()
+        their_tasks.close()  # the worker's ends, so that its death is the end of its result pipe here
+        their_results.close()
+        slots.append(_Slot(process, our_tasks, our_results))
+
+
 class _LocalPool(Executor):
-    def __init__(self, pool: multiprocessing.pool.Pool, workers: int):
-        super().__init__(workers)
-        self.pool = pool
-        self.processes = list(pool._pool)  # type: ignore[attr-defined]  # its workers, to see them end
+    """n_process worker processes, each with a pipe of its own for its pieces and one for its results, written and
+    read by this process's main thread alone: one writer and one reader per pipe, so that a worker may be killed at
+    any point (terminate(), the kernel's out-of-memory killer) without leaving a lock held. multiprocessing.Pool's
+    workers share two queues and their locks, and Pool.terminate() can wait forever on a lock that a worker it
+    killed held (CPython issues 96995 and 73945; reproduced here once in ~170 abandoned maps with 1 MB results).
+    The main thread never blocks on a worker for long: pieces are written without blocking, in slices between
+    which signals are handled (util.check_signals), as are the waits for results."""
+
+    def __init__(self, slots: List[_Slot], workers: int):
+        super().__init__(workers)  # (the slots fill as the workers start)
+        self.slots = slots
+        self.queue: Deque[Tuple[_Handle, Callable[[Any], Any], Any]] = collections.deque()  # not yet sent
 
     def _submit(self, func: Callable[[T], R], task: T) -> Any:
-        return self.pool.apply_async(func, (task,))
+        handle = _Handle()
+        self.queue.append((handle, func, task))
+        self._dispatch()
+        return handle
+
+    def _dispatch(self) -> None:
+        """Send queued pieces to the idle workers."""
+        for slot in self.slots:
+            if not self.queue:
+                return
+            if slot.handle is None:
+                handle, func, task = self.queue.popleft()
+                self._send(slot, (func, task))
+                slot.handle = handle
+
+    def _send(self, slot: _Slot, message: Any) -> None:
+        """Write a message to a worker's task pipe, in what the pipe takes at a time (a worker that reads nothing,
+        such as a held one in the tests, does not make this thread deaf to signals)."""
+        data = reduction.ForkingPickler.dumps(message)
+        view = memoryview(_FRAME.pack(len(data)) + bytes(data))
+        fd = slot.tasks.fileno()
+        while view:
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                pass
+            if view:
+                select.select([], [fd], [], WAIT_SLICE_SECONDS)
+                check_signals()
+                if slot.process.exitcode is not None:
+                    raise WorkerDied(f"a worker process ended ({_exit_reason(slot.process.exitcode)})")
 
     def _result(self, handle: Any) -> Any:
-        """The piece's result, waited for in slices: a Pool whose worker was killed starts another one, and the
-        piece it ran never ends (WorkerDied instead); and a Ctrl-C or SIGTERM taken by another thread of this process
-        does not wake this one (util.check_signals)."""
-        while not handle.ready():
-            handle.wait(WAIT_SLICE_SECONDS)
+        """The piece's result, waited for in slices (a Ctrl-C or SIGTERM taken by another thread of this process does
+        not wake this one: util.check_signals); WorkerDied if a worker ends meanwhile (its piece never ends)."""
+        while not handle.done:
+            self._dispatch()
+            busy = [slot for slot in self.slots if slot.handle is not None]
+            waited = [slot.results for slot in busy] + [slot.process.sentinel for slot in self.slots]
+            ready = multiprocessing.connection.wait(waited, WAIT_SLICE_SECONDS)
             check_signals()
-            ended = [p.exitcode for p in self.processes if p.exitcode is not None]
-            if ended and not handle.ready():
+            for slot in busy:
+                if slot.results in ready:
+                    try:
+                        ok, value = slot.results.recv()
+                    except (EOFError, OSError):
+                        slot.process.join()  # it has closed its end: it has ended
+                        break
+                    assert slot.handle is not None
+                    slot.handle.ok, slot.handle.value, slot.handle.done = ok, value, True
+                    slot.handle = None
+            ended = [slot.process.exitcode for slot in self.slots if slot.process.exitcode is not None]
+            if ended and not handle.done:
                 raise WorkerDied(f"a worker process ended ({_exit_reason(ended[0])}) while the pool was running")
-        return handle.get()
+        if not handle.ok:
+            raise handle.value
+        return handle.value
+
+    def _cancel(self, handles: List[Any]) -> None:
+        cancelled = set(map(id, handles))
+        self.queue = collections.deque(item for item in self.queue if id(item[0]) not in cancelled)
+
+    def close(self) -> None:
+        """Tell the workers there is no more work and wait for them to end."""
+        for slot in self.slots:
+            with contextlib.suppress(OSError, WorkerDied):
+                self._send(slot, None)
+        for slot in self.slots:
+            slot.process.join()
+
+    def terminate(self) -> None:
+        """Stop the workers now (SIGTERM, which they obey: see util.StopFlag) and wait for them to end."""
+        for slot in self.slots:
+            if slot.process.exitcode is None:
+                slot.process.terminate()
+        for slot in self.slots:
+            slot.process.join()
 
 
 def _exit_reason(exitcode: int) -> str:
@@ -212,26 +372,26 @@ def executor(n_process: int, scheduler: str = "") -> Iterator[Executor]:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     stop = StopFlag(context)
-    pool: Optional[multiprocessing.pool.Pool] = None
+    slots: List[_Slot] = []
+    local = _LocalPool(slots, n_process)
     try:
-        with signals_deferred():  # a signal within Pool() would leave its workers running, with no pool to stop
-            pool = context.Pool(n_process, initializer=ignore_interrupts, initargs=(stop,))
-        local = _LocalPool(pool, n_process)
+        with signals_deferred():  # a signal while they start would leave workers running, with no pool to stop
+            _start_workers(context, n_process, stop, slots)
         yield local
     except BaseException:
-        if pool is not None:
-            stop.set()  # before the SIGTERMs of terminate(): see StopFlag
-            pool.terminate()
+        stop.set()  # before the SIGTERMs of terminate(): see StopFlag
+        local.terminate()
         raise
     else:
         if local.abandoned:
             stop.set()
-            pool.terminate()
+            local.terminate()
         else:
-            pool.close()
+            local.close()
     finally:
-        if pool is not None:
-            pool.join()
+        for slot in slots:
+            slot.tasks.close()
+            slot.results.close()
 
 
 # --- Dask --------------------------------------------------------------------------------------------------------

@@ -693,7 +693,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 class StopFlag:
-    """Set by a process just before it terminates the workers it started (Pool.terminate(), Process.terminate()),
+    """Set by a process just before it terminates the workers it started (Process.terminate()),
     shared with them (pass it to `ignore_interrupts`): a worker then obeys any SIGTERM. Its sender is not enough:
     standard signals do not queue, so when a SIGTERM sent to the whole group (`timeout`, `kill -- -PGID`) is still
     pending in a worker that the CPU has not run yet, the parent's SIGTERM merges into it and arrives with the other
@@ -733,11 +733,11 @@ def silenced_stderr() -> Iterator[bool]:
 
 
 def ignore_interrupts(stop: Optional[StopFlag] = None) -> None:
-    """Pool initializer: the main process alone stops the step. Workers ignore Ctrl-C (the main process gets it and
-    terminates them) and obey SIGTERM only from the main process (which Pool.terminate() sends), or once `stop` is
-    set: one sent to the whole process group or cgroup (`timeout`, `kill -- -PGID`, systemd) reaches the main process
-    too, and a worker that died of it while waiting for a task would hold the pool's queue lock and hang
-    Pool.terminate(). They exit without a traceback. Then the test hold (TEST_HOLD_ENV), when set."""
+    """What a worker process runs first: the main process alone stops the step. Workers ignore Ctrl-C (the main
+    process gets it and terminates them) and obey SIGTERM only from the main process (which Process.terminate()
+    sends), or once `stop` is set: one sent to the whole process group or cgroup (`timeout`, `kill -- -PGID`,
+    systemd) reaches the main process too, which then stops the workers in order. They exit without a traceback.
+    Then the test hold (TEST_HOLD_ENV), when set."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # ignored; blocked if started in signals_deferred()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler, inherited by fork
@@ -776,8 +776,8 @@ def check_signals() -> None:
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
     """Ctrl-C and SIGTERM received while the block runs take effect (their handlers run) when it ends. For starting
-    worker processes: multiprocessing.Pool() cut by KeyboardInterrupt after its workers and threads have started
-    returns no pool to terminate, and leaves them running. The processes forked meanwhile start with both signals
+    worker processes: a start cut by KeyboardInterrupt after some workers have started would return no handle to
+    stop them, and leave them running. The processes forked meanwhile start with both signals
     blocked (their initializer, ignore_interrupts, sets what they do about them) and exit on SIGTERM until then.
     Only in the main thread (where Python runs signal handlers)."""
     if threading.current_thread() is not threading.main_thread():
@@ -797,7 +797,7 @@ def signals_deferred() -> Iterator[None]:
     for signum, handler in previous.items():
         if handler not in (signal.SIG_IGN, None):  # ignored stays ignored (a background job's Ctrl-C)
             signal.signal(signum, defer)
-    # Blocked too: the threads started in the block (a Pool's) inherit the mask, and leave these signals to the
+    # Blocked too: the threads started in the block inherit the mask, and leave these signals to the
     # main thread, which a signal then wakes from its waits.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
