@@ -171,11 +171,12 @@ class _LocalPool(Executor):
             check_signals()
             ended = [p.exitcode for p in self.processes if p.exitcode is not None]
             if ended and not handle.ready():
-                raise WorkerDied(f"a worker process ended ({_exit_reason(ended[0])}) while the pool was running")
+                raise WorkerDied(f"a worker process ended ({exit_reason(ended[0])}) while the pool was running")
         return handle.get()
 
 
-def _exit_reason(exitcode: int) -> str:
+def exit_reason(exitcode: int) -> str:
+    """How a process ended, from its exit code (negative: the signal that killed it)."""
     if exitcode < 0:
         name = signal.Signals(-exitcode).name if -exitcode in signal.valid_signals() else str(-exitcode)
         oom = " (by the kernel, if the system ran out of memory: use fewer processes, --n-process)"
