@@ -247,9 +247,11 @@ SIGNALS = [
     # `timeout`, `kill -- -PGID`, systemd stopping a service: every process of the group.
     pytest.param(signal.SIGTERM, True, 143, "terminated", id="sigterm-group"),
 ]
-STEPS_WITH_WORKERS = [  # the step, its options, its worker processes and its gzip decoder threads
-    # gz: a decoder thread decodes, the main process pre-filters and parses (1 worker: in the main process)
-    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], 0, 1, id="parse-wikidata"),
+STEPS_WITH_WORKERS = [  # the step, its options (after --n-process 2), its worker processes and gzip decoder threads
+    # gz: a decoder process decodes, the main process pre-filters and parses (1 worker: in the main process)
+    pytest.param("parse-wikidata", ["--dump", "{wikidata}"], 1, 0, id="parse-wikidata"),
+    # gz with one process: a decoder thread
+    pytest.param("parse-wikidata", ["--dump", "{wikidata}", "--n-process", "1"], 0, 1, id="parse-wikidata-thread"),
     # bz2: a decoder process
     pytest.param("parse-wikidata", ["--dump", "{wikidata_bz2}"], 1, 0, id="parse-wikidata-bz2"),
     pytest.param(
@@ -277,7 +279,7 @@ def test_signal_stops_step_quietly_without_orphans(
     if "{wikidata_bz2}" in options:
         files["wikidata_bz2"] = tmp_path / "wikidata.json.bz2"
         files["wikidata_bz2"].write_bytes(bz2.compress(gzip.decompress(files["wikidata"].read_bytes())))
-    args = [*WIKIEL, script, "out", *[o.format(**files) for o in options], "--n-process", "2"]
+    args = [*WIKIEL, script, "out", "--n-process", "2", *[o.format(**files) for o in options]]
     with open(log, "w") as stderr:
         proc = start(args, work, stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, TEST_HOLD_ENV: str(hold)})
     try:

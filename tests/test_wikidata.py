@@ -3,6 +3,8 @@
 import bz2
 import gzip
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import WIKIEL
+from conftest import WIKIEL, wait_for
 from wikiel.sources import wikidata
 from wikiel.sources.wikidata import (
     META_CLASSES,
@@ -27,7 +29,7 @@ from wikiel.sources.wikidata import (
     scan_lines,
 )
 from wikiel.synthetic.world import generate_world
-from wikiel.util import InputError, OutputError, open_dump, read_json
+from wikiel.util import TEST_HOLD_ENV, InputError, OutputError, open_dump, read_json
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATA = PROJECT.parent / "shared" / "data"
@@ -488,6 +490,19 @@ def test_synthetic_world_dump(tmp_path):
     assert len({r["qid"] for r in records}) == len(records)
 
 
+def test_gzip_decoder_thread_and_process_give_identical_output(tmp_path):
+    """A gz dump decoded by the decoder thread (n_process 1), the decoder process (2: this process parses) or the
+    process with a pool of parsers (3), with pieces small enough for many: the same outputs and counts."""
+    files = generate_world(tmp_path / "world", n_entities=2000, n_articles=10, seed=3, lang="en")
+    found = []
+    for n_process in (1, 2, 3):
+        out = tmp_path / f"n{n_process}"
+        stats = parse_wikidata([files["wikidata"]], out, n_process=n_process, piece_bytes=32 << 10, progress=False)
+        counts = {k: v for k, v in stats["counts"].items() if k != "n_process"}
+        found.append(((out / "entities.jsonl").read_bytes(), (out / "subclass_of.tsv").read_bytes(), counts))
+    assert found[0][0] and found[0] == found[1] == found[2]
+
+
 # --- complete input: a dump array must be closed, compressed data must not stop early -------------------------
 
 
@@ -635,6 +650,32 @@ def test_cli_gzip_cut_inside_a_member_one_line(tmp_path):
     assert len(errors) == 1 and errors[0].startswith(f"ERROR: {path} (byte {size}): cannot be read: its gzip data")
     assert f"compressed byte {size:,}" in errors[0] and "EOFError" in errors[0]
     assert not (tmp_path / "out" / "entities.jsonl").exists()
+
+
+def test_cli_killed_gzip_decoder_one_line(tmp_path):
+    """The gzip decoder process killed mid-step (`kill -9`, the out-of-memory killer): one error line naming the file
+    and the compressed byte the data stops at, exit code 1, no output; no hang, and no silent end of the data. The
+    decoder is held (TEST_HOLD_ENV) before it decodes anything, so it is killed mid-way for certain."""
+    path = tmp_path / "dump.json.gz"
+    path.write_bytes(gzip.compress(b"".join(dump_lines(3000))))
+    hold = tmp_path / "hold"
+    env = {**os.environ, TEST_HOLD_ENV: str(hold)}
+    args = [*WIKIEL, "parse-wikidata", "--dump", str(path), str(tmp_path / "out"), "--n-process", "2"]
+    proc = subprocess.Popen(args, cwd=PROJECT, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert wait_for(lambda: bool(list(tmp_path.glob("hold.worker-*"))) or proc.poll() is not None, 120)
+        (decoder,) = [int(p.name.rsplit("-", 1)[1]) for p in tmp_path.glob("hold.worker-*")]
+        os.kill(decoder, signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1 and "Traceback" not in stderr
+    errors = [line for line in stderr.replace("\r", "\n").splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and errors[0].startswith(f"ERROR: {path} (byte 0): cannot be read: at compressed byte 0")
+    assert "the gzip decoder process stopped before the end of the data (killed by SIGKILL" in errors[0]
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
 def test_cli_truncated_dump_one_line(tmp_path):

@@ -4,13 +4,17 @@ the workers start. Each case is made certain, not raced: the workers are held (W
 (SIGSTOP) while the signals are sent; a watchdog kills them if they do not end, so that a regression fails with
 what each process was doing instead of hanging the suite."""
 
+import array
 import bz2
+import fcntl
 import gzip
 import multiprocessing
+import multiprocessing.process
 import os
 import signal
 import subprocess
 import sys
+import termios
 import threading
 from pathlib import Path
 from typing import Any, ContextManager, List
@@ -19,9 +23,9 @@ import pytest
 
 from conftest import process_report, wait_for
 from wikiel import parallel
-from wikiel.parallel import PieceError, executor
+from wikiel.parallel import PieceError, WorkerDied, executor
 from wikiel.sources import wikidata
-from wikiel.sources.wikidata import _decoded, _gzip_thread
+from wikiel.sources.wikidata import _decoded, _gzip_decoded, _gzip_thread
 from wikiel.util import TEST_HOLD_ENV
 
 pytestmark = pytest.mark.skipif(
@@ -65,11 +69,20 @@ def decoder_thread(tmp_path: Path) -> ContextManager[Any]:
     return _gzip_thread(path)
 
 
+def gzip_process(tmp_path: Path) -> ContextManager[Any]:
+    """parse-wikidata's gzip decoder process (its shared-memory ring)."""
+    path = tmp_path / "dump.json.gz"
+    path.write_bytes(gzip.compress(b'[\n{"id": "Q1"}\n]\n'))
+    return _gzip_decoded(path, process=True)
+
+
 def held_decoders(hold: Path) -> List[int]:
     return sorted(int(p.name.rsplit("-", 1)[1]) for p in hold.parent.glob(f"{hold.name}.decoder-*"))
 
 
-@pytest.mark.parametrize("start, n_workers", [(pool_of_two, 2), (decoder, 1)], ids=["pool", "decoder"])
+@pytest.mark.parametrize(
+    "start, n_workers", [(pool_of_two, 2), (decoder, 1), (gzip_process, 1)], ids=["pool", "decoder", "gzip-process"]
+)
 def test_workers_stop_when_the_parents_sigterm_merges_into_a_pending_one(start, n_workers, tmp_path, monkeypatch):
     """`timeout` or `kill -- -PGID` sends SIGTERM to the workers too; they leave it to their parent, which then
     terminates them with its own SIGTERM. A worker the CPU has not run meanwhile still has the first one pending,
@@ -184,10 +197,15 @@ def wait_on_decoder_thread(tmp_path: Path) -> None:
         stream.read()
 
 
+def wait_on_gzip_process(tmp_path: Path) -> None:
+    with gzip_process(tmp_path) as (stream, _):
+        stream.read()
+
+
 @pytest.mark.parametrize(
     "wait, n_workers",
-    [(wait_on_pool, 2), (wait_on_decoder, 1), (wait_on_decoder_thread, 0)],
-    ids=["pool", "decoder", "decoder-thread"],
+    [(wait_on_pool, 2), (wait_on_decoder, 1), (wait_on_decoder_thread, 0), (wait_on_gzip_process, 1)],
+    ids=["pool", "decoder", "decoder-thread", "gzip-process"],
 )
 def test_signal_taken_by_another_thread_still_stops_the_wait_for_workers(wait, n_workers, tmp_path, monkeypatch):
     """Any thread of a process that does not block a signal may take it; one that is not the main thread does not
@@ -288,6 +306,150 @@ def test_failing_piece_stops_the_decoder_thread(tmp_path):
     assert taken >= len(b"[\n" + b'{"id": "Q1"},\n' * 200_000)
     assert len(good) < caught.value.compressed_offset <= path.stat().st_size  # type: ignore[attr-defined]
     assert not [t for t in threading.enumerate() if t.name.startswith("gzip decoder")]
+
+
+# --- the gzip decoder process ----------------------------------------------------------------------------------
+
+
+def shm_entries() -> List[str]:
+    shm = Path("/dev/shm")
+    return sorted(p.name for p in shm.iterdir()) if shm.is_dir() else []
+
+
+def made(monkeypatch: Any, cls: type) -> List[Any]:
+    """The decoders of class `cls` made from now on."""
+    instances: List[Any] = []
+    real = cls.__init__
+
+    def remember(self: Any, path: Path) -> None:
+        real(self, path)
+        instances.append(self)
+
+    monkeypatch.setattr(cls, "__init__", remember)
+    return instances
+
+
+def assert_cleaned_up(decoder: Any, shm_before: List[str]) -> None:
+    """The decoder process has ended and been reaped, its pipes are closed, its ring unmapped, nothing left in
+    /dev/shm (the ring is an anonymous mapping: it never has a name there)."""
+    assert decoder.process.exitcode is not None and decoder.process not in multiprocessing.active_children()
+    assert decoder.filled == decoder.freed == -1 and not decoder.theirs
+    assert decoder.ring.closed and decoder.raw.closed
+    assert shm_entries() == shm_before
+
+
+def ring_full(decoder: Any) -> bool:
+    """Whether the decoder process has filled every slot of its ring (their records wait in the pipe): it can only
+    wait for a free one."""
+    pending = array.array("i", [0])
+    fcntl.ioctl(decoder.filled, termios.FIONREAD, pending)
+    return pending[0] == wikidata.DECODED_RING_SLOTS * wikidata._RECORD.size
+
+
+def big_gzip(tmp_path: Path) -> Path:
+    """A gz file of 64 MB of data: more than the ring holds (the decoder waits for free slots)."""
+    path = tmp_path / "big.json.gz"
+    path.write_bytes(gzip.compress(b"[\n" + b'{"id": "Q1"},\n' * ((64 << 20) // 14) + b"]\n"))
+    return path
+
+
+def test_gzip_process_gives_the_threads_data_and_positions(tmp_path):
+    """Chunk by chunk, the decoder process gives the data the thread gives, with the same compressed positions."""
+    path = big_gzip(tmp_path)
+    taken = {}
+    for process in (False, True):
+        chunks = []
+        with _gzip_decoded(path, process) as (stream, position):
+            while chunk := stream.read1():
+                chunks.append((len(chunk), position()))
+            taken[process] = chunks
+    assert taken[True] == taken[False]
+    assert sum(size for size, _ in taken[True]) == len(gzip.decompress(path.read_bytes()))
+
+
+def test_gzip_process_stops_when_the_step_stops(tmp_path, monkeypatch):
+    """Leaving the decoder early (an error, Ctrl-C) while its process is held, or waits for a free slot of a full
+    ring: the process ends, its pipes are closed and its ring unmapped."""
+    shm_before = shm_entries()
+    decoders = made(monkeypatch, wikidata._GzipProcess)
+    hold = tmp_path / "hold"
+    monkeypatch.setenv(TEST_HOLD_ENV, str(hold))
+    with pytest.raises(Stop), gzip_process(tmp_path):
+        assert wait_for(lambda: len(held(hold)) == 1, GUARD)
+        assert held(hold) == [decoders[0].process.pid]
+        raise Stop()
+    assert_cleaned_up(decoders[0], shm_before)
+    monkeypatch.delenv(TEST_HOLD_ENV)
+    with pytest.raises(Stop), _gzip_decoded(big_gzip(tmp_path), process=True) as (stream, _):
+        stream.read1()
+        assert wait_for(lambda: ring_full(decoders[1]), GUARD)
+        raise Stop()
+    assert_cleaned_up(decoders[1], shm_before)
+
+
+@pytest.mark.parametrize("damage", ["cut", "corrupt", "crc"])
+def test_gzip_process_errors_come_after_the_data_before_them(tmp_path, damage):
+    """A gz file cut inside a member, with corrupt deflate data, or with a wrong CRC: the decoder process's error
+    (EOFError or an OSError, with the compressed offset) is raised once the data before it has been taken, as the
+    thread raises it, and the process ends."""
+    good = gzip.compress(b"[\n" + b'{"id": "Q1"},\n' * 200_000)
+    bad = bytearray(gzip.compress(b'{"id": "Q2"},\n' * 100_000 + b"]\n"))
+    if damage == "cut":
+        bad = bad[: len(bad) // 2]
+    elif damage == "corrupt":
+        bad[len(bad) // 2 : len(bad) // 2 + 64] = bytes(64)
+    else:
+        bad[-8] ^= 0xFF  # the CRC32 of the trailer
+    path = tmp_path / f"{damage}.json.gz"
+    path.write_bytes(good + bytes(bad))
+    found = {}
+    for process in (False, True):
+        taken = 0
+        with pytest.raises((EOFError, OSError)) as caught, _gzip_decoded(path, process) as (stream, _):
+            while chunk := stream.read1():
+                taken += len(chunk)
+        found[process] = (type(caught.value), str(caught.value), caught.value.compressed_offset, taken)  # type: ignore[union-attr]
+    assert found[True] == found[False]
+    error, _, offset, taken = found[True]
+    assert error is (EOFError if damage == "cut" else gzip.BadGzipFile)
+    assert taken >= len(b"[\n" + b'{"id": "Q1"},\n' * 200_000)
+    assert len(good) < offset <= path.stat().st_size
+
+
+def test_killed_gzip_process_is_an_error_not_the_end_of_the_data(tmp_path, monkeypatch):
+    """A decoder process killed mid-file (`kill -9`, the out-of-memory killer): the reader gets WorkerDied once it
+    has taken what the decoder sent, never a silent end of the data, and does not wait for it."""
+    decoders = made(monkeypatch, wikidata._GzipProcess)
+    finished = threading.Event()
+    previous = signal.signal(signal.SIGUSR1, raise_hung)
+    try:
+        fired = main_thread_watchdog(finished)
+        with pytest.raises(WorkerDied, match=r"stopped before the end of the data \(killed by SIGKILL"):
+            with _gzip_decoded(big_gzip(tmp_path), process=True) as (stream, _):
+                stream.read1()  # the decoder cannot have finished: the ring holds 16 of its 64 chunks
+                os.kill(decoders[0].process.pid, signal.SIGKILL)
+                while stream.read1():
+                    pass
+    finally:
+        finished.set()
+        signal.signal(signal.SIGUSR1, previous)
+    assert not fired, f"waited {GUARD} s for the killed decoder"
+    assert decoders[0].process.exitcode == -signal.SIGKILL
+
+
+def test_gzip_process_that_does_not_start_falls_back_to_the_thread(tmp_path, monkeypatch):
+    """A decoder process that cannot start (a limit on processes): the thread decodes instead."""
+    decoders = made(monkeypatch, wikidata._GzipProcess)
+
+    def no_fork(self: Any) -> None:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    threads = made(monkeypatch, wikidata._GzipDecoder)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", no_fork)
+    with gzip_process(tmp_path) as (stream, _):
+        assert stream.read() == b'[\n{"id": "Q1"}\n]\n'
+    assert decoders[0].ring.closed and decoders[0].filled == -1
+    assert len(threads) == 1 and not threads[0].thread.is_alive()
 
 
 def die_while_sending_a_big_result(x: int) -> Any:

@@ -286,7 +286,7 @@ class _LocalPool(Executor):
                 select.select([], [fd], [], WAIT_SLICE_SECONDS)
                 check_signals()
                 if slot.process.exitcode is not None:
-                    raise WorkerDied(f"a worker process ended ({_exit_reason(slot.process.exitcode)})")
+                    raise WorkerDied(f"a worker process ended ({exit_reason(slot.process.exitcode)})")
 
     def _result(self, handle: Any) -> Any:
         """The piece's result, waited for in slices (a Ctrl-C or SIGTERM taken by another thread of this process does
@@ -309,7 +309,7 @@ class _LocalPool(Executor):
                     slot.handle = None
             ended = [slot.process.exitcode for slot in self.slots if slot.process.exitcode is not None]
             if ended and not handle.done:
-                raise WorkerDied(f"a worker process ended ({_exit_reason(ended[0])}) while the pool was running")
+                raise WorkerDied(f"a worker process ended ({exit_reason(ended[0])}) while the pool was running")
         if not handle.ok:
             raise handle.value
         return handle.value
@@ -335,7 +335,8 @@ class _LocalPool(Executor):
             slot.process.join()
 
 
-def _exit_reason(exitcode: int) -> str:
+def exit_reason(exitcode: int) -> str:
+    """How a process ended, from its exit code (negative: the signal that killed it)."""
     if exitcode < 0:
         name = signal.Signals(-exitcode).name if -exitcode in signal.valid_signals() else str(-exitcode)
         oom = " (by the kernel, if the system ran out of memory: use fewer processes, --n-process)"

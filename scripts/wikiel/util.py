@@ -673,8 +673,9 @@ def require_spacy_lang(lang: str) -> None:
 
 TEST_HOLD_ENV = "WIKIEL_TEST_HOLD"
 """Fault injection for the tests (never set it otherwise): with WIKIEL_TEST_HOLD=<path>, each worker process of the
-parse steps, once started, creates `<path>.worker-<pid>` and then waits until `<path>` exists (parse-wikidata's gzip
-decoder thread likewise creates `<path>.decoder-<pid>`, and stops waiting when the step stops it). A test thus knows
+parse steps, once started, creates `<path>.worker-<pid>` and then waits until `<path>` exists (so do parse-wikidata's
+decoder processes; its gzip decoder thread, with one process, likewise creates `<path>.decoder-<pid>`, and stops
+waiting when the step stops it). A test thus knows
 that the step is running with its workers up, and that it cannot finish before the test signals it
 (tests/test_interrupts.py)."""
 

@@ -173,7 +173,7 @@ class Results:
 
 
 def decompressors(path: Path, n_process: int) -> Dict[str, Callable[[], io.BufferedIOBase]]:
-    """Ways to open `path` raw: ISA-L's igzip (what parse-wikidata's decoder thread uses), then Python's gzip; or
+    """Ways to open `path` raw: ISA-L's igzip (what parse-wikidata's gzip decoder uses), then Python's gzip; or
     indexed_bzip2 with n_process threads (what wikiel.util.open_dump uses), then plain bz2."""
     kind = compression_of(path)
     if kind == "gz":

@@ -23,14 +23,22 @@ How the work is split (the output is byte for byte the same whatever the split, 
   so that the rest of an entity is skipped without building Python objects for it: ~0.06 CPU s per 200 MB of
   realistic records, against ~0.15 for orjson parsing them whole. orjson still parses the lines the structs do
   not take (API responses, lists of entities, fields of another shape, bad lines), so the output is the same.
-- Decoding: gzip by ISA-L (isal.igzip, ~0.18 CPU s per 200 MB of realistic records, against ~0.33 for rapidgzip
-  on one thread and ~0.44 for Python's gzip) in a decoder thread of this process (`_GzipDecoder`) that feeds a
-  bounded queue of 1 MB chunks. Measured with isal 1.9: ISA-L keeps the GIL while it inflates, so the thread
-  overlaps the main thread's pre-filter and parse (~0.12 CPU s) only where either waits (file reads, output
-  writes): the step takes about the sum, ~0.30 s, i.e. ~0.6 of igzip's rate. A decoder process with ISA-L (no GIL
-  shared) was slower on 2 cores (0.38 s: the pipe's copies), and so was parsing in a pool of 2 workers (0.41 s:
-  pickling and start-up). bz2 by indexed_bzip2, with n_process > 1 in a decoder process of its own that feeds this
-  process through a pipe.
+- Decoding: gzip by ISA-L (isal.igzip, ~0.18 CPU s per 200 MB of realistic records, against ~0.33 for rapidgzip on
+  one thread and ~0.45 for Python's gzip). With n_process > 1 (or a scheduler) in a decoder process (`_GzipProcess`)
+  that inflates straight into a ring of shared memory (16 slots of 1 MB, an anonymous mapping that the fork
+  inherits: no named segment) and sends only (length, compressed position) records through a pipe; this process
+  copies each chunk out (~0.015 s per 200 MB) and gives its slot back, so decoding has a core of its own. In a
+  thread it has not: ISA-L keeps the GIL while it inflates (isal 1.9), so the decoding thread and the main thread's
+  pre-filter and parse (~0.12 CPU s) only take turns. Measured on 200 MB of realistic records, 2 cores, a quiet
+  machine, medians of 9 interleaved rounds, two runs: igzip alone 0.179-0.181 s; the step 0.20-0.21 s with the
+  process (0.86-0.90 of igzip's rate) against 0.25-0.26 s with the thread (0.70-0.72); on a machine loaded by other
+  processes (load 4-6) the process has no core of its own and does no better than the thread (0.75 against 0.79 of
+  igzip's rate there). Of those 0.20 s the decoder inflates for 0.18 (as fast as alone), starts ~5 ms after the step
+  (the fork) and the main process ends ~13 ms after it (the chunks left in the ring, the outputs). Slower on 2
+  cores: a decoder process sending the chunks through a pipe (0.38 s: the pipe's copies) and parsing in a pool of 2
+  workers (0.41 s: pickling and start-up). With one process (n_process 1), without fork or when the process cannot
+  start: the decoder thread (`_GzipDecoder`, a bounded queue of 1 MB chunks). bz2 by indexed_bzip2, with n_process >
+  1 in a decoder process of its own that feeds this process through a pipe.
 - Pieces (`Piece`, run by `parse_piece` through `wikiel.parallel.executor`: in this process, in n_process worker
   processes, or on the Dask cluster at `scheduler`): a plain file is cut into byte ranges that the workers read and
   pre-filter themselves (a range owns the lines that start in it, so ranges cut anywhere give every line once). A
@@ -53,10 +61,13 @@ import functools
 import gc
 import gzip
 import io
+import mmap
 import multiprocessing
 import os
+import pickle
 import queue
 import select
+import struct
 import threading
 import zlib
 from dataclasses import dataclass
@@ -65,6 +76,7 @@ from typing import (
     IO,
     Any,
     Callable,
+    ContextManager,
     Dict,
     Generator,
     Iterator,
@@ -80,7 +92,7 @@ from typing import (
 
 import msgspec
 import orjson
-from isal import igzip, igzip_lib
+from isal import igzip, igzip_lib, isal_zlib
 from tqdm import tqdm
 
 try:
@@ -89,7 +101,7 @@ except ImportError:  # pragma: no cover - a declared dependency; bytes.find give
     stringzilla = None
 
 from wikiel import defaults
-from wikiel.parallel import WAIT_SLICE_SECONDS, executor
+from wikiel.parallel import WAIT_SLICE_SECONDS, WorkerDied, executor, exit_reason
 from wikiel.util import (
     TEST_HOLD_ENV,
     InputError,
@@ -132,8 +144,9 @@ PIECE_BYTES = 4 << 20  # a piece: a plain file's byte range, or pre-filtered lin
 SCANNED_PIECE_BYTES = 64 << 20  # and at most this many decompressed bytes scanned for them
 SCAN_BYTES = 1 << 20  # decompressed bytes read and pre-filtered at a time
 PIPE_BYTES = 1 << 20  # the decoder process's pipe (bz2)
-DECODED_CHUNK_BYTES = 1 << 20  # the gzip decoder thread's chunks
+DECODED_CHUNK_BYTES = 1 << 20  # the gzip decoder's chunks
 DECODED_QUEUE_CHUNKS = 16  # and how many of them wait at most for the pre-filter (16 MB)
+DECODED_RING_SLOTS = 16  # the gzip decoder process's ring of shared memory: slots of DECODED_CHUNK_BYTES (16 MB)
 DECODER_WAIT_SECONDS = 60  # for the decoder's last word once its pipe is closed
 DOCUMENT_LIMIT = 256 << 20  # a file that is not line-delimited is parsed whole up to this size
 PROGRESS_BYTES = 16 << 20  # update the progress bar after reading this many bytes
@@ -656,10 +669,11 @@ class _Reader:
     """Cuts one input file into pieces. The file's head is read here: blank lines, then the first line, checked to
     look like entity JSON; a multi-line document (its first line is not JSON on its own) becomes one piece of units.
     A plain file is then cut into byte ranges that the workers read and pre-filter themselves. A compressed file is
-    decompressed (gzip by ISA-L in a decoder thread; bz2 by indexed_bzip2, in a decoder process of its own when
-    `decoder_process`, so that decoding and the pre-filter run at once) and pre-filtered here, on whole blocks, and
-    the lines that pass are shipped in pieces of about `piece_bytes`. A read error ends the pieces and is kept in
-    `failure`, to be raised once the pieces before it are counted."""
+    decompressed (gzip by ISA-L, in a decoder process handing chunks over shared memory when `decoder_process`, else
+    in a decoder thread; bz2 by indexed_bzip2, in a decoder process of its own when `decoder_process`; so that
+    decoding and the pre-filter run at once) and pre-filtered here, on whole blocks, and the lines that pass are
+    shipped in pieces of about `piece_bytes`. A read error ends the pieces and is kept in `failure`, to be raised once
+    the pieces before it are counted."""
 
     def __init__(self, path: Path, lang: str, threads: int, piece_bytes: int, progress: bool, decoder_process: bool):
         self.path, self.lang, self.threads, self.piece_bytes = path, lang, threads, piece_bytes
@@ -673,7 +687,7 @@ class _Reader:
         fork = "fork" in multiprocessing.get_all_start_methods()
         opened: Optional[Any] = None
         if kind == "gz":
-            opened = _gzip_thread(self.path)
+            opened = _gzip_decoded(self.path, self.decoder_process)
         elif kind == "bz2" and self.decoder_process and fork:
             opened = _decoded(self.path, self.threads)
         with (
@@ -727,7 +741,7 @@ class _Reader:
         keys = prefilter_keys(self.lang)
         batch = _Batch(0)
         carry = head  # whole lines, then the start of a line cut by the end of a block
-        # the decoder thread's chunks as they come (no copy into blocks of a fixed size)
+        # the gzip decoder's chunks as they come (no copy into blocks of a fixed size)
         read = stream.read1 if isinstance(stream, _ChunkStream) else stream.read
         while True:
             block = read(SCAN_BYTES)
@@ -763,7 +777,7 @@ class _Reader:
 
 @contextlib.contextmanager
 def _in_process(path: Path, threads: int) -> Iterator[Tuple[IO[bytes], Optional[Callable[[], int]]]]:
-    """The decompressed stream of a plain or bz2 file (gzip goes to _gzip_thread), read here, and a function giving
+    """The decompressed stream of a plain or bz2 file (gzip goes to _gzip_decoded), read here, and a function giving
     the compressed position (None for bzip2: indexed_bzip2 reads ahead with threads and positioned reads)."""
     with open_dump(path, threads) as stream:
         if compression_of(path) == "bz2":
@@ -855,6 +869,196 @@ class _GzipDecoder:
             self.raw.close()
 
 
+class _GzipProcess:
+    """A gzip file decoded by ISA-L in a process of its own (forked: `_decode_gzip`), which decompresses straight into
+    a ring of shared memory (DECODED_RING_SLOTS slots of DECODED_CHUNK_BYTES, an anonymous mapping made before the
+    fork: no named segment to leak), so that decoding runs on another core than the pre-filter and parse (ISA-L keeps
+    the GIL while it inflates: in a thread the two only alternate, see the module's docstring). Only small records
+    cross the pipes: the decoder sends (length, compressed position after it) for each slot it fills, in ring order
+    (length 0 at the end; -n for an error, its n pickled bytes following), and this process gives a slot back (one
+    byte on the other pipe) once it has copied the slot's chunk out. Both sides block on their pipe, never spin.
+    Same interface as _GzipDecoder: `start()`, `next_chunk()`, `position`, `close()`. The decoder process obeys
+    SIGTERM from this process only and ignores Ctrl-C (util.ignore_interrupts: this process stops it); this process
+    waits on the pipe in slices (check_signals), and a decoder that died (killed) is an error, not the end of the
+    data. `close()` closes the pipes, terminates and joins the process and unmaps the ring."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.position = 0  # compressed bytes read for the chunks taken so far
+        self.ended = False
+        self.taken = 0  # chunks taken: the next one is in slot taken % DECODED_RING_SLOTS
+        self.raw = open(path, "rb", buffering=0)  # opened here (an error is this process's), read by the decoder
+        self.ring = mmap.mmap(-1, DECODED_RING_SLOTS * DECODED_CHUNK_BYTES)  # anonymous and shared: the fork's too
+        self.filled, filled_w = os.pipe()  # decoder -> here: records of filled slots
+        freed_r, self.freed = os.pipe()  # here -> decoder: one byte per slot given back
+        self.theirs = [filled_w, freed_r]  # the decoder's ends, closed here once it has started
+        context = multiprocessing.get_context("fork")
+        self.stop = StopFlag(context)
+        self.process = context.Process(
+            target=_decode_gzip,
+            args=(self.raw, self.ring, filled_w, freed_r, (self.filled, self.freed), self.stop),
+            name=f"gzip decoder {path.name}",
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        with signals_deferred():  # a signal within start() would leave the process running, not stopped here
+            self.process.start()
+            self._close_fds(self.theirs)
+            self.raw.close()
+
+    def next_chunk(self) -> bytes:
+        """The next decompressed chunk, b"" at the end; raises the decoder's error once the data before it is taken."""
+        if self.ended:
+            return b""
+        record = self._receive(_RECORD.size)
+        if record is None:
+            self.ended = True
+            raise self._died()
+        size, position = _RECORD.unpack(record)
+        if size < 0:
+            self.ended = True
+            pickled = self._receive(-size)
+            raise cast(BaseException, pickle.loads(pickled)) if pickled is not None else self._died()
+        start = self.taken % DECODED_RING_SLOTS * DECODED_CHUNK_BYTES
+        chunk = self.ring[start : start + size]  # copied out: the slot can be given back
+        with contextlib.suppress(BrokenPipeError):  # the decoder has ended; what it sent is still to be read
+            os.write(self.freed, b"\0")
+        self.taken += 1
+        self.position = position
+        self.ended = not size
+        return chunk
+
+    def _receive(self, size: int) -> Optional[bytes]:
+        """`size` bytes from the decoder's pipe, None if it ended first (closed or died). Waited for in slices: a
+        Ctrl-C or SIGTERM taken by another thread of this process does not interrupt the wait (check_signals)."""
+        data = b""
+        while len(data) < size:
+            while not select.select([self.filled], [], [], WAIT_SLICE_SECONDS)[0]:
+                check_signals()
+                # (the pipe's end shows when the decoder dies, unless a process forked meanwhile holds its write end)
+                if not self.process.is_alive() and not select.select([self.filled], [], [], 0)[0]:
+                    return None
+            part = os.read(self.filled, size - len(data))
+            if not part:
+                return None
+            data += part
+        return data
+
+    def _died(self) -> WorkerDied:
+        """The error for a decoder that ended without its end record or error (killed)."""
+        self.process.join(DECODER_WAIT_SECONDS)
+        code = self.process.exitcode
+        how = exit_reason(code) if code is not None else "not ended"
+        return WorkerDied(f"the gzip decoder process stopped before the end of the data ({how})")
+
+    def _close_fds(self, fds: List[int]) -> None:
+        while fds:
+            os.close(fds.pop())
+
+    def close(self) -> None:
+        # The decoder, writing a record or waiting for a slot, sees its pipes closed and ends; terminate() in case it
+        # is elsewhere (held by the tests, or inflating).
+        self._close_fds(self.theirs)
+        opened = [fd for fd in (self.filled, self.freed) if fd >= 0]
+        self.filled = self.freed = -1
+        self._close_fds(opened)
+        try:
+            if self.process.pid is not None:  # started
+                self.stop.set()  # before terminate()'s SIGTERM: see StopFlag
+                self.process.terminate()
+                self.process.join()
+        finally:
+            self.raw.close()
+            self.ring.close()
+
+
+_RECORD = struct.Struct("=qq")  # the gzip decoder process's record of a filled slot: length, compressed position
+
+
+def _decode_gzip(
+    raw: IO[bytes], ring: mmap.mmap, filled: int, freed: int, parents: Tuple[int, int], stop: StopFlag
+) -> None:
+    """The gzip decoder process (_GzipProcess): fills the ring's slots in order while it has free ones, sending a
+    record for each; then the end record, or the error's record and the pickled error (with its compressed offset).
+    Ends quietly when this process's parent closes the pipes (it stopped) or is gone."""
+    ignore_interrupts(stop)  # (and the tests' hold: `{hold}.worker-PID`, TEST_HOLD_ENV)
+    for fd in parents:  # the parent's ends: the decoder sees the pipes close when the parent closes them
+        os.close(fd)
+    parent = os.getppid()
+    view = memoryview(ring)
+    slots = len(ring) // DECODED_CHUNK_BYTES
+    free, index = slots, 0
+    with raw:
+        try:
+            reader = _gzip_reader(raw)
+            while True:
+                while not free:
+                    if select.select([freed], [], [], WAIT_SLICE_SECONDS)[0]:
+                        free = len(os.read(freed, slots))
+                        if not free:
+                            return  # the parent closed the pipe: it stopped
+                    elif os.getppid() != parent:
+                        return  # the parent is gone
+                start = index % slots * DECODED_CHUNK_BYTES
+                size = _fill(reader, view[start : start + DECODED_CHUNK_BYTES])
+                os.write(filled, _RECORD.pack(size, raw.tell()))  # (a write of 16 bytes to a pipe is whole)
+                if not size:
+                    return
+                free, index = free - 1, index + 1
+        except BrokenPipeError:
+            return  # the parent stopped
+        except BaseException as err:  # noqa: BLE001 - every failure reaches the parent, which raises it
+            error = _gzip_error(err, raw.tell())
+            try:
+                pickled = pickle.dumps(error)
+            except Exception:  # noqa: BLE001 - an error that does not pickle goes by its text
+                pickled = pickle.dumps(RuntimeError(f"{type(error).__name__}: {error}"))
+            with contextlib.suppress(BrokenPipeError):
+                message = memoryview(_RECORD.pack(-len(pickled), raw.tell()) + pickled)
+                while message:
+                    message = message[os.write(filled, message) :]
+
+
+def _gzip_reader(raw: IO[bytes]) -> Any:
+    """ISA-L's gzip reader of `raw`, whose readinto() decompresses straight into the buffer it is given: the C reader
+    under IGzipFile (whose own readinto() would read into a new bytes object and copy it) where isal has it."""
+    reader = getattr(isal_zlib, "_GzipReader", None)
+    return reader(raw, igzip.READ_BUFFER_SIZE) if reader is not None else igzip.IGzipFile(fileobj=raw, mode="rb")
+
+
+def _fill(reader: Any, slot: memoryview) -> int:
+    """Decompress into `slot` until it is full or the data ends; the bytes written."""
+    size = 0
+    while size < len(slot):
+        n = reader.readinto(slot[size:])
+        if not n:
+            break
+        size += n
+    return size
+
+
+@contextlib.contextmanager
+def _gzip_decoded(path: Path, process: bool) -> Iterator[Tuple[Any, Callable[[], int]]]:
+    """The decompressed stream of a gzip file and a function giving the compressed position of the data taken so far:
+    the one place where the decoder is chosen: a _GzipProcess when `process` and fork are available and the process
+    starts, else a _GzipDecoder thread. The decoder and the file are closed however the block ends."""
+    with contextlib.ExitStack() as stack:
+        decoder: Union[_GzipProcess, _GzipDecoder, None] = None
+        if process and "fork" in multiprocessing.get_all_start_methods():
+            decoder = stack.enter_context(contextlib.closing(_GzipProcess(path)))
+            try:
+                decoder.start()
+            except OSError:  # the process did not start (a limit on processes, on memory): the thread instead
+                stack.close()
+                decoder = None
+        if decoder is None:
+            decoder = stack.enter_context(contextlib.closing(_GzipDecoder(path)))
+            decoder.start()
+        chosen = decoder
+        yield _ChunkStream(chosen.next_chunk), lambda: chosen.position
+
+
 ISAL_ERROR = cast(type, igzip_lib.IsalError)  # ISA-L's decoding error (its stub declares it an instance)
 
 
@@ -918,13 +1122,9 @@ class _ChunkStream:
         return b"".join(parts)
 
 
-@contextlib.contextmanager
-def _gzip_thread(path: Path) -> Iterator[Tuple[Any, Callable[[], int]]]:
-    """The decompressed stream of a gzip file decoded by a _GzipDecoder thread, and a function giving the compressed
-    position of the data taken so far. The thread and the file are closed however the block ends."""
-    with contextlib.closing(_GzipDecoder(path)) as decoder:
-        decoder.start()
-        yield _ChunkStream(decoder.next_chunk), lambda: decoder.position
+def _gzip_thread(path: Path) -> ContextManager[Tuple[Any, Callable[[], int]]]:
+    """The decompressed stream of a gzip file decoded by a _GzipDecoder thread (_gzip_decoded)."""
+    return _gzip_decoded(path, process=False)
 
 
 @contextlib.contextmanager
@@ -1118,6 +1318,14 @@ def _read_error(path: Path, err: BaseException, number: int, decompressed: int, 
     if kind == "bz2" and "std::exception" in detail:  # what indexed_bzip2 says about a stream cut short
         detail = "a bz2 stream without its end"
     after = f"after line {number:,} (decompressed byte {decompressed:,})"
+    if isinstance(err, WorkerDied):  # not the file's fault
+        where = f" at compressed byte {offset:,}," if offset is not None else ""
+        return InputError(
+            path,
+            f"cannot be read:{where} {after}: {err}",
+            offset=offset,
+            hint="the file itself may be fine: run the step again",
+        )
     if offset is not None:
         return InputError(
             path, f"{what} at or before compressed byte {offset:,}, {after}: {detail}", offset=offset, hint=REFETCH_HINT
@@ -1158,7 +1366,7 @@ def parse_wikidata(
     paths = [Path(p) for p in inputs]
     output_dir = Path(output_dir)
     stats = StepStats("parse-wikidata")
-    # Compressed input with n_process > 1: a decoder (a thread for gzip, a process for bz2) decompresses, this process
+    # Compressed input with n_process > 1: a decoder process (for gzip: over shared memory) decompresses, this process
     # pre-filters, and n_process - 1 workers parse (with 2: this process parses too; a pool of workers was measured
     # slower for gzip, see the module's docstring).
     compressed = any(compression_of(p) != "plain" for p in paths)
