@@ -223,6 +223,15 @@ def test_wikipedia_corrupt_bz2_block(world, tmp_path):
     assert re.match(located(dump) + "cannot read or decompress", line)
 
 
+def run_with_chunk_bytes(argv, chunk_bytes):
+    """The CLI with parse-wikipedia's worker tasks of `chunk_bytes` (2 MB by default: a small dump is one task)."""
+    code = (
+        f"import sys; import wikiel.sources.wikipedia as w; from wikiel.cli import app; "
+        f"w.CHUNK_BYTES = {chunk_bytes}; app({argv!r}, prog_name='wikiel')"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
 def test_wikipedia_corrupt_stream_inside_a_multistream_range(world, tmp_path):
     offsets = sorted(
         {int(line.split(b":", 1)[0]) for line in bz2.decompress(world["wikipedia_index"].read_bytes()).splitlines()}
@@ -230,7 +239,7 @@ def test_wikipedia_corrupt_stream_inside_a_multistream_range(world, tmp_path):
     damaged = offsets[1]  # the second stream of the first range of worker tasks
     data = flip(world["wikipedia"].read_bytes(), (offsets[1] + offsets[2]) // 2)
     dump = write(tmp_path / world["wikipedia"].name, data)
-    # The CLI with worker tasks of 3 streams (2 MB by default: the whole small dump would be one task).
+    # worker tasks of 3 streams
     argv = [
         "parse-wikipedia",
         str(tmp_path / "out"),
@@ -241,11 +250,7 @@ def test_wikipedia_corrupt_stream_inside_a_multistream_range(world, tmp_path):
         "--n-process",
         "2",
     ]
-    code = (
-        f"import sys; import wikiel.sources.wikipedia as w; from wikiel.cli import app; "
-        f"w.CHUNK_BYTES = {offsets[3] - offsets[0]}; app({argv!r}, prog_name='wikiel')"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    proc = run_with_chunk_bytes(argv, offsets[3] - offsets[0])
     line = error_line(proc)
     assert line.startswith(f"ERROR: {dump}") and re.search(rf"\b({damaged}|{damaged:,})\b", line), line
 
@@ -266,11 +271,7 @@ def test_wikipedia_bytes_between_streams_inside_a_range(world, tmp_path):
 
     index = write(tmp_path / world["wikipedia_index"].name, bz2.compress(b"\n".join(map(shifted, index_lines))))
     argv = ["parse-wikipedia", str(tmp_path / "out"), "--dump", str(dump), "--index", str(index), "--n-process", "2"]
-    code = (
-        f"import sys; import wikiel.sources.wikipedia as w; from wikiel.cli import app; "
-        f"w.CHUNK_BYTES = {offsets[4] - offsets[0]}; app({argv!r}, prog_name='wikiel')"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    proc = run_with_chunk_bytes(argv, offsets[4] - offsets[0])
     line = error_line(proc)
     assert line.startswith(f"ERROR: {dump}") and re.search(rf"\b({junk_at}|{junk_at:,})\b", line), line
     assert "arning" not in proc.stderr, proc.stderr[-3000:]

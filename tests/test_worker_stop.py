@@ -6,6 +6,7 @@ what each process was doing instead of hanging the suite."""
 
 import array
 import bz2
+import contextlib
 import fcntl
 import gzip
 import multiprocessing
@@ -17,7 +18,7 @@ import sys
 import termios
 import threading
 from pathlib import Path
-from typing import Any, ContextManager, List
+from typing import Any, ContextManager, Iterator, List
 
 import pytest
 
@@ -182,6 +183,20 @@ def raise_hung(signum: int, frame: Any) -> None:
     raise Hung()
 
 
+@contextlib.contextmanager
+def hang_guard(what: str) -> Iterator[None]:
+    """The block, interrupted (Hung) if it has not ended after GUARD seconds; then the test fails naming `what`."""
+    finished = threading.Event()
+    previous = signal.signal(signal.SIGUSR1, raise_hung)
+    try:
+        fired = main_thread_watchdog(finished)
+        yield
+    finally:
+        finished.set()
+        signal.signal(signal.SIGUSR1, previous)
+    assert not fired, f"waited {GUARD} s {what}"
+
+
 def wait_on_pool(tmp_path: Path) -> None:
     with executor(2) as ex:
         list(ex.map_in_order(square, range(4)))
@@ -250,16 +265,9 @@ def test_signal_taken_by_another_thread_still_stops_the_wait_for_workers(wait, n
 
 def test_killed_worker_fails_the_step_instead_of_hanging():
     """The piece a killed worker was running never ends: the wait for it must not either."""
-    finished = threading.Event()
-    previous = signal.signal(signal.SIGUSR1, raise_hung)
-    try:
-        fired = main_thread_watchdog(finished)
+    with hang_guard("for the piece of the killed worker"):
         with executor(2) as ex, pytest.raises(PieceError) as caught:
             list(ex.map_in_order(die_on_three, range(8), lambda task: f"piece {task}"))
-    finally:
-        finished.set()
-        signal.signal(signal.SIGUSR1, previous)
-    assert not fired, f"waited {GUARD} s for the piece of the killed worker"
     message = str(caught.value)
     assert message.startswith("piece ") and "a worker process ended (killed by SIGKILL" in message, message
 
@@ -420,20 +428,13 @@ def test_killed_gzip_process_is_an_error_not_the_end_of_the_data(tmp_path, monke
     """A decoder process killed mid-file (`kill -9`, the out-of-memory killer): the reader gets WorkerDied once it
     has taken what the decoder sent, never a silent end of the data, and does not wait for it."""
     decoders = made(monkeypatch, wikidata._GzipProcess)
-    finished = threading.Event()
-    previous = signal.signal(signal.SIGUSR1, raise_hung)
-    try:
-        fired = main_thread_watchdog(finished)
+    with hang_guard("for the killed decoder"):
         with pytest.raises(WorkerDied, match=r"stopped before the end of the data \(killed by SIGKILL"):
             with _gzip_decoded(big_gzip(tmp_path), process=True) as (stream, _):
                 stream.read1()  # the decoder cannot have finished: the ring holds 16 of its 64 chunks
                 os.kill(decoders[0].process.pid, signal.SIGKILL)
                 while stream.read1():
                     pass
-    finally:
-        finished.set()
-        signal.signal(signal.SIGUSR1, previous)
-    assert not fired, f"waited {GUARD} s for the killed decoder"
     assert decoders[0].process.exitcode == -signal.SIGKILL
 
 
@@ -482,10 +483,7 @@ def test_worker_killed_mid_result_leaves_no_lock_and_no_hang(tmp_path):
     lock held, and Pool.terminate() then waited on it forever (seen once in ~170 abandoned maps under load). Each
     local worker has pipes of its own: leaving the map after such a kill stops the workers and returns; waiting on
     the killed worker's piece gives the PieceError of a killed worker."""
-    finished = threading.Event()
-    previous = signal.signal(signal.SIGUSR1, raise_hung)
-    try:
-        fired = main_thread_watchdog(finished)
+    with hang_guard("on the pool of a worker killed mid-result"):
         with pytest.raises(Stop), executor(2) as ex:
             results = ex.map_in_order(die_while_sending_a_big_result, range(2), lambda task: f"piece {task}")
             assert next(results) == 0
@@ -494,10 +492,6 @@ def test_worker_killed_mid_result_leaves_no_lock_and_no_hang(tmp_path):
             raise Stop()
         with executor(2) as ex, pytest.raises(PieceError) as caught:
             list(ex.map_in_order(die_while_sending_a_big_result, range(2), lambda task: f"piece {task}"))
-    finally:
-        finished.set()
-        signal.signal(signal.SIGUSR1, previous)
-    assert not fired, f"waited {GUARD} s on the pool of a worker killed mid-result"
     assert "a worker process ended (killed by SIGKILL" in str(caught.value), caught.value
 
 
