@@ -26,7 +26,7 @@ from conftest import process_report, wait_for
 from wikiel import parallel
 from wikiel.parallel import PieceError, WorkerDied, executor
 from wikiel.sources import wikidata
-from wikiel.sources.wikidata import _decoded, _gzip_decoded, _gzip_thread
+from wikiel.sources.wikidata import _decoded, _gzip_decoded
 from wikiel.util import TEST_HOLD_ENV
 
 pytestmark = pytest.mark.skipif(
@@ -67,7 +67,7 @@ def decoder_thread(tmp_path: Path) -> ContextManager[Any]:
     """parse-wikidata's gzip decoder thread."""
     path = tmp_path / "dump.json.gz"
     path.write_bytes(gzip.compress(b'[\n{"id": "Q1"}\n]\n'))
-    return _gzip_thread(path)
+    return _gzip_decoded(path, process=False)
 
 
 def gzip_process(tmp_path: Path) -> ContextManager[Any]:
@@ -291,7 +291,7 @@ def test_decoder_thread_stops_when_the_step_stops(tmp_path, monkeypatch):
         decoders.append(self)
 
     monkeypatch.setattr(wikidata._GzipDecoder, "__init__", remember)
-    with pytest.raises(Stop), _gzip_thread(path) as (stream, _):
+    with pytest.raises(Stop), _gzip_decoded(path, process=False) as (stream, _):
         stream.read1()
         assert wait_for(decoders[0].queue.full, GUARD)
         raise Stop()
@@ -308,7 +308,7 @@ def test_failing_piece_stops_the_decoder_thread(tmp_path):
     path = tmp_path / "bad.json.gz"
     path.write_bytes(good + bytes(bad))
     taken = 0
-    with pytest.raises(OSError) as caught, _gzip_thread(path) as (stream, position):
+    with pytest.raises(OSError) as caught, _gzip_decoded(path, process=False) as (stream, position):
         while chunk := stream.read1():
             taken += len(chunk)
     assert taken >= len(b"[\n" + b'{"id": "Q1"},\n' * 200_000)

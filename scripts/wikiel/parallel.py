@@ -275,7 +275,7 @@ class _LocalPool(Executor):
         """Write a message to a worker's task pipe, in what the pipe takes at a time (a worker that reads nothing,
         such as a held one in the tests, does not make this thread deaf to signals)."""
         data = reduction.ForkingPickler.dumps(message)
-        view = memoryview(_FRAME.pack(len(data)) + bytes(data))
+        view = memoryview(b"".join((_FRAME.pack(len(data)), data)))
         fd = slot.tasks.fileno()
         while view:
             try:

@@ -76,7 +76,6 @@ from typing import (
     IO,
     Any,
     Callable,
-    ContextManager,
     Dict,
     Generator,
     Iterator,
@@ -1076,8 +1075,8 @@ def _gzip_error(err: BaseException, offset: int) -> BaseException:
 
 
 class _ChunkStream:
-    """The decompressed data of a _GzipDecoder as a stream: `read1` returns the chunks as they come, without copying
-    them; `read` and `readline` (for the file's head) join chunks as needed."""
+    """The decompressed data of a gzip decoder (_GzipDecoder or _GzipProcess) as a stream: `read1` returns the chunks
+    as they come, without copying them; `read` and `readline` (for the file's head) join chunks as needed."""
 
     def __init__(self, next_chunk: Callable[[], bytes]):
         self.next_chunk = next_chunk
@@ -1120,11 +1119,6 @@ class _ChunkStream:
             parts.append(self.buffer)
             self.buffer = b""
         return b"".join(parts)
-
-
-def _gzip_thread(path: Path) -> ContextManager[Tuple[Any, Callable[[], int]]]:
-    """The decompressed stream of a gzip file decoded by a _GzipDecoder thread (_gzip_decoded)."""
-    return _gzip_decoded(path, process=False)
 
 
 @contextlib.contextmanager
