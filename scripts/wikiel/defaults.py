@@ -109,3 +109,7 @@ BENCH_TRAIN_MENTIONS = 2_000
 BENCH_INFERENCE_DOCS = 500
 BENCH_WIKIPEDIA_MB = 200  # XML of the realistic Wikipedia dump (real excerpt pages, multistream bz2); 0 = skip
 BENCH_WIKIDATA_MB = 200  # JSON of the realistic Wikidata dump built from the real records (~1 min to build)
+
+# ---- implementation switches ---------------------------------------------------------------------------------------
+# Set (to anything non-empty) to run the wikitext cleaner's Python passes instead of its compiled ones (same outputs).
+PURE_PYTHON_ENV = "WIKIEL_PURE_PYTHON"

@@ -1,0 +1,86 @@
+/* The tail of parse_wikitext_columns in one loop: `_collapse_whitespace` (each run of spaces and line breaks
+ * becomes " ", "\n" or "\n\n" by its number of line breaks; the ends are stripped), `_restore` (placeholders back
+ * to their characters) and the split on the link marks (their offsets in the text without them). */
+#include "wikitext.h"
+
+#define WK_KIND 1
+#define WK_CH Py_UCS1
+#define WK_FN(name) name##_ucs1
+#include "finish_impl.h"
+#undef WK_KIND
+#undef WK_CH
+#undef WK_FN
+
+#define WK_KIND 2
+#define WK_CH Py_UCS2
+#define WK_FN(name) name##_ucs2
+#include "finish_impl.h"
+#undef WK_KIND
+#undef WK_CH
+#undef WK_FN
+
+#define WK_KIND 4
+#define WK_CH Py_UCS4
+#define WK_FN(name) name##_ucs4
+#include "finish_impl.h"
+#undef WK_KIND
+#undef WK_CH
+#undef WK_FN
+
+PyObject *wk_finish(PyObject *self, PyObject *marked)
+{
+    (void)self;
+    if (!PyUnicode_Check(marked)) {
+        PyErr_SetString(PyExc_TypeError, "finish() expects a str");
+        return NULL;
+    }
+    if (PyUnicode_READY(marked) < 0)
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(marked);
+    int kind = PyUnicode_KIND(marked);
+    void *data = PyUnicode_DATA(marked);
+    void *out = PyMem_Malloc((size_t)(n ? n : 1) * (size_t)kind);
+    if (out == NULL)
+        return PyErr_NoMemory();
+    Py_ssize_t *marks = NULL, n_marks = 0, cap_marks = 0, length;
+    PyObject *clean = NULL, *starts = NULL, *ends = NULL, *anchors = NULL, *result = NULL;
+    if (kind == PyUnicode_1BYTE_KIND)
+        length = finish_ucs1(data, n, out, &marks, &n_marks, &cap_marks);
+    else if (kind == PyUnicode_2BYTE_KIND)
+        length = finish_ucs2(data, n, out, &marks, &n_marks, &cap_marks);
+    else
+        length = finish_ucs4(data, n, out, &marks, &n_marks, &cap_marks);
+    if (length < 0)
+        goto done;
+    clean = PyUnicode_FromKindAndData(kind, out, length);  /* narrowed to the widest character it holds */
+    Py_ssize_t n_links = (n_marks + 1) / 2;
+    starts = PyList_New(n_links);
+    ends = PyList_New(n_links);
+    anchors = PyList_New(n_links);
+    if (clean == NULL || starts == NULL || ends == NULL || anchors == NULL)
+        goto done;
+    for (Py_ssize_t k = 0; k < n_links; k++) {
+        /* an odd last mark (never made by the cleaner) ends at the end of the text, as split would have it */
+        Py_ssize_t start = marks[2 * k], end = 2 * k + 1 < n_marks ? marks[2 * k + 1] : length;
+        PyObject *s = PyLong_FromSsize_t(start), *e = PyLong_FromSsize_t(end);
+        PyObject *anchor = PyUnicode_Substring(clean, start, end);
+        if (s == NULL || e == NULL || anchor == NULL) {
+            Py_XDECREF(s);
+            Py_XDECREF(e);
+            Py_XDECREF(anchor);
+            goto done;
+        }
+        PyList_SET_ITEM(starts, k, s);
+        PyList_SET_ITEM(ends, k, e);
+        PyList_SET_ITEM(anchors, k, anchor);
+    }
+    result = PyTuple_Pack(4, clean, starts, ends, anchors);
+done:
+    PyMem_Free(out);
+    PyMem_Free(marks);
+    Py_XDECREF(clean);
+    Py_XDECREF(starts);
+    Py_XDECREF(ends);
+    Py_XDECREF(anchors);
+    return result;
+}

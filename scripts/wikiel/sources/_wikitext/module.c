@@ -1,0 +1,15 @@
+/* The module wikiel.sources._wikitext: the compiled wikitext passes (see wikitext.h). */
+#include "wikitext.h"
+
+static PyMethodDef wk_methods[] = {
+    {"finish", (PyCFunction)wk_finish, METH_O,
+     "finish(marked) -> (clean, starts, ends, anchors): `_restore(_collapse_whitespace(marked))` split on the "
+     "link marks (U+0001): the text without them, and the offsets and text of each marked anchor."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef wk_module = {
+    PyModuleDef_HEAD_INIT, "_wikitext", "Compiled passes of wikiel.sources.wikitext (same outputs).", -1, wk_methods,
+};
+
+PyMODINIT_FUNC PyInit__wikitext(void) { return PyModule_Create(&wk_module); }

@@ -1,0 +1,77 @@
+"""The compiled wikitext passes (wikiel.sources._wikitext, built by setup.py) give exactly the outputs of the
+Python passes they replace: pass by pass on generated markup (hypothesis) and on real articles, and for the
+whole cleaner. The Python passes stay the reference (and run where no C compiler built the module)."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wikiel.sources import wikitext as T
+from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext_columns
+from test_wikitext import EXCERPT, TABLES, _real_articles
+from test_wikitext_speed_equivalence import TOKENS
+
+try:
+    from wikiel.sources import _wikitext as C
+except ImportError:  # pragma: no cover - the failure below says what is wrong
+    C = None
+
+
+def test_the_compiled_module_is_built_and_used():
+    """setup.py builds it wherever a C compiler exists (CI has one): a build that silently failed would make the
+    cleaner several times slower without any other test noticing."""
+    assert C is not None, "wikiel.sources._wikitext is missing: `pip install -e .` with a C compiler builds it"
+    assert T.COMPILED is C
+
+
+# Characters the passes treat specially, wide ones included (placeholders, the mark, noncharacters, astral).
+SPECIAL = list(" \n\x01ab[]|'=\xe9\u2013\ufdd0\ufdd3\ufde1\ufde2\ufde3\U0001f600")
+texts = st.lists(st.sampled_from(TOKENS + SPECIAL), max_size=60).map("".join)
+
+
+def python_finish(marked: str):
+    """The Python tail of `parse_wikitext_columns` that `finish` replaces."""
+    clean = T._restore(T._collapse_whitespace(marked))
+    pieces = clean.split(T._MARK)
+    offsets = [sum(map(len, pieces[: i + 1])) for i in range(len(pieces))]
+    return "".join(pieces), offsets[0:-1:2], offsets[1::2], pieces[1::2]
+
+
+@settings(max_examples=1500, deadline=None, database=None)
+@given(texts)
+def test_finish_matches_python(marked):
+    assert C.finish(marked) == python_finish(marked)
+
+
+@pytest.mark.parametrize(
+    "marked",
+    ["", " ", "\n\n", "\x01", "\x01\x01", " a \x01b\x01 ", "a\n \n \nb", "\ufdd0\ufde2\U0001f600  x", "a\x01b"],
+)
+def test_finish_corner_cases(marked):
+    assert C.finish(marked) == python_finish(marked)
+
+
+def both(monkeypatch, function, *args):
+    """`function(*args)` with the compiled passes, then with the Python passes alone."""
+    compiled = function(*args)
+    with monkeypatch.context() as patch:
+        patch.setattr(T, "COMPILED", None)
+        python = function(*args)
+    return compiled, python
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(texts, st.booleans())
+def test_whole_cleaner_matches_python(wikitext, first_letter_case):
+    for namespaces in (NamespaceInfo.from_siteinfo({}), NamespaceInfo.from_siteinfo({6: "Datei"}, "de")):
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            compiled, python = both(monkeypatch, parse_wikitext_columns, wikitext, namespaces, first_letter_case)
+        assert compiled == python
+
+
+def test_real_articles_match_python(monkeypatch):
+    namespaces, articles = _real_articles(EXCERPT)
+    _, tables = _real_articles(TABLES)
+    for page in articles + tables:
+        compiled, python = both(monkeypatch, parse_wikitext_columns, page.text, namespaces, True)
+        assert compiled == python, page.title
