@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wikiel.sources import wikitext as T
-from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext_columns
 from test_wikitext import EXCERPT, TABLES, _real_articles
 from test_wikitext_speed_equivalence import TOKENS
+from wikiel.sources import wikitext as T
+from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext_columns
 
 try:
     from wikiel.sources import _wikitext as C
