@@ -27,12 +27,14 @@ import itertools
 import os
 import re
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Callable, Dict, FrozenSet, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from wikiel import defaults
 from wikiel.sources import languages
 from wikiel.util import normalize_title
 
+_compiled_module: Optional[ModuleType]
 try:  # the compiled passes (setup.py; optional): the same outputs as the Python ones, several times faster
     from wikiel.sources import _wikitext as _compiled_module
 except ImportError:  # built without a C compiler
