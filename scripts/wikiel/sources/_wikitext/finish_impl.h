@@ -9,6 +9,15 @@ static Py_ssize_t WK_FN(finish)(const WK_CH *in, Py_ssize_t n, WK_CH *out, Py_ss
     while (i < n && (in[i] == ' ' || in[i] == '\n'))  /* the leading run goes */
         i++;
     while (i < n) {
+        /* the characters kept as they are: all but spaces, line breaks, marks and placeholders */
+#if WK_KIND > 1
+        while (i < n && in[i] > ' ' && in[i] < WK_PLACEHOLDER_BASE)
+#else
+        while (i < n && in[i] > ' ')
+#endif
+            out[o++] = in[i++];
+        if (i == n)
+            break;
         Py_UCS4 c = in[i];
         if (c == ' ' || c == '\n') {
             /* a run of spaces and line breaks: " " without a line break, else one or two line breaks */
