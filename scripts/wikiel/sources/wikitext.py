@@ -1024,6 +1024,9 @@ def clean_markup(text: str) -> str:
     text = _remove_tables(text)
     text = _strip_html_tags(text)
     text = _unescape_entities(text)
+    compiled = COMPILED
+    if compiled is not None:  # the same passes compiled (exact for every text: they never fall back)
+        return compiled.replace_external_links(compiled.strip_line_markup(text))
     text = _strip_line_markup(text)
     return _replace_external_links(text)
 

@@ -5,6 +5,11 @@ static PyMethodDef wk_methods[] = {
     {"finish", (PyCFunction)wk_finish, METH_O,
      "finish(marked) -> (clean, starts, ends, anchors): `_restore(_collapse_whitespace(marked))` split on the "
      "link marks (U+0001): the text without them, and the offsets and text of each marked anchor."},
+    {"strip_line_markup", (PyCFunction)wk_strip_line_markup, METH_O,
+     "strip_line_markup(text) -> str: `_strip_line_markup(text)` (headings, list prefixes, rules, magic words, "
+     "bold/italic)."},
+    {"replace_external_links", (PyCFunction)wk_replace_external_links, METH_O,
+     "replace_external_links(text) -> str: `_replace_external_links(text)` (`[http://x label]` -> `label`)."},
     {NULL, NULL, 0, NULL},
 };
 
