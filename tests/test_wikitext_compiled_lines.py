@@ -1,7 +1,8 @@
-"""The compiled passes 6 and 7 (`strip_line_markup`, `replace_external_links` in wikiel.sources._wikitext) give
-exactly the outputs of `_strip_line_markup` and `_replace_external_links`, for every input (they never fall back
-to the Python passes): on generated markup (hypothesis), on corner cases of the patterns they replace, and on
-real articles. `clean_markup` uses them when the compiled module is there."""
+"""The compiled passes 4, 6 and 7 (`strip_html_tags`, `strip_line_markup`, `replace_external_links` in
+wikiel.sources._wikitext) give exactly the outputs of `_strip_html_tags`, `_strip_line_markup` and
+`_replace_external_links`, for every input (they never fall back to the Python passes): on generated markup
+(hypothesis), on corner cases of the patterns they replace, and on real articles. `clean_markup` uses them when
+the compiled module is there."""
 
 import pytest
 from hypothesis import given, settings
@@ -88,13 +89,67 @@ LINK_TOKENS = list('[]<>" \t\n:/x') + [
     "\x85",
     "\x0b",
 ]
+# Pass 4: every known tag name (in cases re.I folds), unknown ones, what may follow a name, unclosed tags.
+TAG_TOKENS = (
+    ["<", "</", ">", "/>", "/", " ", "\n", "\xa0", "\x85", "=", '"', "x", "1", "<<"]
+    + [spelling for name in T._BLOCK_TAGS + T._INLINE_TAGS for spelling in (name, name.upper())]
+    + ["\u017fpan", "\u0130", "\u0131", "\u212abd", "mar\u212a", "brx", "h7", "tab le"]
+)
 texts = st.lists(st.sampled_from(TOKENS + WIDE + LINE_TOKENS + LINK_TOKENS), max_size=60).map("".join)
+tag_texts = st.lists(st.sampled_from(TAG_TOKENS + WIDE), max_size=40).map("".join)
 line_texts = st.lists(st.sampled_from(LINE_TOKENS + WIDE), max_size=40).map("".join)
 link_texts = st.lists(st.sampled_from(LINK_TOKENS + WIDE), max_size=40).map("".join)
 # Lines of apostrophe runs between short words and spaces: doQuotes' rebalancing and its choice of bold run.
 quote_texts = st.lists(st.sampled_from(["'" * k for k in range(1, 8)] + [" ", "x", "xy", "\n"]), max_size=24).map(
     "".join
 )
+
+
+@settings(max_examples=3000, deadline=None, database=None)
+@given(st.one_of(texts, tag_texts))
+def test_strip_html_tags_matches_python(text):
+    assert C.strip_html_tags(text) == T._strip_html_tags(text)
+
+
+@pytest.mark.parametrize("name", T._BLOCK_TAGS + T._INLINE_TAGS)
+def test_strip_html_tags_knows_every_tag(name):
+    """The C code's list of names is wikitext.py's: each tag (in any case) goes, as a line break if a block."""
+    for tag in (f"<{name}>", f"</{name.upper()}>", f"<{name.capitalize()} class=x/>", f"<{name}\n>", f"<{name}/ >"):
+        text = f"a{tag}b"
+        assert C.strip_html_tags(text) == T._strip_html_tags(text) == ("a\nb" if name in T._BLOCK_TAGS else "ab")
+    for text in (f"<{name}x>", f"<x{name}>", f"<{name}", f"<{name} <x>", f"<{name}>"[:-1]):
+        assert C.strip_html_tags(text) == T._strip_html_tags(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "<",
+        "<>",
+        "</>",
+        "<//b>",
+        "<b",
+        "<b>",
+        "< b>",
+        "<b >",
+        "<b\xa0>",
+        "<b\x85/>",
+        "<\u017fpan>",
+        "<\u0130>",
+        "<\u0131>",
+        "<\u212abd>",
+        "<\u212a>",
+        "<br<br>>",
+        '<br x="<">',
+        "<onlyinclude>",
+        "<onlyincludes>",
+        "a<br>\U0001f600<p>",
+        "<b>\u2013</b>",
+    ],
+)
+def test_strip_html_tags_corner_cases(text):
+    assert C.strip_html_tags(text) == T._strip_html_tags(text)
 
 
 @settings(max_examples=3000, deadline=None, database=None)
@@ -221,7 +276,7 @@ def test_results_are_canonical_strings():
 
 
 def test_arguments_must_be_str():
-    for function in (C.strip_line_markup, C.replace_external_links):
+    for function in (C.strip_html_tags, C.strip_line_markup, C.replace_external_links):
         with pytest.raises(TypeError):
             function(b"== a ==")
 
@@ -232,14 +287,10 @@ def test_real_articles_pass_by_pass():
     _, tables = _real_articles(TABLES)
     for page in articles + tables:
         text = T._sanitize(page.text)
-        for python_pass in (
-            T._strip_comments_and_extension_tags,
-            T._remove_templates,
-            T._remove_tables,
-            T._strip_html_tags,
-            T._unescape_entities,
-        ):
+        for python_pass in (T._strip_comments_and_extension_tags, T._remove_templates, T._remove_tables):
             text = python_pass(text)
+        assert C.strip_html_tags(text) == T._strip_html_tags(text), page.title
+        text = T._unescape_entities(T._strip_html_tags(text))
         stripped = T._strip_line_markup(text)
         assert C.strip_line_markup(text) == stripped, page.title
         assert C.replace_external_links(stripped) == T._replace_external_links(stripped), page.title
@@ -264,8 +315,8 @@ class _Spy:
 def test_clean_markup_uses_the_compiled_passes(monkeypatch):
     spy = _Spy()
     monkeypatch.setattr(T, "COMPILED", spy)
-    text = "== a ==\n* ''b'' [http://x c] __TOC__"
-    assert T.clean_markup(text) == "\na\n\nb c "
-    assert "strip_line_markup" in spy.calls and "replace_external_links" in spy.calls
+    text = "== a ==\n* ''b'' [http://x c] __TOC__<br>"
+    assert T.clean_markup(text) == "\na\n\nb c \n"
+    assert {"strip_html_tags", "strip_line_markup", "replace_external_links"} <= set(spy.calls)
     monkeypatch.setattr(T, "COMPILED", None)
-    assert T.clean_markup(text) == "\na\n\nb c "
+    assert T.clean_markup(text) == "\na\n\nb c \n"

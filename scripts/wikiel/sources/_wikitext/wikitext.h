@@ -44,6 +44,9 @@ WK_DEFINE_FIND(wk_find_ucs4, Py_UCS4)
 /* finish.c: whitespace collapse + placeholder restore + split on the marks (parse_wikitext_columns' tail). */
 PyObject *wk_finish(PyObject *self, PyObject *marked);
 
+/* html_tags.c: pass 4, `_strip_html_tags` (exact for every input). */
+PyObject *wk_strip_html_tags(PyObject *self, PyObject *text);
+
 /* line_markup.c: pass 6, `_strip_line_markup` (exact for every input). */
 PyObject *wk_strip_line_markup(PyObject *self, PyObject *text);
 
