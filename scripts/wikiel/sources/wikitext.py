@@ -1022,8 +1022,11 @@ def clean_markup(text: str) -> str:
     text = _strip_comments_and_extension_tags(_sanitize(text))
     text = _remove_templates(text)
     text = _remove_tables(text)
-    text = _strip_html_tags(text)
+    compiled = COMPILED  # passes 4, 6 and 7 compiled: exact for every text (they never fall back)
+    text = _strip_html_tags(text) if compiled is None else compiled.strip_html_tags(text)
     text = _unescape_entities(text)
+    if compiled is not None:
+        return compiled.replace_external_links(compiled.strip_line_markup(text))
     text = _strip_line_markup(text)
     return _replace_external_links(text)
 

@@ -5,6 +5,13 @@ static PyMethodDef wk_methods[] = {
     {"finish", (PyCFunction)wk_finish, METH_O,
      "finish(marked) -> (clean, starts, ends, anchors): `_restore(_collapse_whitespace(marked))` split on the "
      "link marks (U+0001): the text without them, and the offsets and text of each marked anchor."},
+    {"strip_html_tags", (PyCFunction)wk_strip_html_tags, METH_O,
+     "strip_html_tags(text) -> str: `_strip_html_tags(text)` (known tags go, block tags become line breaks)."},
+    {"strip_line_markup", (PyCFunction)wk_strip_line_markup, METH_O,
+     "strip_line_markup(text) -> str: `_strip_line_markup(text)` (headings, list prefixes, rules, magic words, "
+     "bold/italic)."},
+    {"replace_external_links", (PyCFunction)wk_replace_external_links, METH_O,
+     "replace_external_links(text) -> str: `_replace_external_links(text)` (`[http://x label]` -> `label`)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -21,7 +21,36 @@
 #define WK_BREAK (WK_PLACEHOLDER_BASE + WK_N_PROTECTED)
 #define WK_MARK 0x01
 
+/* The first offset of `c` in in[from:n], or n, for 2- and 4-byte strings: blocks of 16 characters are tested
+ * without branching (the compiler vectorises it), memchr's job for 1-byte strings. */
+#define WK_DEFINE_FIND(name, type)                                                                          \
+    static inline Py_ssize_t name(const type *in, Py_ssize_t from, Py_ssize_t n, type c)                   \
+    {                                                                                                       \
+        while (from + 16 <= n) {                                                                            \
+            int any = 0;                                                                                    \
+            for (int k = 0; k < 16; k++)                                                                    \
+                any |= in[from + k] == c;                                                                   \
+            if (any)                                                                                        \
+                break;                                                                                      \
+            from += 16;                                                                                     \
+        }                                                                                                   \
+        while (from < n && in[from] != c)                                                                   \
+            from++;                                                                                         \
+        return from;                                                                                        \
+    }
+WK_DEFINE_FIND(wk_find_ucs2, Py_UCS2)
+WK_DEFINE_FIND(wk_find_ucs4, Py_UCS4)
+
 /* finish.c: whitespace collapse + placeholder restore + split on the marks (parse_wikitext_columns' tail). */
 PyObject *wk_finish(PyObject *self, PyObject *marked);
+
+/* html_tags.c: pass 4, `_strip_html_tags` (exact for every input). */
+PyObject *wk_strip_html_tags(PyObject *self, PyObject *text);
+
+/* line_markup.c: pass 6, `_strip_line_markup` (exact for every input). */
+PyObject *wk_strip_line_markup(PyObject *self, PyObject *text);
+
+/* ext_links.c: pass 7, `_replace_external_links` (exact for every input). */
+PyObject *wk_replace_external_links(PyObject *self, PyObject *text);
 
 #endif
