@@ -2,12 +2,17 @@
 Python passes they replace: pass by pass on generated markup (hypothesis) and on real articles, and for the
 whole cleaner. The Python passes stay the reference (and run where no C compiler built the module)."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_wikitext import EXCERPT, TABLES, _real_articles
 from test_wikitext_speed_equivalence import TOKENS
+from wikiel import defaults
 from wikiel.sources import wikitext as T
 from wikiel.sources.wikitext import NamespaceInfo, parse_wikitext_columns
 
@@ -75,3 +80,12 @@ def test_real_articles_match_python(monkeypatch):
     for page in articles + tables:
         compiled, python = both(monkeypatch, parse_wikitext_columns, page.text, namespaces, True)
         assert compiled == python, page.title
+
+
+def test_pure_python_switch():
+    """WIKIEL_PURE_PYTHON (defaults.PURE_PYTHON_ENV) makes the cleaner run its Python passes alone."""
+    code = "from wikiel.sources import wikitext; print(wikitext.COMPILED is None, wikitext._compiled_module is None)"
+    for value, expected in (("1", "True False"), ("", "False False")):
+        env = {**os.environ, defaults.PURE_PYTHON_ENV: value}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.split() == expected.split()
