@@ -89,3 +89,50 @@ def test_pure_python_switch():
         env = {**os.environ, defaults.PURE_PYTHON_ENV: value}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         assert out.stdout.split() == expected.split()
+
+
+ENTITY_TOKENS = [
+    *"&#xX;09aFgZ \u2013\U0001f600",
+    "&amp;",
+    "&nbsp;",
+    "&#91;",
+    "&#x5B;",
+    "&#X5b;",
+    "&notit;",
+    "&ndash;",
+    "&#1234567;",
+    "&#12345678;",
+    "&#x10FFFF;",
+    "&#x1234567;",
+    "&#0;",
+    "&#x110000;",
+    "&lt",
+    "&" + "a" * 31 + ";",
+    "&" + "a" * 32 + ";",
+    "&a;",
+    "&amp;amp;",
+]
+
+
+def python_unescape(text: str) -> str:
+    return T._unescape_entities(text)
+
+
+@settings(max_examples=1500, deadline=None, database=None)
+@given(st.lists(st.sampled_from(ENTITY_TOKENS + TOKENS), max_size=40).map("".join))
+def test_unescape_entities_matches_python(text):
+    assert C.unescape_entities(text, T._entity, {}) == python_unescape(text)
+    assert C.unescape_entities(text, T._entity, T._ENTITY_CACHE) == python_unescape(text)
+
+
+def test_unescape_entities_cache_and_errors():
+    cache: dict = {}
+    assert C.unescape_entities("a &amp; b &amp;", T._entity, cache) == T._unescape_entities("a &amp; b &amp;")
+    assert cache == {"&amp;": T._entity("&amp;")}
+    for i in range(5000):  # bounded: cleared when full
+        C.unescape_entities(f"&#{i};", T._entity, cache)
+    assert len(cache) <= 4096
+    with pytest.raises(TypeError):
+        C.unescape_entities("&amp;", lambda entity: 1, {})
+    with pytest.raises(ZeroDivisionError):
+        C.unescape_entities("&amp;", lambda entity: 1 / 0, {})

@@ -28,7 +28,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Callable, Dict, FrozenSet, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from wikiel import defaults
 from wikiel.sources import languages
@@ -502,9 +502,13 @@ _ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0
 _SPACE_ENTITIES = frozenset("\xa0\u2002\u2003\u2009\u202f\n\t\r")
 
 
-def _entity(m: re.Match[str]) -> str:
-    value = html.unescape(m.group())
+def _entity(m: Union[re.Match[str], str]) -> str:
+    """The replacement of an `_ENTITY_RE` match (or of its text, for the compiled pass)."""
+    value = html.unescape(m if isinstance(m, str) else m.group())
     return " " if value in _SPACE_ENTITIES else _protect(value)
+
+
+_ENTITY_CACHE: Dict[str, str] = {}  # entity -> `_entity`'s replacement, for the compiled pass
 
 
 def _unescape_entities(text: str) -> str:
@@ -1022,11 +1026,12 @@ def clean_markup(text: str) -> str:
     text = _strip_comments_and_extension_tags(_sanitize(text))
     text = _remove_templates(text)
     text = _remove_tables(text)
-    compiled = COMPILED  # passes 4, 6 and 7 compiled: exact for every text (they never fall back)
-    text = _strip_html_tags(text) if compiled is None else compiled.strip_html_tags(text)
-    text = _unescape_entities(text)
+    compiled = COMPILED  # passes 4-7 compiled: exact for every text (they never fall back)
     if compiled is not None:
+        text = compiled.unescape_entities(compiled.strip_html_tags(text), _entity, _ENTITY_CACHE)
         return compiled.replace_external_links(compiled.strip_line_markup(text))
+    text = _strip_html_tags(text)
+    text = _unescape_entities(text)
     text = _strip_line_markup(text)
     return _replace_external_links(text)
 

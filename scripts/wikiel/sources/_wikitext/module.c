@@ -7,6 +7,9 @@ static PyMethodDef wk_methods[] = {
      "link marks (U+0001): the text without them, and the offsets and text of each marked anchor."},
     {"strip_html_tags", (PyCFunction)wk_strip_html_tags, METH_O,
      "strip_html_tags(text) -> str: `_strip_html_tags(text)` (known tags go, block tags become line breaks)."},
+    {"unescape_entities", (PyCFunction)wk_unescape_entities, METH_VARARGS,
+     "unescape_entities(text, replace, cache) -> str: `_unescape_entities(text)`, each entity replaced by "
+     "`replace(entity)`, remembered in the dict `cache` (cleared at 4,096 entries)."},
     {"strip_line_markup", (PyCFunction)wk_strip_line_markup, METH_O,
      "strip_line_markup(text) -> str: `_strip_line_markup(text)` (headings, list prefixes, rules, magic words, "
      "bold/italic)."},

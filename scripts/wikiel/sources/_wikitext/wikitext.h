@@ -47,6 +47,9 @@ PyObject *wk_finish(PyObject *self, PyObject *marked);
 /* html_tags.c: pass 4, `_strip_html_tags` (exact for every input). */
 PyObject *wk_strip_html_tags(PyObject *self, PyObject *text);
 
+/* entities.c: pass 5, `_unescape_entities` with the Python `_entity` and a cache dict (exact for every input). */
+PyObject *wk_unescape_entities(PyObject *self, PyObject *args);
+
 /* line_markup.c: pass 6, `_strip_line_markup` (exact for every input). */
 PyObject *wk_strip_line_markup(PyObject *self, PyObject *text);
 
