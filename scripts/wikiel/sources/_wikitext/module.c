@@ -5,6 +5,10 @@ static PyMethodDef wk_methods[] = {
     {"finish", (PyCFunction)wk_finish, METH_O,
      "finish(marked) -> (clean, starts, ends, anchors): `_restore(_collapse_whitespace(marked))` split on the "
      "link marks (U+0001): the text without them, and the offsets and text of each marked anchor."},
+    {"mark_links", (PyCFunction)wk_mark_links, METH_VARARGS,
+     "mark_links(text, classify, title_cache, first_letter_case, link_title, pipe_trick, trail_kind, trail_table, "
+     "trail_re) -> (marked, titles) or None: `_mark_links` (see wikitext.py's `_mark_links_compiled`); None for "
+     "a text left to the Python pass."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,4 +24,7 @@
 /* finish.c: whitespace collapse + placeholder restore + split on the marks (parse_wikitext_columns' tail). */
 PyObject *wk_finish(PyObject *self, PyObject *marked);
 
+/* links.c: pass 8, `_mark_links` (internal links to their display text, article anchors between marks). */
+PyObject *wk_mark_links(PyObject *self, PyObject *args);
+
 #endif
