@@ -12,6 +12,10 @@
 
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define WK_SSE2
+#endif
 
 typedef struct {
     PyObject *text;

@@ -2,9 +2,10 @@
  * WK_FN(name) defined. The output (of the text's kind) is written to ctx->out; the functions returning int give
  * 0, WK_ERROR (an exception is set) or WK_FALLBACK (leave the text to the Python pass). */
 
-/* The first offset in [a, b) holding c1 or c2, else b: memchr for one character of UCS1, else eight bytes at a
- * time (a lane of the word equals c iff it is zero in word ^ c; the test flags any word holding a zero lane
- * exactly, then the characters are checked one by one). */
+/* The first offset in [a, b) holding c1 or c2, else b: memchr for one character of UCS1, else 16 bytes at a
+ * time with SSE2 (x86-64) or 8 bytes at a time (a lane of the word equals c iff it is zero in word ^ c; the test
+ * flags any word holding a zero lane exactly); the characters of the block that holds one are then checked one
+ * by one. */
 static Py_ssize_t WK_FN(find2)(const WK_CH *in, Py_ssize_t a, Py_ssize_t b, WK_CH c1, WK_CH c2)
 {
 #if WK_KIND == 1
@@ -12,6 +13,25 @@ static Py_ssize_t WK_FN(find2)(const WK_CH *in, Py_ssize_t a, Py_ssize_t b, WK_C
         const WK_CH *found = a < b ? memchr(in + a, c1, (size_t)(b - a)) : NULL;
         return found == NULL ? b : found - in;
     }
+#endif
+#ifdef WK_SSE2
+#if WK_KIND == 1
+    const __m128i v1 = _mm_set1_epi8((char)c1), v2 = _mm_set1_epi8((char)c2);
+#define WK_CMPEQ _mm_cmpeq_epi8
+#elif WK_KIND == 2
+    const __m128i v1 = _mm_set1_epi16((short)c1), v2 = _mm_set1_epi16((short)c2);
+#define WK_CMPEQ _mm_cmpeq_epi16
+#else
+    const __m128i v1 = _mm_set1_epi32((int)c1), v2 = _mm_set1_epi32((int)c2);
+#define WK_CMPEQ _mm_cmpeq_epi32
+#endif
+    while (a + 16 / WK_KIND <= b) {
+        __m128i block = _mm_loadu_si128((const __m128i *)(const void *)(in + a));
+        if (_mm_movemask_epi8(_mm_or_si128(WK_CMPEQ(block, v1), WK_CMPEQ(block, v2))))
+            break;
+        a += 16 / WK_KIND;
+    }
+#undef WK_CMPEQ
 #endif
     const uint64_t ones = WK_KIND == 1 ? 0x0101010101010101ULL
                           : WK_KIND == 2 ? 0x0001000100010001ULL
