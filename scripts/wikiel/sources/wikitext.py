@@ -939,6 +939,69 @@ def _mark_links(
     return "".join(out), titles
 
 
+def _trail_class_body(pattern: str, start: int, end: int) -> Optional[str]:
+    """The body of the character class `pattern[start - 1:end + 1]` (`[body]`) if it is one class: no unescaped
+    `]` before `end`."""
+    i = start
+    while i < end:
+        if pattern[i] == "\\":
+            i += 2
+        elif pattern[i] == "]":
+            return None
+        else:
+            i += 1
+    return pattern[start:end] if i == end and pattern[start - 1] == "[" and pattern[end] == "]" else None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_trail(link_trail: str) -> Optional[Tuple[int, Optional[bytes], Optional[re.Pattern[str]]]]:
+    """The link trail as `mark_links` (the compiled pass) takes it: (kind, table, pattern). Kind 0: no trail
+    (""); 1: a run of a class (`[...]+`); 2: a run of a class or of apostrophes not followed by another
+    (`(?:[...]|'(?!'))+`, Catalan's). The table holds 1 for each code point of the BMP in the class; the
+    compiled trail matches wherever the run reaches an astral character. None for another trail (the Python
+    pass then runs)."""
+    if not link_trail:
+        return 0, None, None
+    kind = 0
+    body = None
+    if link_trail.endswith("]+"):
+        kind, body = 1, _trail_class_body(link_trail, 1, len(link_trail) - 2)
+    elif link_trail.startswith("(?:[") and link_trail.endswith("]|'(?!'))+"):
+        kind, body = 2, _trail_class_body(link_trail, 4, len(link_trail) - len("]|'(?!'))+"))
+    if body is None:
+        return None
+    try:
+        single = re.compile("[" + body + "]")
+        pattern = re.compile(link_trail)
+    except re.error:
+        return None
+    table = bytearray(0x10000)
+    for m in single.finditer("".join(map(chr, range(0x10000)))):
+        table[m.start()] = 1
+    return kind, bytes(table), pattern
+
+
+def _mark_links_compiled(
+    compiled: ModuleType, text: str, ns: NamespaceInfo, first_letter_case: bool, scanner: re.Pattern[str]
+) -> Optional[Tuple[str, List[str]]]:
+    """`_mark_links(text, ns, first_letter_case, scanner, _MARK)` by the compiled pass, or by the Python pass
+    for a text or a link trail the compiled one leaves to it."""
+    trail = _compiled_trail(ns.link_trail)
+    if trail is not None:
+        marked = compiled.mark_links(
+            text,
+            ns.classify,
+            _TITLE_CACHES[bool(first_letter_case)],
+            first_letter_case,
+            _link_title,
+            _pipe_trick,
+            *trail,
+        )
+        if marked is not None:
+            return marked
+    return _mark_links(text, ns, first_letter_case, scanner, _MARK)
+
+
 # --- pass 9: whitespace -----------------------------------------------------------------------------------
 
 # A whitespace run needs changing iff it contains one of these; searching for literals is ~10x faster than
@@ -1067,8 +1130,12 @@ def parse_wikitext_columns(
     text = clean_markup(text)
     scanner = _link_scanner(namespaces.link_trail)
     marked = None
+    compiled = COMPILED
     if scanner is not None and _MARK not in text:
-        marked = _mark_links(text, namespaces, first_letter_case, scanner, _MARK)
+        if compiled is not None:
+            marked = _mark_links_compiled(compiled, text, namespaces, first_letter_case, scanner)
+        else:
+            marked = _mark_links(text, namespaces, first_letter_case, scanner, _MARK)
     if marked is None:
         clean, links = _parse_with_offset_map(text, namespaces, first_letter_case)
         if not links:
@@ -1076,7 +1143,6 @@ def parse_wikitext_columns(
         starts, ends, targets, anchors = map(list, zip(*links))
         return clean, LinkColumns(starts, ends, targets, anchors)
     clean, titles = marked
-    compiled = COMPILED
     if compiled is not None:
         clean, starts, ends, anchors = compiled.finish(clean)
         return clean, LinkColumns(starts, ends, titles, anchors)

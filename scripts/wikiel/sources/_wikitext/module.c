@@ -15,6 +15,10 @@ static PyMethodDef wk_methods[] = {
      "bold/italic)."},
     {"replace_external_links", (PyCFunction)wk_replace_external_links, METH_O,
      "replace_external_links(text) -> str: `_replace_external_links(text)` (`[http://x label]` -> `label`)."},
+    {"mark_links", (PyCFunction)wk_mark_links, METH_VARARGS,
+     "mark_links(text, classify, title_cache, first_letter_case, link_title, pipe_trick, trail_kind, trail_table, "
+     "trail_re) -> (marked, titles) or None: `_mark_links` (see wikitext.py's `_mark_links_compiled`); None for "
+     "a text left to the Python pass."},
     {NULL, NULL, 0, NULL},
 };
 

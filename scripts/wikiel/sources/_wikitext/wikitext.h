@@ -56,4 +56,7 @@ PyObject *wk_strip_line_markup(PyObject *self, PyObject *text);
 /* ext_links.c: pass 7, `_replace_external_links` (exact for every input). */
 PyObject *wk_replace_external_links(PyObject *self, PyObject *text);
 
+/* links.c: pass 8, `_mark_links` (internal links to their display text, article anchors between marks). */
+PyObject *wk_mark_links(PyObject *self, PyObject *args);
+
 #endif
