@@ -35,6 +35,7 @@ from wikiel import defaults
 from wikiel.bench.speed import dev_texts, inference_rows, measure_inference
 from wikiel.corpus.docs import count_mentions, read_docs, subset_docs, write_docs
 from wikiel.linker.link import load_linker
+from wikiel.sources import wikitext
 from wikiel.sources.fetch import EXCERPT_WIKIDATA, EXCERPT_WIKIPEDIA, write_manifest
 from wikiel.sources.wikidata import KEY_SEARCH, prefilter_keys, scan_lines
 from wikiel.synthetic.world import generate_world
@@ -277,6 +278,9 @@ def machine_info() -> Dict[str, Any]:
         "rapidgzip": rapidgzip.__version__,
         "isal (igzip)": isal.__version__,
         "Wikidata pre-filter key search": KEY_SEARCH,
+        "wikitext cleaner": "Python passes only (no compiled module, or " + defaults.PURE_PYTHON_ENV + " set)"
+        if wikitext.COMPILED is None
+        else "compiled passes (wikiel.sources._wikitext)",
         "load average at start": _load(),
     }
 
