@@ -1019,9 +1019,14 @@ def _sanitize(text: str) -> str:
 
 def clean_markup(text: str) -> str:
     """Passes 1-7: everything except internal links and whitespace (exposed for tests and debugging)."""
-    text = _strip_comments_and_extension_tags(_sanitize(text))
-    text = _remove_templates(text)
-    text = _remove_tables(text)
+    text = _sanitize(text)
+    compiled = COMPILED
+    if compiled is None:
+        text = _remove_tables(_remove_templates(_strip_comments_and_extension_tags(text)))
+    else:  # the same passes compiled; pass 1 returns None where the Python pass raises (odd tag names)
+        stripped = compiled.strip_comments_and_extension_tags(text)
+        text = _strip_comments_and_extension_tags(text) if stripped is None else stripped
+        text = compiled.remove_tables(compiled.remove_templates(text))
     text = _strip_html_tags(text)
     text = _unescape_entities(text)
     text = _strip_line_markup(text)
