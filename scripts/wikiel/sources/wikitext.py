@@ -1086,17 +1086,18 @@ def _sanitize(text: str) -> str:
 
 def clean_markup(text: str) -> str:
     """Passes 1-7: everything except internal links and whitespace (exposed for tests and debugging)."""
-    text = _strip_comments_and_extension_tags(_sanitize(text))
-    text = _remove_templates(text)
-    text = _remove_tables(text)
-    compiled = COMPILED  # passes 4-7 compiled: exact for every text (they never fall back)
-    if compiled is not None:
-        text = compiled.unescape_entities(compiled.strip_html_tags(text), _entity, _ENTITY_CACHE)
-        return compiled.replace_external_links(compiled.strip_line_markup(text))
-    text = _strip_html_tags(text)
-    text = _unescape_entities(text)
-    text = _strip_line_markup(text)
-    return _replace_external_links(text)
+    text = _sanitize(text)
+    compiled = COMPILED
+    if compiled is None:
+        text = _remove_tables(_remove_templates(_strip_comments_and_extension_tags(text)))
+        text = _unescape_entities(_strip_html_tags(text))
+        return _replace_external_links(_strip_line_markup(text))
+    # the same passes compiled, exact for every text; pass 1 returns None where the Python pass raises (odd tag names)
+    stripped = compiled.strip_comments_and_extension_tags(text)
+    text = _strip_comments_and_extension_tags(text) if stripped is None else stripped
+    text = compiled.remove_tables(compiled.remove_templates(text))
+    text = compiled.unescape_entities(compiled.strip_html_tags(text), _entity, _ENTITY_CACHE)
+    return compiled.replace_external_links(compiled.strip_line_markup(text))
 
 
 class LinkColumns(NamedTuple):

@@ -13,6 +13,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <string.h>
 
 /* Placeholders for literal text (wikitext.py: _PLACEHOLDER_BASE, _PROTECTED, _BREAK) and the link mark. */
 #define WK_PLACEHOLDER_BASE 0xFDD0
@@ -58,5 +59,66 @@ PyObject *wk_replace_external_links(PyObject *self, PyObject *text);
 
 /* links.c: pass 8, `_mark_links` (internal links to their display text, article anchors between marks). */
 PyObject *wk_mark_links(PyObject *self, PyObject *args);
+
+/* ext_tags.c: pass 1, `_strip_comments_and_extension_tags`. */
+PyObject *wk_strip_comments_and_extension_tags(PyObject *self, PyObject *text);
+
+/* templates.c: passes 2 and 3, `_remove_templates` and `_remove_tables`. */
+PyObject *wk_remove_templates(PyObject *self, PyObject *text);
+PyObject *wk_remove_tables(PyObject *self, PyObject *text);
+
+/* The first ASCII character `c` in s[from:n] (a string of `kind` bytes per character), or -1: memchr for its
+ * byte, each hit checked as a whole character (fast where the byte is rare, as markup characters are). */
+static inline Py_ssize_t wk_find_kind(const void *s, int kind, Py_ssize_t from, Py_ssize_t n, unsigned char c)
+{
+    if (from >= n)
+        return -1;
+    const char *bytes = s, *p = bytes + from * kind, *end = bytes + n * kind;
+    while (p < end) {
+        const char *hit = memchr(p, c, (size_t)(end - p));
+        if (hit == NULL)
+            return -1;
+        Py_ssize_t i = (hit - bytes) / kind;
+        if (kind == 1 || (kind == 2 ? ((const Py_UCS2 *)s)[i] == c : ((const Py_UCS4 *)s)[i] == c))
+            return i;
+        p = hit + 1;
+    }
+    return -1;
+}
+#define wk_find_char_ucs1(s, from, n, c) wk_find_kind(s, 1, from, n, c)
+#define wk_find_char_ucs2(s, from, n, c) wk_find_kind(s, 2, from, n, c)
+#define wk_find_char_ucs4(s, from, n, c) wk_find_kind(s, 4, from, n, c)
+
+/* Whether s[start:end] (a string of `kind` bytes per character) holds a character >= `limit`. */
+static inline int wk_has_wide(const void *s, int kind, Py_ssize_t start, Py_ssize_t end, Py_UCS4 limit)
+{
+    if (kind == PyUnicode_1BYTE_KIND) {
+        for (const Py_UCS1 *p = (const Py_UCS1 *)s + start, *e = (const Py_UCS1 *)s + end; p < e; p++)
+            if (*p >= limit)
+                return 1;
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        for (const Py_UCS2 *p = (const Py_UCS2 *)s + start, *e = (const Py_UCS2 *)s + end; p < e; p++)
+            if (*p >= limit)
+                return 1;
+    }
+    else {
+        for (const Py_UCS4 *p = (const Py_UCS4 *)s + start, *e = (const Py_UCS4 *)s + end; p < e; p++)
+            if (*p >= limit)
+                return 1;
+    }
+    return 0;
+}
+
+/* The smallest character that needs a string of `kind` (0x80 for UCS1: below it, ASCII). */
+#define WK_KIND_LIMIT(kind) ((kind) == 1 ? 0x80 : (kind) == 2 ? 0x100 : 0x10000)
+/* The largest character of a string of `kind`. */
+#define WK_KIND_MAX(kind) ((kind) == 1 ? 0xFF : (kind) == 2 ? 0xFFFF : 0x10FFFF)
+
+/* A growable array of offsets (templates.c). */
+typedef struct {
+    Py_ssize_t *items;
+    Py_ssize_t len, cap;
+} wk_offsets;
 
 #endif
