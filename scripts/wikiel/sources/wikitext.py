@@ -229,6 +229,8 @@ _EXT_TAG_RE = re.compile(
     + r")(?=[\s/>])[^<>]*>)",
     re.I,
 )
+# re.I matches these to ASCII letters of the names (and `str.lower` would not turn them into those letters)
+_ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 _CLOSE_TAG_RE = {name: re.compile(rf"</{name}\s*>", re.I) for name in _LITERAL_TAGS + _REMOVED_TAGS}
 
 
@@ -255,7 +257,7 @@ def _strip_comments_and_extension_tags(text: str) -> str:
             continue
         if closing:
             continue  # stray closing tag
-        name = name.lower()
+        name = name.translate(_ASCII_FOLD).lower()  # the tag's name as listed
         if text[pos - 2] == "/":  # self-closing
             if name == "nowiki":
                 append(_BREAK)
@@ -1092,10 +1094,8 @@ def clean_markup(text: str) -> str:
         text = _remove_tables(_remove_templates(_strip_comments_and_extension_tags(text)))
         text = _unescape_entities(_strip_html_tags(text))
         return _replace_external_links(_strip_line_markup(text))
-    # the same passes compiled, exact for every text; pass 1 returns None where the Python pass raises (odd tag names)
-    stripped = compiled.strip_comments_and_extension_tags(text)
-    text = _strip_comments_and_extension_tags(text) if stripped is None else stripped
-    text = compiled.remove_tables(compiled.remove_templates(text))
+    # the same passes compiled, exact for every text (none falls back)
+    text = compiled.remove_tables(compiled.remove_templates(compiled.strip_comments_and_extension_tags(text)))
     text = compiled.unescape_entities(compiled.strip_html_tags(text), _entity, _ENTITY_CACHE)
     return compiled.replace_external_links(compiled.strip_line_markup(text))
 

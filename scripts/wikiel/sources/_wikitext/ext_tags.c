@@ -8,9 +8,6 @@
  * all code points on Python 3.11): U+0130 and U+0131 match "i", U+017F "s", U+212A "k" (wk_fold). `\s` is
  * Py_UNICODE_ISSPACE (str.isspace).
  *
- * Returns None (for the Python pass to run) on an opening tag, not self-closing, whose name holds U+0130, U+0131
- * or U+017F: the Python pass looks its closing tag up by `name.lower()`, which is then no name (KeyError).
- *
  * The scan (per string kind, ext_tags_impl.h) records what to write as a list of operations (copy a range,
  * copy a range protected, write WK_BREAK); the output is then written (ext_tags_emit.h) in the input's kind, or
  * in UCS2 for a UCS1 input that gets placeholders: straight into the result when it holds a character that needs
@@ -186,11 +183,6 @@ PyObject *wk_strip_comments_and_extension_tags(PyObject *self, PyObject *text)
     else
         status = ext_tags_scan_ucs4(data, n, &ops);
     PyObject *result = NULL;
-    if (status == -2) {
-        Py_INCREF(Py_None);
-        result = Py_None;
-        goto done;
-    }
     if (status < 0)
         goto done;
     if (status == 0) { /* nothing matched: the text itself */

@@ -59,13 +59,12 @@ static int WK_FN(ext_tags_scan)(const WK_CH *s, Py_ssize_t n, wk_ops *ops)
         int closing = j < n && s[j] == '/';
         j += closing;
         char name[WK_MAX_NAME + 1];
-        int len = 0, odd = 0;
+        int len = 0;
         while (j < n && len <= WK_MAX_NAME) {
             Py_UCS4 c = s[j];
             int f = wk_fold(c);
             if (!f)
                 break;
-            odd |= c == 0x130 || c == 0x131 || c == 0x17F;
             name[len++] = (char)f;
             j++;
         }
@@ -93,8 +92,6 @@ static int WK_FN(ext_tags_scan)(const WK_CH *s, Py_ssize_t n, wk_ops *ops)
                 return -1;
             continue;
         }
-        if (odd)
-            return -2; /* the Python pass fails (KeyError: its name.lower() is not a name) */
         wk_close_memo *m = &memo[k];
         if (m->from < 0 || pos < m->from || (m->start >= 0 && m->start < pos)) {
             m->from = pos;

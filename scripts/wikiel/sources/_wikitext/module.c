@@ -20,8 +20,7 @@ static PyMethodDef wk_methods[] = {
      "trail_re) -> (marked, titles) or None: `_mark_links` (see wikitext.py's `_mark_links_compiled`); None for "
      "a text left to the Python pass."},
     {"strip_comments_and_extension_tags", (PyCFunction)wk_strip_comments_and_extension_tags, METH_O,
-     "strip_comments_and_extension_tags(text) -> str or None: `_strip_comments_and_extension_tags(text)`, or None "
-     "where that raises (an opening tag whose name holds U+0130, U+0131 or U+017F)."},
+     "strip_comments_and_extension_tags(text) -> str: `_strip_comments_and_extension_tags(text)`."},
     {"remove_templates", (PyCFunction)wk_remove_templates, METH_O,
      "remove_templates(text) -> str: `_remove_templates(text)`."},
     {"remove_tables", (PyCFunction)wk_remove_tables, METH_O,
