@@ -12,6 +12,10 @@ static PyMethodDef wk_methods[] = {
      "bold/italic)."},
     {"replace_external_links", (PyCFunction)wk_replace_external_links, METH_O,
      "replace_external_links(text) -> str: `_replace_external_links(text)` (`[http://x label]` -> `label`)."},
+    {"scan_pages", (PyCFunction)wk_scan_pages, METH_VARARGS,
+     "scan_pages(data, last) -> [(id, title, ns, text, redirect)] or None: the pages of `data` (whole <page> "
+     "elements inside the root, closing it if `last`) as wikipedia.expat_pages reads them, `redirect` the raw "
+     "title attribute (None without a <redirect>); None where the XML is not of the plain shape read here."},
     {NULL, NULL, 0, NULL},
 };
 

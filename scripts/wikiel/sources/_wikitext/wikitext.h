@@ -53,4 +53,7 @@ PyObject *wk_strip_line_markup(PyObject *self, PyObject *text);
 /* ext_links.c: pass 7, `_replace_external_links` (exact for every input). */
 PyObject *wk_replace_external_links(PyObject *self, PyObject *text);
 
+/* pages.c: the pages of a range of a MediaWiki export, as wikipedia.expat_pages reads them (None: read them so). */
+PyObject *wk_scan_pages(PyObject *self, PyObject *args);
+
 #endif
