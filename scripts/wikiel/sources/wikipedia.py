@@ -718,7 +718,7 @@ def _header_case(header: bytes) -> Optional[bool]:
 
 def _compiled_pages(header: bytes, data: bytes, last: bool) -> Optional[List[Page]]:
     """The Pages expat_pages reads in `header + data (+ </mediawiki> unless last)`, read by the compiled scanner
-    (`scan_pages`, about 10 times faster); None without the compiled module, or where it declines (then expat_pages
+    (`scan_pages`, about 4 times faster); None without the compiled module, or where it declines (then expat_pages
     reads the XML)."""
     compiled = wikitext.COMPILED
     if compiled is None:
