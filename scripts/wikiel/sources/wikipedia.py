@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import functools
 import hashlib
 import io
 import itertools
@@ -51,7 +52,7 @@ from tqdm import tqdm
 
 from wikiel import defaults
 from wikiel.parallel import Executor, describe_range, executor
-from wikiel.sources import languages
+from wikiel.sources import languages, wikitext
 from wikiel.sources.spill import SpillingCounter, SpillingDict
 from wikiel.sources.wikitext import Link, NamespaceInfo, parse_wikitext_columns
 from wikiel.util import (
@@ -695,17 +696,63 @@ def _check_whole_pages(task: StreamRange, data: bytes) -> None:
         )
 
 
+_PROBE = b'<page><redirect title="a" /></page>'
+
+
+@functools.lru_cache(maxsize=8)
+def _header_case(header: bytes) -> Optional[bool]:
+    """The title case rule (first_letter_case) expat_pages gives the pages right after `header` (a multistream dump's
+    first stream), found by reading a probe page there; None where the compiled page scanner cannot continue after
+    it: expat_pages declines it (not UTF-8, a DOCTYPE, another root ...), it does not end in the root's content
+    (the probe would not be one page), or it ends with "]" (a "]]>" could span the boundary)."""
+    if header.endswith(b"]"):
+        return None
+    try:
+        pages = list(expat_pages(header + _PROBE + _CLOSING))
+    except _Unusual:
+        return None
+    if len(pages) != 1 or pages[0].redirect not in ("A", "a"):
+        return None
+    return pages[0].redirect == "A"
+
+
+def _compiled_pages(header: bytes, data: bytes, last: bool) -> Optional[List[Page]]:
+    """The Pages expat_pages reads in `header + data (+ </mediawiki> unless last)`, read by the compiled scanner
+    (`scan_pages`, about 4 times faster); None without the compiled module, or where it declines (then expat_pages
+    reads the XML)."""
+    compiled = wikitext.COMPILED
+    if compiled is None:
+        return None
+    first_letter_case = _header_case(header)
+    if first_letter_case is None:
+        return None
+    rows = compiled.scan_pages(data, last)
+    if rows is None:
+        return None
+    return [
+        Page(
+            page_id, title, ns, text, None if redirect is None else normalize_title(redirect, first_letter_case) or None
+        )
+        for page_id, title, ns, text, redirect in rows
+    ]
+
+
 def parse_stream_range(task: StreamRange) -> Chunk:
-    """Read, decompress and parse one range of streams (the unit of work of workers on multistream dumps)."""
+    """Read, decompress and parse one range of streams (the unit of work of workers on multistream dumps): its pages
+    are read by the compiled scanner, else by expat_pages, else (errors, unusual XML) by DumpReader."""
     data = _decompress_range(Path(task.dump), task.start, task.end, task.scanned)
     if task.scanned:
         _check_whole_pages(task, data)
-    xml = task.header + data + (b"" if task.last else _CLOSING)
-    try:
-        chunk = parse_pages(expat_pages(xml), task.options)
-    except _Unusual:  # DumpReader decides: the same pages, or the error
-        label = f"{task.dump} (bz2 streams at bytes {task.start:,}-{task.end:,}, after the header)"
-        chunk = parse_pages((p for p in DumpReader(io.BytesIO(xml), label) if isinstance(p, Page)), task.options)
+    pages = _compiled_pages(task.header, data, task.last)
+    if pages is not None:
+        chunk = parse_pages(pages, task.options)
+    else:
+        xml = task.header + data + (b"" if task.last else _CLOSING)
+        try:
+            chunk = parse_pages(expat_pages(xml), task.options)
+        except _Unusual:  # DumpReader decides: the same pages, or the error
+            label = f"{task.dump} (bz2 streams at bytes {task.start:,}-{task.end:,}, after the header)"
+            chunk = parse_pages((p for p in DumpReader(io.BytesIO(xml), label) if isinstance(p, Page)), task.options)
     chunk.bytes_read = len(data)
     chunk.end = task.end
     if task.scanned:

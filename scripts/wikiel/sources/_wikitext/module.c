@@ -25,6 +25,10 @@ static PyMethodDef wk_methods[] = {
      "remove_templates(text) -> str: `_remove_templates(text)`."},
     {"remove_tables", (PyCFunction)wk_remove_tables, METH_O,
      "remove_tables(text) -> str: `_remove_tables(text)`."},
+    {"scan_pages", (PyCFunction)wk_scan_pages, METH_VARARGS,
+     "scan_pages(data, last) -> [(id, title, ns, text, redirect)] or None: the pages of `data` (whole <page> "
+     "elements inside the root, closing it if `last`) as wikipedia.expat_pages reads them, `redirect` the raw "
+     "title attribute (None without a <redirect>); None where the XML is not of the plain shape read here."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -121,4 +121,7 @@ typedef struct {
     Py_ssize_t len, cap;
 } wk_offsets;
 
+/* pages.c: the pages of a range of a MediaWiki export, as wikipedia.expat_pages reads them (None: read them so). */
+PyObject *wk_scan_pages(PyObject *self, PyObject *args);
+
 #endif
