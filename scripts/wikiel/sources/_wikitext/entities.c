@@ -44,29 +44,9 @@ WK_DEFINE_ENTITY_END(entity_end_ucs1, Py_UCS1)
 WK_DEFINE_ENTITY_END(entity_end_ucs2, Py_UCS2)
 WK_DEFINE_ENTITY_END(entity_end_ucs4, Py_UCS4)
 
-#define WK_KIND 1
-#define WK_CH Py_UCS1
-#define WK_FN(name) name##_ucs1
-#include "entities_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 2
-#define WK_CH Py_UCS2
-#define WK_FN(name) name##_ucs2
-#include "entities_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 4
-#define WK_CH Py_UCS4
-#define WK_FN(name) name##_ucs4
-#include "entities_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
+#define WK_IMPL "entities_impl.h"
+#include "kinds.h"
+#undef WK_IMPL
 
 #define WK_ENTITY_CACHE_SIZE 4096 /* distinct entities remembered; numeric references have millions */
 

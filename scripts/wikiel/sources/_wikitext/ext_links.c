@@ -20,42 +20,18 @@ static int wk_is_url_scheme(const char *folded, Py_ssize_t length)
     return 0;
 }
 
-#define WK_KIND 1
-#define WK_CH Py_UCS1
-#define WK_FN(name) name##_ucs1
-#include "ext_links_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 2
-#define WK_CH Py_UCS2
-#define WK_FN(name) name##_ucs2
-#include "ext_links_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 4
-#define WK_CH Py_UCS4
-#define WK_FN(name) name##_ucs4
-#include "ext_links_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
+#define WK_IMPL "ext_links_impl.h"
+#include "kinds.h"
+#undef WK_IMPL
 
 PyObject *wk_replace_external_links(PyObject *self, PyObject *text)
 {
     (void)self;
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "replace_external_links() expects a str");
+    int kind;
+    void *data;
+    Py_ssize_t n, length;
+    if (wk_str_argument(text, "replace_external_links", &kind, &data, &n) < 0)
         return NULL;
-    }
-    if (PyUnicode_READY(text) < 0)
-        return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), length;
-    int kind = PyUnicode_KIND(text);
-    void *data = PyUnicode_DATA(text);
     void *out = PyMem_Malloc((size_t)(n ? n : 1) * (size_t)kind);
     if (out == NULL)
         return PyErr_NoMemory();
@@ -65,13 +41,7 @@ PyObject *wk_replace_external_links(PyObject *self, PyObject *text)
         length = replace_external_links_ucs2(data, n, out);
     else
         length = replace_external_links_ucs4(data, n, out);
-    PyObject *result;
-    if (length < 0) {  /* unchanged */
-        Py_INCREF(text);
-        result = text;
-    }
-    else
-        result = PyUnicode_FromKindAndData(kind, out, length);  /* narrowed to the widest character it holds */
+    PyObject *result = wk_str_result(text, kind, out, length); /* length < 0: unchanged */
     PyMem_Free(out);
     return result;
 }

@@ -105,29 +105,9 @@ typedef struct {
     Py_ssize_t from, start, end; /* from < 0: not searched yet; start < 0: none */
 } wk_close_memo;
 
-#define WK_KIND 1
-#define WK_CH Py_UCS1
-#define WK_FN(name) name##_ucs1
-#include "ext_tags_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 2
-#define WK_CH Py_UCS2
-#define WK_FN(name) name##_ucs2
-#include "ext_tags_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 4
-#define WK_CH Py_UCS4
-#define WK_FN(name) name##_ucs4
-#include "ext_tags_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
+#define WK_IMPL "ext_tags_impl.h"
+#include "kinds.h"
+#undef WK_IMPL
 
 #define WK_CH Py_UCS1
 #define WK_OUT Py_UCS1
@@ -164,16 +144,12 @@ typedef struct {
 PyObject *wk_strip_comments_and_extension_tags(PyObject *self, PyObject *text)
 {
     (void)self;
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "strip_comments_and_extension_tags() expects a str");
-        return NULL;
-    }
-    if (PyUnicode_READY(text) < 0)
+    int kind;
+    void *data;
+    Py_ssize_t n;
+    if (wk_str_argument(text, "strip_comments_and_extension_tags", &kind, &data, &n) < 0)
         return NULL;
     wk_init_protect();
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    void *data = PyUnicode_DATA(text);
     wk_ops ops = {NULL, 0, 0};
     int status;
     if (kind == PyUnicode_1BYTE_KIND)

@@ -3,42 +3,18 @@
  * to their characters) and the split on the link marks (their offsets in the text without them). */
 #include "wikitext.h"
 
-#define WK_KIND 1
-#define WK_CH Py_UCS1
-#define WK_FN(name) name##_ucs1
-#include "finish_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 2
-#define WK_CH Py_UCS2
-#define WK_FN(name) name##_ucs2
-#include "finish_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 4
-#define WK_CH Py_UCS4
-#define WK_FN(name) name##_ucs4
-#include "finish_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
+#define WK_IMPL "finish_impl.h"
+#include "kinds.h"
+#undef WK_IMPL
 
 PyObject *wk_finish(PyObject *self, PyObject *marked)
 {
     (void)self;
-    if (!PyUnicode_Check(marked)) {
-        PyErr_SetString(PyExc_TypeError, "finish() expects a str");
+    int kind;
+    void *data;
+    Py_ssize_t n;
+    if (wk_str_argument(marked, "finish", &kind, &data, &n) < 0)
         return NULL;
-    }
-    if (PyUnicode_READY(marked) < 0)
-        return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(marked);
-    int kind = PyUnicode_KIND(marked);
-    void *data = PyUnicode_DATA(marked);
     void *out = PyMem_Malloc((size_t)(n ? n : 1) * (size_t)kind);
     if (out == NULL)
         return PyErr_NoMemory();

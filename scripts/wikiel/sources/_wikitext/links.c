@@ -181,29 +181,9 @@ static void wk_init_tables(void)
     done = 1;
 }
 
-#define WK_KIND 1
-#define WK_CH Py_UCS1
-#define WK_FN(name) name##_ucs1
-#include "links_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 2
-#define WK_CH Py_UCS2
-#define WK_FN(name) name##_ucs2
-#include "links_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 4
-#define WK_CH Py_UCS4
-#define WK_FN(name) name##_ucs4
-#include "links_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
+#define WK_IMPL "links_impl.h"
+#include "kinds.h"
+#undef WK_IMPL
 
 PyObject *wk_mark_links(PyObject *self, PyObject *args)
 {

@@ -1,6 +1,29 @@
 /* The module wikiel.sources._wikitext: the compiled wikitext passes (see wikitext.h). */
 #include "wikitext.h"
 
+int wk_str_argument(PyObject *text, const char *function, int *kind, void **data, Py_ssize_t *n)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "%s() expects a str", function);
+        return -1;
+    }
+    if (PyUnicode_READY(text) < 0)
+        return -1;
+    *kind = PyUnicode_KIND(text);
+    *data = PyUnicode_DATA(text);
+    *n = PyUnicode_GET_LENGTH(text);
+    return 0;
+}
+
+PyObject *wk_str_result(PyObject *text, int kind, const void *out, Py_ssize_t length)
+{
+    if (length < 0) {
+        Py_INCREF(text);
+        return text;
+    }
+    return PyUnicode_FromKindAndData(kind, out, length);
+}
+
 static PyMethodDef wk_methods[] = {
     {"finish", (PyCFunction)wk_finish, METH_O,
      "finish(marked) -> (clean, starts, ends, anchors): `_restore(_collapse_whitespace(marked))` split on the "
@@ -34,6 +57,7 @@ static PyMethodDef wk_methods[] = {
 
 static struct PyModuleDef wk_module = {
     PyModuleDef_HEAD_INIT, "_wikitext", "Compiled passes of wikiel.sources.wikitext (same outputs).", -1, wk_methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__wikitext(void) { return PyModule_Create(&wk_module); }

@@ -43,29 +43,9 @@ static int wk_close(wk_offsets *stack, wk_offsets *spans, Py_ssize_t start, Py_s
     return 0;
 }
 
-#define WK_KIND 1
-#define WK_CH Py_UCS1
-#define WK_FN(name) name##_ucs1
-#include "templates_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 2
-#define WK_CH Py_UCS2
-#define WK_FN(name) name##_ucs2
-#include "templates_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
-
-#define WK_KIND 4
-#define WK_CH Py_UCS4
-#define WK_FN(name) name##_ucs4
-#include "templates_impl.h"
-#undef WK_KIND
-#undef WK_CH
-#undef WK_FN
+#define WK_IMPL "templates_impl.h"
+#include "kinds.h"
+#undef WK_IMPL
 
 typedef int (*wk_tokens_fn)(const void *s, Py_ssize_t n, wk_offsets *stack, wk_offsets *spans);
 typedef Py_ssize_t (*wk_cut_fn)(const void *s, Py_ssize_t n, const wk_offsets *spans, const wk_offsets *unclosed,
@@ -76,16 +56,12 @@ typedef Py_ssize_t (*wk_cut_fn)(const void *s, Py_ssize_t n, const wk_offsets *s
 static PyObject *wk_remove_pairs(PyObject *text, const char *what, wk_tokens_fn tokens[3], wk_cut_fn cut[3],
                                  int unclosed_to_end)
 {
-    if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "%s() expects a str", what);
+    int kind;
+    void *data;
+    Py_ssize_t n;
+    if (wk_str_argument(text, what, &kind, &data, &n) < 0)
         return NULL;
-    }
-    if (PyUnicode_READY(text) < 0)
-        return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
     int k = kind == PyUnicode_1BYTE_KIND ? 0 : kind == PyUnicode_2BYTE_KIND ? 1 : 2;
-    const void *data = PyUnicode_DATA(text);
     wk_offsets stack = {NULL, 0, 0}, spans = {NULL, 0, 0};
     PyObject *result = NULL;
     int found = tokens[k](data, n, &stack, &spans);

@@ -2,7 +2,7 @@
  *
  * Conventions, for every pass:
  * - the argument and result are str; the code is written once per string kind (UCS1, UCS2, UCS4) through a
- *   template header included three times (see finish.c / finish_impl.h), never reading characters through
+ *   template header instantiated for each kind by kinds.h (see finish.c / finish_impl.h), never reading characters through
  *   PyUnicode_READ in a loop, never copying the text to UCS4;
  * - a pass returns None for an input it does not handle exactly like its Python version (rare constructs):
  *   the caller then runs the Python pass, which stays the reference;
@@ -41,6 +41,12 @@
     }
 WK_DEFINE_FIND(wk_find_ucs2, Py_UCS2)
 WK_DEFINE_FIND(wk_find_ucs4, Py_UCS4)
+
+/* module.c: the argument of a pass (a str: its kind, data and length; -1 with a TypeError naming `function`
+ * otherwise), and its result from `length` characters of `kind` at `out` (narrowed to the widest character they
+ * hold), or `text` itself when `length` < 0 (unchanged). */
+int wk_str_argument(PyObject *text, const char *function, int *kind, void **data, Py_ssize_t *n);
+PyObject *wk_str_result(PyObject *text, int kind, const void *out, Py_ssize_t length);
 
 /* finish.c: whitespace collapse + placeholder restore + split on the marks (parse_wikitext_columns' tail). */
 PyObject *wk_finish(PyObject *self, PyObject *marked);
