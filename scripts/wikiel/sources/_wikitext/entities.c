@@ -58,17 +58,18 @@ PyObject *wk_unescape_entities(PyObject *self, PyObject *args)
         return NULL;
     if (PyUnicode_READY(text) < 0)
         return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), *spans = NULL, cap = 0, count;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), count;
+    wk_offsets spans = {NULL, 0, 0};
     int kind = PyUnicode_KIND(text);
     void *data = PyUnicode_DATA(text);
     if (kind == PyUnicode_1BYTE_KIND)
-        count = entity_spans_ucs1(data, n, &spans, &cap);
+        count = entity_spans_ucs1(data, n, &spans);
     else if (kind == PyUnicode_2BYTE_KIND)
-        count = entity_spans_ucs2(data, n, &spans, &cap);
+        count = entity_spans_ucs2(data, n, &spans);
     else
-        count = entity_spans_ucs4(data, n, &spans, &cap);
+        count = entity_spans_ucs4(data, n, &spans);
     if (count <= 0) {
-        PyMem_Free(spans);
+        PyMem_Free(spans.items);
         if (count < 0)
             return NULL;
         Py_INCREF(text);
@@ -79,7 +80,7 @@ PyObject *wk_unescape_entities(PyObject *self, PyObject *args)
         goto done;
     Py_ssize_t pos = 0;
     for (Py_ssize_t k = 0; k < count; k++) {
-        Py_ssize_t start = spans[2 * k], end = spans[2 * k + 1];
+        Py_ssize_t start = spans.items[2 * k], end = spans.items[2 * k + 1];
         PyObject *before = PyUnicode_Substring(text, pos, start);
         if (before == NULL || PyList_Append(pieces, before) < 0) {
             Py_XDECREF(before);
@@ -126,7 +127,7 @@ PyObject *wk_unescape_entities(PyObject *self, PyObject *args)
         Py_DECREF(empty);
     }
 done:
-    PyMem_Free(spans);
+    PyMem_Free(spans.items);
     Py_XDECREF(pieces);
     return result;
 }

@@ -1,19 +1,6 @@
 /* ext_links.c's pass for one string kind: included once per kind with WK_CH (the character type), WK_KIND and
  * WK_FN(name) defined. */
 
-/* The first offset of '[' in in[from:n], or n. */
-static inline Py_ssize_t WK_FN(el_find)(const WK_CH *in, Py_ssize_t from, Py_ssize_t n)
-{
-#if WK_KIND == 1
-    const void *hit = from < n ? memchr(in + from, '[', (size_t)(n - from)) : NULL;
-    return hit ? (const WK_CH *)hit - in : n;
-#elif WK_KIND == 2
-    return wk_find_ucs2(in, from, n, '[');
-#else
-    return wk_find_ucs4(in, from, n, '[');
-#endif
-}
-
 /* A letter of the scheme lookahead (case-sensitive): ASCII letters and the four that re.I matches with one. */
 static inline int WK_FN(el_is_letter)(Py_UCS4 c)
 {
@@ -76,7 +63,7 @@ static int WK_FN(el_match)(const WK_CH *in, Py_ssize_t n, Py_ssize_t i, Py_ssize
  * length, or -1 if nothing changed. */
 static Py_ssize_t WK_FN(replace_external_links)(const WK_CH *in, Py_ssize_t n, WK_CH *out)
 {
-    Py_ssize_t o = 0, pos = 0, end = 0, label = 0, label_end = 0, i = WK_FN(el_find)(in, 0, n);
+    Py_ssize_t o = 0, pos = 0, end = 0, label = 0, label_end = 0, i = wk_find_end(in, WK_KIND, 0, n, '[');
     int changed = 0;
     while (i < n) {
         if (WK_FN(el_match)(in, n, i, &end, &label, &label_end)) {
@@ -86,10 +73,10 @@ static Py_ssize_t WK_FN(replace_external_links)(const WK_CH *in, Py_ssize_t n, W
             memcpy(out + o, in + label, (size_t)(label_end - label) * sizeof(WK_CH));
             o += label_end - label;
             pos = end;
-            i = WK_FN(el_find)(in, end, n);
+            i = wk_find_end(in, WK_KIND, end, n, '[');
         }
         else
-            i = WK_FN(el_find)(in, i + 1, n);
+            i = wk_find_end(in, WK_KIND, i + 1, n, '[');
     }
     if (!changed)
         return -1;

@@ -83,14 +83,10 @@ static int wk_add_op(wk_ops *ops, int op, Py_ssize_t start, Py_ssize_t end)
     if (op != WK_OP_BREAK && end <= start)
         return 0;
     if (ops->len == ops->cap) {
-        Py_ssize_t cap = ops->cap ? 2 * ops->cap : 64;
-        wk_op *grown = PyMem_Realloc(ops->items, (size_t)cap * sizeof(wk_op));
-        if (grown == NULL) {
-            PyErr_NoMemory();
+        wk_op *grown = wk_grow(ops->items, &ops->cap, ops->len + 1, sizeof(wk_op), 64);
+        if (grown == NULL)
             return -1;
-        }
         ops->items = grown;
-        ops->cap = cap;
     }
     ops->items[ops->len].start = start;
     ops->items[ops->len].end = end;

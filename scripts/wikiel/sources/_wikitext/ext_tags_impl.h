@@ -7,7 +7,7 @@ static Py_ssize_t WK_FN(ext_find_close)(const WK_CH *s, Py_ssize_t from, Py_ssiz
                                         Py_ssize_t *end)
 {
     Py_ssize_t len = (Py_ssize_t)strlen(name);
-    for (Py_ssize_t p = WK_FN(wk_find_char)(s, from, n, '<'); p >= 0; p = WK_FN(wk_find_char)(s, p + 1, n, '<')) {
+    for (Py_ssize_t p = wk_find(s, WK_KIND, from, n, '<'); p >= 0; p = wk_find(s, WK_KIND, p + 1, n, '<')) {
         if (p + 2 + len >= n)
             break; /* no room left for `</name>` */
         if (s[p + 1] != '/')
@@ -29,8 +29,8 @@ static Py_ssize_t WK_FN(ext_find_close)(const WK_CH *s, Py_ssize_t from, Py_ssiz
     return -1;
 }
 
-/* Records the operations that write the output; returns 1, 0 if the text is unchanged (nothing matched), -2 for
- * the Python pass to run, or -1 (with an exception) if out of memory. */
+/* Records the operations that write the output; returns 1, 0 if the text is unchanged (nothing matched), or -1
+ * (with an exception) if out of memory. */
 static int WK_FN(ext_tags_scan)(const WK_CH *s, Py_ssize_t n, wk_ops *ops)
 {
     wk_close_memo memo[WK_N_EXT_NAMES];
@@ -39,7 +39,7 @@ static int WK_FN(ext_tags_scan)(const WK_CH *s, Py_ssize_t n, wk_ops *ops)
     Py_ssize_t kept = 0, pos = 0; /* s[kept:start of the next tag] is kept */
     int changed = 0;
     for (;;) {
-        Py_ssize_t lt = WK_FN(wk_find_char)(s, pos, n, '<');
+        Py_ssize_t lt = wk_find(s, WK_KIND, pos, n, '<');
         if (lt < 0)
             break;
         Py_ssize_t j = lt + 1;
@@ -48,7 +48,7 @@ static int WK_FN(ext_tags_scan)(const WK_CH *s, Py_ssize_t n, wk_ops *ops)
                 return -1;
             changed = 1;
             Py_ssize_t end = -1;
-            for (Py_ssize_t gt = WK_FN(wk_find_char)(s, j + 5, n, '>'); gt >= 0; gt = WK_FN(wk_find_char)(s, gt + 1, n, '>'))
+            for (Py_ssize_t gt = wk_find(s, WK_KIND, j + 5, n, '>'); gt >= 0; gt = wk_find(s, WK_KIND, gt + 1, n, '>'))
                 if (s[gt - 1] == '-' && s[gt - 2] == '-') {
                     end = gt + 1;
                     break;

@@ -18,18 +18,19 @@ PyObject *wk_finish(PyObject *self, PyObject *marked)
     void *out = PyMem_Malloc((size_t)(n ? n : 1) * (size_t)kind);
     if (out == NULL)
         return PyErr_NoMemory();
-    Py_ssize_t *marks = NULL, n_marks = 0, cap_marks = 0, length;
+    wk_offsets marks = {NULL, 0, 0};
+    Py_ssize_t length;
     PyObject *clean = NULL, *starts = NULL, *ends = NULL, *anchors = NULL, *result = NULL;
     if (kind == PyUnicode_1BYTE_KIND)
-        length = finish_ucs1(data, n, out, &marks, &n_marks, &cap_marks);
+        length = finish_ucs1(data, n, out, &marks);
     else if (kind == PyUnicode_2BYTE_KIND)
-        length = finish_ucs2(data, n, out, &marks, &n_marks, &cap_marks);
+        length = finish_ucs2(data, n, out, &marks);
     else
-        length = finish_ucs4(data, n, out, &marks, &n_marks, &cap_marks);
+        length = finish_ucs4(data, n, out, &marks);
     if (length < 0)
         goto done;
     clean = PyUnicode_FromKindAndData(kind, out, length);  /* narrowed to the widest character it holds */
-    Py_ssize_t n_links = (n_marks + 1) / 2;
+    Py_ssize_t n_links = (marks.len + 1) / 2;
     starts = PyList_New(n_links);
     ends = PyList_New(n_links);
     anchors = PyList_New(n_links);
@@ -37,7 +38,7 @@ PyObject *wk_finish(PyObject *self, PyObject *marked)
         goto done;
     for (Py_ssize_t k = 0; k < n_links; k++) {
         /* an odd last mark (never made by the cleaner) ends at the end of the text, as split would have it */
-        Py_ssize_t start = marks[2 * k], end = 2 * k + 1 < n_marks ? marks[2 * k + 1] : length;
+        Py_ssize_t start = marks.items[2 * k], end = 2 * k + 1 < marks.len ? marks.items[2 * k + 1] : length;
         PyObject *s = PyLong_FromSsize_t(start), *e = PyLong_FromSsize_t(end);
         PyObject *anchor = PyUnicode_Substring(clean, start, end);
         if (s == NULL || e == NULL || anchor == NULL) {
@@ -53,7 +54,7 @@ PyObject *wk_finish(PyObject *self, PyObject *marked)
     result = PyTuple_Pack(4, clean, starts, ends, anchors);
 done:
     PyMem_Free(out);
-    PyMem_Free(marks);
+    PyMem_Free(marks.items);
     Py_XDECREF(clean);
     Py_XDECREF(starts);
     Py_XDECREF(ends);

@@ -2,8 +2,7 @@
  * defined. Writes the collapsed, restored text without marks to `out` (room for n characters) and the output
  * offset of each mark to `marks`; returns the output length, or -1 (with an exception) if out of memory. */
 
-static Py_ssize_t WK_FN(finish)(const WK_CH *in, Py_ssize_t n, WK_CH *out, Py_ssize_t **marks, Py_ssize_t *n_marks,
-                                Py_ssize_t *cap_marks)
+static Py_ssize_t WK_FN(finish)(const WK_CH *in, Py_ssize_t n, WK_CH *out, wk_offsets *marks)
 {
     Py_ssize_t i = 0, o = 0;
     while (i < n && (in[i] == ' ' || in[i] == '\n'))  /* the leading run goes */
@@ -40,17 +39,8 @@ static Py_ssize_t WK_FN(finish)(const WK_CH *in, Py_ssize_t n, WK_CH *out, Py_ss
         }
         i++;
         if (c == WK_MARK) {
-            if (*n_marks == *cap_marks) {
-                Py_ssize_t cap = *cap_marks ? 2 * *cap_marks : 64;
-                Py_ssize_t *grown = PyMem_Realloc(*marks, (size_t)cap * sizeof(Py_ssize_t));
-                if (grown == NULL) {
-                    PyErr_NoMemory();
-                    return -1;
-                }
-                *marks = grown;
-                *cap_marks = cap;
-            }
-            (*marks)[(*n_marks)++] = o;
+            if (wk_push(marks, o) < 0)
+                return -1;
             continue;
         }
 #if WK_KIND > 1

@@ -1,19 +1,6 @@
 /* html_tags.c's pass for one string kind: included once per kind with WK_CH (the character type), WK_KIND and
  * WK_FN(name) defined. */
 
-/* The first offset of '<' in in[from:n], or n. */
-static inline Py_ssize_t WK_FN(ht_find)(const WK_CH *in, Py_ssize_t from, Py_ssize_t n)
-{
-#if WK_KIND == 1
-    const void *hit = from < n ? memchr(in + from, '<', (size_t)(n - from)) : NULL;
-    return hit ? (const WK_CH *)hit - in : n;
-#elif WK_KIND == 2
-    return wk_find_ucs2(in, from, n, '<');
-#else
-    return wk_find_ucs4(in, from, n, '<');
-#endif
-}
-
 /* `_HTML_TAG_RE.match(in, i)` for in[i] == '<': -1 without a match, else the match's end, with *block set when the
  * tag is a block tag. The tag name is the text up to the first whitespace, '/' or '>' (the lookahead), folded as
  * re.I folds the names' letters. */
@@ -63,7 +50,7 @@ static Py_ssize_t WK_FN(ht_match)(const WK_CH *in, Py_ssize_t n, Py_ssize_t i, i
  * 1); returns the output length, or -1 if nothing changed. */
 static Py_ssize_t WK_FN(strip_html_tags)(const WK_CH *in, Py_ssize_t n, WK_CH *out)
 {
-    Py_ssize_t o = 0, pos = 0, end, i = WK_FN(ht_find)(in, 0, n);
+    Py_ssize_t o = 0, pos = 0, end, i = wk_find_end(in, WK_KIND, 0, n, '<');
     int changed = 0, block = 0;
     while (i < n) {
         if ((end = WK_FN(ht_match)(in, n, i, &block)) >= 0) {
@@ -73,10 +60,10 @@ static Py_ssize_t WK_FN(strip_html_tags)(const WK_CH *in, Py_ssize_t n, WK_CH *o
             if (block)
                 out[o++] = '\n';
             pos = end;
-            i = WK_FN(ht_find)(in, end, n);
+            i = wk_find_end(in, WK_KIND, end, n, '<');
         }
         else
-            i = WK_FN(ht_find)(in, i + 1, n);
+            i = wk_find_end(in, WK_KIND, i + 1, n, '<');
     }
     if (!changed)
         return -1;

@@ -3,19 +3,6 @@
  * room for n characters: no pass lengthens the text); it returns the output length, or -1 if nothing changed (then
  * `out` holds nothing of use). */
 
-/* The first offset of `c` in in[from:n], or n. */
-static inline Py_ssize_t WK_FN(lm_find)(const WK_CH *in, Py_ssize_t from, Py_ssize_t n, WK_CH c)
-{
-#if WK_KIND == 1
-    const void *hit = from < n ? memchr(in + from, c, (size_t)(n - from)) : NULL;
-    return hit ? (const WK_CH *)hit - in : n;
-#elif WK_KIND == 2
-    return wk_find_ucs2(in, from, n, c);
-#else
-    return wk_find_ucs4(in, from, n, c);
-#endif
-}
-
 static inline int WK_FN(lm_is_list)(Py_UCS4 c) { return c == '*' || c == '#' || c == ':' || c == ';'; }
 
 /* `_LINE_MARKUP_RE` after its line break, at offset s: 0 without a match; 1 for a list prefix or rule (the match
@@ -32,7 +19,7 @@ static int WK_FN(lm_match)(const WK_CH *in, Py_ssize_t n, Py_ssize_t s, Py_ssize
         Py_ssize_t lead = 0;
         while (lead < 6 && s + lead < n && in[s + lead] == '=')
             lead++;
-        Py_ssize_t e = WK_FN(lm_find)(in, s, n, '\n'), t = e, trail = 0;
+        Py_ssize_t e = wk_find_end(in, WK_KIND, s, n, '\n'), t = e, trail = 0;
         while (t > s && (in[t - 1] == ' ' || in[t - 1] == '\t'))
             t--;
         while (trail < 6 && t - trail > s && in[t - 1 - trail] == '=')
@@ -106,7 +93,7 @@ static Py_ssize_t WK_FN(line_markup)(const WK_CH *in, Py_ssize_t n, WK_CH *out)
             pos = end;
         }
     }
-    i = WK_FN(lm_find)(in, pos, n, '\n');
+    i = wk_find_end(in, WK_KIND, pos, n, '\n');
     while (i < n) {
         Py_UCS4 c = i + 1 < n ? in[i + 1] : 0;
         if ((c == '=' || c == '-' || WK_FN(lm_is_list)(c)) &&
@@ -121,10 +108,10 @@ static Py_ssize_t WK_FN(line_markup)(const WK_CH *in, Py_ssize_t n, WK_CH *out)
                 out[o++] = '\n';
             }
             pos = end;
-            i = WK_FN(lm_find)(in, end, n, '\n');
+            i = wk_find_end(in, WK_KIND, end, n, '\n');
         }
         else
-            i = WK_FN(lm_find)(in, i + 1, n, '\n');
+            i = wk_find_end(in, WK_KIND, i + 1, n, '\n');
     }
     if (!changed)
         return -1;
@@ -135,7 +122,7 @@ static Py_ssize_t WK_FN(line_markup)(const WK_CH *in, Py_ssize_t n, WK_CH *out)
 /* `_MAGIC_WORD_RE.sub("", ...)`: `__[A-Z]{2,30}__`, left to right, without overlaps. */
 static Py_ssize_t WK_FN(magic_words)(const WK_CH *in, Py_ssize_t n, WK_CH *out)
 {
-    Py_ssize_t o = 0, pos = 0, i = WK_FN(lm_find)(in, 0, n, '_');
+    Py_ssize_t o = 0, pos = 0, i = wk_find_end(in, WK_KIND, 0, n, '_');
     int changed = 0;
     while (i < n) {
         if (i + 1 < n && in[i + 1] == '_') {
@@ -148,11 +135,11 @@ static Py_ssize_t WK_FN(magic_words)(const WK_CH *in, Py_ssize_t n, WK_CH *out)
                 memcpy(out + o, in + pos, (size_t)(i - pos) * sizeof(WK_CH));
                 o += i - pos;
                 pos = e + 2;
-                i = WK_FN(lm_find)(in, pos, n, '_');
+                i = wk_find_end(in, WK_KIND, pos, n, '_');
                 continue;
             }
         }
-        i = WK_FN(lm_find)(in, i + 1, n, '_');
+        i = wk_find_end(in, WK_KIND, i + 1, n, '_');
     }
     if (!changed)
         return -1;
@@ -175,7 +162,7 @@ static Py_ssize_t WK_FN(quote_line)(const WK_CH *in, Py_ssize_t ls, Py_ssize_t l
 {
     Py_ssize_t bold = 0, italic = 0, single = -1, multi = -1, space = -1, prev = ls, i, e, len;
     /* first scan: the counts and the candidates for the bold run to turn into an apostrophe */
-    for (i = WK_FN(lm_find)(in, ls, le, '\''); i < le; i = WK_FN(lm_find)(in, e, le, '\'')) {
+    for (i = wk_find_end(in, WK_KIND, ls, le, '\''); i < le; i = wk_find_end(in, WK_KIND, e, le, '\'')) {
         e = WK_FN(lm_run_end)(in, i, le);
         len = e - i;
         if (len < 2)
@@ -208,7 +195,7 @@ static Py_ssize_t WK_FN(quote_line)(const WK_CH *in, Py_ssize_t ls, Py_ssize_t l
         chosen = single >= 0 ? single : multi >= 0 ? multi : space;
     /* second scan: the text between the runs, and what each run leaves */
     prev = ls;
-    for (i = WK_FN(lm_find)(in, ls, le, '\''); i < le; i = WK_FN(lm_find)(in, e, le, '\'')) {
+    for (i = wk_find_end(in, WK_KIND, ls, le, '\''); i < le; i = wk_find_end(in, WK_KIND, e, le, '\'')) {
         e = WK_FN(lm_run_end)(in, i, le);
         len = e - i;
         if (len < 2)
@@ -227,21 +214,21 @@ static Py_ssize_t WK_FN(quote_line)(const WK_CH *in, Py_ssize_t ls, Py_ssize_t l
 /* `_strip_quotes` on the lines holding a run of 2+ apostrophes. */
 static Py_ssize_t WK_FN(strip_quotes)(const WK_CH *in, Py_ssize_t n, WK_CH *out)
 {
-    Py_ssize_t o = 0, pos = 0, i = WK_FN(lm_find)(in, 0, n, '\'');
+    Py_ssize_t o = 0, pos = 0, i = wk_find_end(in, WK_KIND, 0, n, '\'');
     int changed = 0;
     while (i < n) {
         if (i + 1 < n && in[i + 1] == '\'') {
-            Py_ssize_t ls = i, le = WK_FN(lm_find)(in, i, n, '\n');
+            Py_ssize_t ls = i, le = wk_find_end(in, WK_KIND, i, n, '\n');
             while (ls > pos && in[ls - 1] != '\n')
                 ls--;
             changed = 1;
             memcpy(out + o, in + pos, (size_t)(ls - pos) * sizeof(WK_CH));
             o = WK_FN(quote_line)(in, ls, le, out, o + (ls - pos));
             pos = le;
-            i = WK_FN(lm_find)(in, le, n, '\'');
+            i = wk_find_end(in, WK_KIND, le, n, '\'');
         }
         else
-            i = WK_FN(lm_find)(in, WK_FN(lm_run_end)(in, i, n), n, '\'');
+            i = wk_find_end(in, WK_KIND, WK_FN(lm_run_end)(in, i, n), n, '\'');
     }
     if (!changed)
         return -1;

@@ -60,14 +60,10 @@ static int wk_reserve(wk_links *ctx, Py_ssize_t more)
 {
     if (ctx->o + more <= ctx->cap)
         return 0;
-    Py_ssize_t cap = 2 * ctx->cap + more;
-    char *grown = PyMem_Realloc(ctx->out, (size_t)cap * (size_t)ctx->kind);
-    if (grown == NULL) {
-        PyErr_NoMemory();
+    char *grown = wk_grow(ctx->out, &ctx->cap, ctx->o + more, (size_t)ctx->kind, 64);
+    if (grown == NULL)
         return WK_ERROR;
-    }
     ctx->out = grown;
-    ctx->cap = cap;
     return 0;
 }
 

@@ -59,16 +59,10 @@ typedef struct {
 static int buf_add(Buf *b, const unsigned char *s, Py_ssize_t n)
 {
     if (b->len + n > b->cap) {
-        Py_ssize_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *p = PyMem_Realloc(b->p, (size_t)cap);
-        if (p == NULL) {
-            PyErr_NoMemory();
+        char *p = wk_grow(b->p, &b->cap, b->len + n, 1, 4096);
+        if (p == NULL)
             return FAIL;
-        }
         b->p = p;
-        b->cap = cap;
     }
     if (n)
         memcpy(b->p + b->len, s, (size_t)n);
@@ -575,15 +569,12 @@ static int scan(const unsigned char *s, Py_ssize_t n, int last, PyObject *pages,
             continue;
         }
         if (depth - 1 == cap_stack) {
-            Py_ssize_t grown_cap = cap_stack ? 2 * cap_stack : 16;
-            Name *grown = PyMem_Realloc(stack, (size_t)grown_cap * sizeof(Name));
+            Name *grown = wk_grow(stack, &cap_stack, cap_stack + 1, sizeof(Name), 16);
             if (grown == NULL) {
-                PyErr_NoMemory();
                 status = FAIL;
                 goto done;
             }
             stack = grown;
-            cap_stack = grown_cap;
         }
         stack[depth - 1].at = at;
         stack[depth - 1].len = len;

@@ -14,22 +14,6 @@
 
 #include <string.h>
 
-static int wk_push(wk_offsets *a, Py_ssize_t value)
-{
-    if (a->len == a->cap) {
-        Py_ssize_t cap = a->cap ? 2 * a->cap : 64;
-        Py_ssize_t *grown = PyMem_Realloc(a->items, (size_t)cap * sizeof(Py_ssize_t));
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        a->items = grown;
-        a->cap = cap;
-    }
-    a->items[a->len++] = value;
-    return 0;
-}
-
 /* A closer token [start, end): the span of its pair (from the opener on top of `stack`), or its own span if
  * none is open; spans nested in the new one go (`_outermost_spans`). `spans` holds start, end pairs. */
 static int wk_close(wk_offsets *stack, wk_offsets *spans, Py_ssize_t start, Py_ssize_t end)

@@ -7,7 +7,7 @@ static int WK_FN(template_tokens)(const void *data, Py_ssize_t n, wk_offsets *st
 {
     const WK_CH *s = data;
     int found = 0;
-    Py_ssize_t next[2] = {WK_FN(wk_find_char)(s, 0, n, '{'), WK_FN(wk_find_char)(s, 0, n, '}')};
+    Py_ssize_t next[2] = {wk_find(s, WK_KIND, 0, n, '{'), wk_find(s, WK_KIND, 0, n, '}')};
     while (next[0] >= 0 || next[1] >= 0) {
         int closer = next[0] < 0 || (next[1] >= 0 && next[1] < next[0]);
         Py_ssize_t i = next[closer], run = i + 1;
@@ -23,7 +23,7 @@ static int WK_FN(template_tokens)(const void *data, Py_ssize_t n, wk_offsets *st
             else if (wk_close(stack, spans, i, i + 2) < 0)
                 return -1;
         }
-        next[closer] = WK_FN(wk_find_char)(s, run, n, brace);
+        next[closer] = wk_find(s, WK_KIND, run, n, brace);
     }
     return found;
 }
@@ -34,11 +34,11 @@ static int WK_FN(table_tokens)(const void *data, Py_ssize_t n, wk_offsets *stack
 {
     const WK_CH *s = data;
     int found = 0;
-    Py_ssize_t next[2] = {WK_FN(wk_find_char)(s, 0, n, '{'), WK_FN(wk_find_char)(s, 0, n, '}')};
+    Py_ssize_t next[2] = {wk_find(s, WK_KIND, 0, n, '{'), wk_find(s, WK_KIND, 0, n, '}')};
     while (next[0] >= 0 || next[1] >= 0) {
         int closer = next[0] < 0 || (next[1] >= 0 && next[1] < next[0]);
         Py_ssize_t i = next[closer];
-        next[closer] = WK_FN(wk_find_char)(s, i + 1, n, closer ? '}' : '{');
+        next[closer] = wk_find(s, WK_KIND, i + 1, n, closer ? '}' : '{');
         Py_ssize_t token; /* the `{|` or `|}` */
         if (!closer && i + 1 < n && s[i + 1] == '|')
             token = i;

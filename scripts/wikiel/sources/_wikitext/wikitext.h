@@ -22,25 +22,32 @@
 #define WK_BREAK (WK_PLACEHOLDER_BASE + WK_N_PROTECTED)
 #define WK_MARK 0x01
 
-/* The first offset of `c` in in[from:n], or n, for 2- and 4-byte strings: blocks of 16 characters are tested
- * without branching (the compiler vectorises it), memchr's job for 1-byte strings. */
-#define WK_DEFINE_FIND(name, type)                                                                          \
-    static inline Py_ssize_t name(const type *in, Py_ssize_t from, Py_ssize_t n, type c)                   \
-    {                                                                                                       \
-        while (from + 16 <= n) {                                                                            \
-            int any = 0;                                                                                    \
-            for (int k = 0; k < 16; k++)                                                                    \
-                any |= in[from + k] == c;                                                                   \
-            if (any)                                                                                        \
-                break;                                                                                      \
-            from += 16;                                                                                     \
-        }                                                                                                   \
-        while (from < n && in[from] != c)                                                                   \
-            from++;                                                                                         \
-        return from;                                                                                        \
+/* The first offset of the ASCII character `c` in s[from:n] (a string of `kind` bytes per character), or -1:
+ * memchr for its byte, each hit checked as a whole character (fast where the byte is rare, as markup characters
+ * are; faster on real pages than comparing blocks of characters). The passes' one character search. */
+static inline Py_ssize_t wk_find(const void *s, int kind, Py_ssize_t from, Py_ssize_t n, unsigned char c)
+{
+    if (from >= n)
+        return -1;
+    const char *bytes = s, *p = bytes + from * kind, *end = bytes + n * kind;
+    while (p < end) {
+        const char *hit = memchr(p, c, (size_t)(end - p));
+        if (hit == NULL)
+            return -1;
+        Py_ssize_t i = (hit - bytes) / kind;
+        if (kind == 1 || (kind == 2 ? ((const Py_UCS2 *)s)[i] == c : ((const Py_UCS4 *)s)[i] == c))
+            return i;
+        p = hit + 1;
     }
-WK_DEFINE_FIND(wk_find_ucs2, Py_UCS2)
-WK_DEFINE_FIND(wk_find_ucs4, Py_UCS4)
+    return -1;
+}
+
+/* `wk_find`, but n where `c` is absent. */
+static inline Py_ssize_t wk_find_end(const void *s, int kind, Py_ssize_t from, Py_ssize_t n, unsigned char c)
+{
+    Py_ssize_t i = wk_find(s, kind, from, n, c);
+    return i < 0 ? n : i;
+}
 
 /* module.c: the argument of a pass (a str: its kind, data and length; -1 with a TypeError naming `function`
  * otherwise), and its result from `length` characters of `kind` at `out` (narrowed to the widest character they
@@ -73,27 +80,6 @@ PyObject *wk_strip_comments_and_extension_tags(PyObject *self, PyObject *text);
 PyObject *wk_remove_templates(PyObject *self, PyObject *text);
 PyObject *wk_remove_tables(PyObject *self, PyObject *text);
 
-/* The first ASCII character `c` in s[from:n] (a string of `kind` bytes per character), or -1: memchr for its
- * byte, each hit checked as a whole character (fast where the byte is rare, as markup characters are). */
-static inline Py_ssize_t wk_find_kind(const void *s, int kind, Py_ssize_t from, Py_ssize_t n, unsigned char c)
-{
-    if (from >= n)
-        return -1;
-    const char *bytes = s, *p = bytes + from * kind, *end = bytes + n * kind;
-    while (p < end) {
-        const char *hit = memchr(p, c, (size_t)(end - p));
-        if (hit == NULL)
-            return -1;
-        Py_ssize_t i = (hit - bytes) / kind;
-        if (kind == 1 || (kind == 2 ? ((const Py_UCS2 *)s)[i] == c : ((const Py_UCS4 *)s)[i] == c))
-            return i;
-        p = hit + 1;
-    }
-    return -1;
-}
-#define wk_find_char_ucs1(s, from, n, c) wk_find_kind(s, 1, from, n, c)
-#define wk_find_char_ucs2(s, from, n, c) wk_find_kind(s, 2, from, n, c)
-#define wk_find_char_ucs4(s, from, n, c) wk_find_kind(s, 4, from, n, c)
 
 /* Whether s[start:end] (a string of `kind` bytes per character) holds a character >= `limit`. */
 static inline int wk_has_wide(const void *s, int kind, Py_ssize_t start, Py_ssize_t end, Py_UCS4 limit)
@@ -121,11 +107,41 @@ static inline int wk_has_wide(const void *s, int kind, Py_ssize_t start, Py_ssiz
 /* The largest character of a string of `kind`. */
 #define WK_KIND_MAX(kind) ((kind) == 1 ? 0xFF : (kind) == 2 ? 0xFFFF : 0x10FFFF)
 
-/* A growable array of offsets (templates.c). */
+/* The passes' one way to grow an array: `items` (room for *cap items of `size` bytes) reallocated with room for at
+ * least `need` (> *cap) items, doubling from `initial`; the new array, or NULL with MemoryError (`items` is then
+ * still valid and still the caller's to free). */
+static inline void *wk_grow(void *items, Py_ssize_t *cap, Py_ssize_t need, size_t size, Py_ssize_t initial)
+{
+    Py_ssize_t grown = *cap ? 2 * *cap : initial;
+    while (grown < need)
+        grown *= 2;
+    void *reallocated = PyMem_Realloc(items, (size_t)grown * size);
+    if (reallocated == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    *cap = grown;
+    return reallocated;
+}
+
+/* A growable array of offsets (freed with PyMem_Free(items)). */
 typedef struct {
     Py_ssize_t *items;
     Py_ssize_t len, cap;
 } wk_offsets;
+
+/* Appends `value`: 0, or -1 with MemoryError. */
+static inline int wk_push(wk_offsets *a, Py_ssize_t value)
+{
+    if (a->len == a->cap) {
+        Py_ssize_t *grown = wk_grow(a->items, &a->cap, a->len + 1, sizeof(Py_ssize_t), 64);
+        if (grown == NULL)
+            return -1;
+        a->items = grown;
+    }
+    a->items[a->len++] = value;
+    return 0;
+}
 
 /* pages.c: the pages of a range of a MediaWiki export, as wikipedia.expat_pages reads them (None: read them so). */
 PyObject *wk_scan_pages(PyObject *self, PyObject *args);
