@@ -56,10 +56,12 @@ def test_finish_corner_cases(marked):
     assert C.finish(marked) == python_finish(marked)
 
 
-def both(monkeypatch, function, *args):
-    """`function(*args)` with the compiled passes, then with the Python passes alone."""
-    compiled = function(*args)
-    with monkeypatch.context() as patch:
+def both(function, *args):
+    """`function(*args)` with the compiled passes, then with the Python passes alone (the tests of every compiled
+    pass compare the two this way)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(T, "COMPILED", C)
+        compiled = function(*args)
         patch.setattr(T, "COMPILED", None)
         python = function(*args)
     return compiled, python
@@ -69,16 +71,15 @@ def both(monkeypatch, function, *args):
 @given(texts, st.booleans())
 def test_whole_cleaner_matches_python(wikitext, first_letter_case):
     for namespaces in (NamespaceInfo.from_siteinfo({}), NamespaceInfo.from_siteinfo({6: "Datei"}, "de")):
-        with pytest.MonkeyPatch.context() as monkeypatch:
-            compiled, python = both(monkeypatch, parse_wikitext_columns, wikitext, namespaces, first_letter_case)
+        compiled, python = both(parse_wikitext_columns, wikitext, namespaces, first_letter_case)
         assert compiled == python
 
 
-def test_real_articles_match_python(monkeypatch):
+def test_real_articles_match_python():
     namespaces, articles = _real_articles(EXCERPT)
     _, tables = _real_articles(TABLES)
     for page in articles + tables:
-        compiled, python = both(monkeypatch, parse_wikitext_columns, page.text, namespaces, True)
+        compiled, python = both(parse_wikitext_columns, page.text, namespaces, True)
         assert compiled == python, page.title
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_wikitext import EXCERPT, TABLES, _real_articles
+from test_wikitext_compiled import both
 from test_wikitext_speed_equivalence import TOKENS
 from wikiel.sources import languages
 from wikiel.sources import wikitext as T
@@ -209,10 +210,8 @@ def test_astral_trail_letters_go_through_the_pattern():
 @given(texts, st.sampled_from(["ca", "ru", "letters", "zh"]), st.booleans())
 def test_whole_cleaner_matches_python(text, lang, first_letter_case):
     ns = NAMESPACES[lang]
-    with_c = parse_wikitext_columns(text, ns, first_letter_case)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(T, "COMPILED", None)
-        assert with_c == parse_wikitext_columns(text, ns, first_letter_case)
+    with_c, python = both(parse_wikitext_columns, text, ns, first_letter_case)
+    assert with_c == python
 
 
 def test_real_articles_match_python():

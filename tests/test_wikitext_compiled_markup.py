@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_wikitext import EXCERPT, TABLES, _real_articles
+from test_wikitext_compiled import both
 from test_wikitext_speed_equivalence import TOKENS
 from wikiel.sources import wikitext as T
 
@@ -137,11 +138,8 @@ def test_remove_tables_matches_python(text):
 @given(markup(TOKENS + TAGS + BRACES + TABLE + WIDE + FOLDING))
 def test_compiled_clean_markup_matches_python(text):
     """The cleaner's passes 1-7 with the compiled passes (the wrapper in clean_markup) and without."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(T, "COMPILED", None)
-        python = T.clean_markup(text)
-        patch.setattr(T, "COMPILED", C)
-        assert T.clean_markup(text) == python
+    compiled, python = both(T.clean_markup, text)
+    assert compiled == python
 
 
 @pytest.mark.parametrize(
